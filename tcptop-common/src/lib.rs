@@ -1,0 +1,204 @@
+//! Record types shared by the tcptop eBPF program and its userspace.
+//!
+//! Everything here is `#[repr(C)]` plain data: the kernel writes it into maps and the
+//! ring buffer, userspace reads the same bytes back.
+#![no_std]
+
+/// Kernel TCP state numbers (`include/net/tcp_states.h`).
+pub mod tcp_state {
+    /// Connection established.
+    pub const ESTABLISHED: u8 = 1;
+    /// Active open in progress.
+    pub const SYN_SENT: u8 = 2;
+    /// Passive open in progress.
+    pub const SYN_RECV: u8 = 3;
+    /// The socket is closed.
+    pub const CLOSE: u8 = 7;
+    /// Listening socket.
+    pub const LISTEN: u8 = 10;
+}
+
+/// Who opened a connection, as far as the program could tell.
+pub mod origin {
+    /// The open was not seen (the socket predates tcptop, or the tracking map was full).
+    pub const UNKNOWN: u8 = 0;
+    /// This side called `connect()`.
+    pub const CONNECT: u8 = 1;
+    /// This side accepted the connection from a listener.
+    pub const ACCEPT: u8 = 2;
+}
+
+/// Sentinel offset for a field that the running kernel does not have.
+pub const FIELD_MISSING: u32 = u32::MAX;
+
+/// Kernel structure offsets resolved from BTF at start-up and handed to the program as
+/// the global `CONFIG`. Rust eBPF has no CO-RE relocations, so this is how the program
+/// learns the running kernel's layout.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `sock_common.skc_family` (u16).
+    pub family: u32,
+    /// `sock_common.skc_daddr` (IPv4 peer, be32).
+    pub daddr: u32,
+    /// `sock_common.skc_rcv_saddr` (IPv4 local, be32).
+    pub rcv_saddr: u32,
+    /// `sock_common.skc_dport` (peer port, be16).
+    pub dport: u32,
+    /// `sock_common.skc_num` (local port, host order u16).
+    pub num: u32,
+    /// `sock_common.skc_v6_daddr` (16 bytes), or [`FIELD_MISSING`] without IPv6.
+    pub v6_daddr: u32,
+    /// `sock_common.skc_v6_rcv_saddr` (16 bytes), or [`FIELD_MISSING`] without IPv6.
+    pub v6_rcv_saddr: u32,
+    /// `sock.sk_protocol` (u16).
+    pub protocol: u32,
+    /// `tcp_sock.bytes_sent` (u64, 4.19+).
+    pub bytes_sent: u32,
+    /// `tcp_sock.bytes_received` (u64).
+    pub bytes_received: u32,
+    /// `tcp_sock.total_retrans` (u32).
+    pub total_retrans: u32,
+    /// `tcp_sock.lost` (u32).
+    pub lost: u32,
+    /// `tcp_sock.srtt_us` (u32, microseconds << 3).
+    pub srtt_us: u32,
+    /// `tcp_sock.total_rto` (u16, 6.7+), or [`FIELD_MISSING`].
+    pub total_rto: u32,
+    /// `tcp_sock.total_rto_recoveries` (u16, 6.7+), or [`FIELD_MISSING`].
+    pub total_rto_recoveries: u32,
+    /// `tcp_sock.total_rto_time` (u32 ms, 6.7+), or [`FIELD_MISSING`].
+    pub total_rto_time: u32,
+    /// `tcp_sock.rto_stamp` (u32 ms, 6.7+), or [`FIELD_MISSING`].
+    pub rto_stamp: u32,
+}
+
+impl Config {
+    /// A configuration with every field missing; the program does nothing useful with it.
+    pub const EMPTY: Config = Config {
+        family: FIELD_MISSING,
+        daddr: FIELD_MISSING,
+        rcv_saddr: FIELD_MISSING,
+        dport: FIELD_MISSING,
+        num: FIELD_MISSING,
+        v6_daddr: FIELD_MISSING,
+        v6_rcv_saddr: FIELD_MISSING,
+        protocol: FIELD_MISSING,
+        bytes_sent: FIELD_MISSING,
+        bytes_received: FIELD_MISSING,
+        total_retrans: FIELD_MISSING,
+        lost: FIELD_MISSING,
+        srtt_us: FIELD_MISSING,
+        total_rto: FIELD_MISSING,
+        total_rto_recoveries: FIELD_MISSING,
+        total_rto_time: FIELD_MISSING,
+        rto_stamp: FIELD_MISSING,
+    };
+}
+
+/// One TCP socket that reached CLOSE, as written to the `EVENTS` ring buffer.
+///
+/// Addresses are 16 bytes; IPv4 is stored IPv4-mapped (`::ffff:a.b.c.d`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CloseRecord {
+    /// Local address.
+    pub local_addr: [u8; 16],
+    /// Peer address.
+    pub peer_addr: [u8; 16],
+    /// Bytes sent, retransmissions included.
+    pub bytes_sent: u64,
+    /// Bytes received (the peer's FIN counts as one).
+    pub bytes_received: u64,
+    /// Nanoseconds from the open to the close; 0 when the open was not seen.
+    pub lifetime_ns: u64,
+    /// Segments retransmitted.
+    pub total_retrans: u32,
+    /// Segments marked lost over the socket's life.
+    pub lost: u32,
+    /// Smoothed RTT in microseconds.
+    pub srtt_us: u32,
+    /// RTO timeouts (0 where the kernel lacks the field: userspace knows which).
+    pub total_rto: u32,
+    /// RTO recovery episodes.
+    pub total_rto_recoveries: u32,
+    /// Milliseconds spent in RTO recovery, an episode still open at close included.
+    pub total_rto_time_ms: u32,
+    /// Local port.
+    pub local_port: u16,
+    /// Peer port.
+    pub peer_port: u16,
+    /// The state the socket closed from (see [`tcp_state`]).
+    pub old_state: u8,
+    /// Who opened the connection (see [`origin`]).
+    pub origin: u8,
+    /// Padding; always zero.
+    pub _pad: [u8; 2],
+}
+
+/// Key of the overflow aggregate: the address pair of a socket whose record did not fit
+/// into the ring buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PairKey {
+    /// Local address, 16 bytes as in [`CloseRecord`].
+    pub local_addr: [u8; 16],
+    /// Peer address.
+    pub peer_addr: [u8; 16],
+}
+
+/// Per-CPU running totals of the records folded into the overflow aggregate. The values
+/// only grow; userspace takes differences between reads.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PairTotals {
+    /// Records folded in (closes of established connections and failed connects).
+    pub records: u64,
+    /// Of those, failed connects (SYN_SENT -> CLOSE).
+    pub failed_connects: u64,
+    /// Sum of bytes_sent.
+    pub bytes_sent: u64,
+    /// Sum of bytes_received.
+    pub bytes_received: u64,
+    /// Sum of total_retrans.
+    pub retrans: u64,
+    /// Sum of lost.
+    pub lost: u64,
+    /// Sum of total_rto.
+    pub rto: u64,
+    /// Sum of total_rto_recoveries.
+    pub rto_recoveries: u64,
+    /// Sum of total_rto_time in milliseconds.
+    pub rto_time_ms: u64,
+}
+
+/// Indexes into the per-CPU `STATS` array.
+pub mod stat {
+    /// Records that did not fit into the ring buffer and were folded into `OVERFLOW`.
+    pub const FOLDED: u32 = 0;
+    /// Records that fit nowhere: the ring buffer and the overflow map were both full.
+    pub const LOST: u32 = 1;
+    /// Number of slots in `STATS`.
+    pub const COUNT: u32 = 2;
+}
+
+/// Open-time facts about a socket, kept in `OPENS` until it closes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenInfo {
+    /// `bpf_ktime_get_ns()` at the open.
+    pub start_ns: u64,
+    /// See [`origin`].
+    pub origin: u8,
+    /// Padding.
+    pub _pad: [u8; 7],
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all of these are repr(C) integers and byte arrays with explicit padding.
+    unsafe impl aya::Pod for super::Config {}
+    unsafe impl aya::Pod for super::CloseRecord {}
+    unsafe impl aya::Pod for super::PairKey {}
+    unsafe impl aya::Pod for super::PairTotals {}
+}

@@ -1,0 +1,2 @@
+//! The tcptop eBPF program is the `tcptop` binary target; this library is empty.
+#![no_std]

@@ -1,0 +1,223 @@
+//! The tcptop eBPF program.
+//!
+//! Attached to the BTF tracepoint `inet_sock_set_state`. It notes when a TCP socket
+//! opens (CLOSE -> SYN_SENT for `connect()`, LISTEN -> SYN_RECV for an accepted child)
+//! and, when the socket reaches CLOSE, reads its final counters into a [`CloseRecord`]
+//! on the `EVENTS` ring buffer. A record that does not fit is folded into the per-CPU,
+//! per-address-pair `OVERFLOW` aggregate, so totals stay exact; `STATS` counts both.
+//!
+//! Field offsets arrive in the global `CONFIG`, resolved from the running kernel's BTF.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel},
+    macros::{btf_tracepoint, map},
+    maps::{LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+    programs::BtfTracePointContext,
+};
+use tcptop_common::{
+    origin, stat, tcp_state, CloseRecord, Config, OpenInfo, PairKey, PairTotals, FIELD_MISSING,
+};
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+const IPPROTO_TCP: u16 = 6;
+const BPF_NOEXIST: u64 = 1;
+
+/// Offsets of the running kernel, written by userspace before load.
+#[no_mangle]
+static CONFIG: Config = Config::EMPTY;
+
+/// Close records for userspace. Userspace sets the size at load time.
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
+
+/// Records that did not fit into `EVENTS`, summed per address pair and CPU.
+#[map]
+static OVERFLOW: PerCpuHashMap<PairKey, PairTotals> = PerCpuHashMap::with_max_entries(4096, 0);
+
+/// Counters indexed by [`stat`].
+#[map]
+static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(stat::COUNT, 0);
+
+/// Open time and direction of live sockets, keyed by socket address.
+#[map]
+static OPENS: LruHashMap<u64, OpenInfo> = LruHashMap::with_max_entries(65536, 0);
+
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> u32 {
+    // Most state changes are neither an open nor a close: leave before reading memory.
+    let new_state: i32 = ctx.arg(2);
+    let old_state: i32 = ctx.arg(1);
+    let (new_state, old_state) = (new_state as u8, old_state as u8);
+    let opening = (new_state == tcp_state::SYN_SENT && old_state == tcp_state::CLOSE)
+        || (new_state == tcp_state::SYN_RECV && old_state == tcp_state::LISTEN);
+    let closing = new_state == tcp_state::CLOSE
+        && old_state != tcp_state::LISTEN
+        && old_state != tcp_state::CLOSE;
+    if !opening && !closing {
+        return 0;
+    }
+    let sk: *const u8 = ctx.arg(0);
+    // SAFETY: CONFIG is plain data that userspace fills in before load.
+    let cfg: Config = unsafe { core::ptr::read_volatile(&CONFIG) };
+    if read::<u16>(sk, cfg.protocol) != Some(IPPROTO_TCP) {
+        return 0;
+    }
+    if opening {
+        note_open(sk, new_state);
+    } else {
+        on_close(sk, old_state, &cfg);
+    }
+    0
+}
+
+/// Reads a `T` at `base + offset` from kernel memory; `None` for a missing field or a
+/// failed read.
+#[inline(always)]
+fn read<T>(base: *const u8, offset: u32) -> Option<T> {
+    if offset == FIELD_MISSING {
+        return None;
+    }
+    // SAFETY: bpf_probe_read_kernel checks the address; a bad one only fails the read.
+    unsafe { bpf_probe_read_kernel(base.wrapping_add(offset as usize) as *const T).ok() }
+}
+
+#[inline(always)]
+fn note_open(sk: *const u8, new_state: u8) {
+    let info = OpenInfo {
+        // SAFETY: a plain helper call.
+        start_ns: unsafe { bpf_ktime_get_ns() },
+        origin: if new_state == tcp_state::SYN_SENT {
+            origin::CONNECT
+        } else {
+            origin::ACCEPT
+        },
+        _pad: [0; 7],
+    };
+    let _ = OPENS.insert(&(sk as u64), &info, 0);
+}
+
+#[inline(always)]
+fn on_close(sk: *const u8, old_state: u8, cfg: &Config) {
+    let mut rec = CloseRecord {
+        old_state,
+        ..CloseRecord::default()
+    };
+    let key = sk as u64;
+    // SAFETY: the value is copied out before the entry is removed.
+    if let Some(open) = unsafe { OPENS.get(&key) } {
+        let now = unsafe { bpf_ktime_get_ns() };
+        rec.lifetime_ns = now.saturating_sub(open.start_ns).max(1);
+        rec.origin = open.origin;
+        let _ = OPENS.remove(&key);
+    } else if old_state == tcp_state::SYN_SENT {
+        rec.origin = origin::CONNECT;
+    }
+    if !read_addrs(sk, cfg, &mut rec) {
+        return;
+    }
+    rec.local_port = read::<u16>(sk, cfg.num).unwrap_or(0);
+    rec.peer_port = u16::from_be(read::<u16>(sk, cfg.dport).unwrap_or(0));
+    rec.bytes_sent = read::<u64>(sk, cfg.bytes_sent).unwrap_or(0);
+    rec.bytes_received = read::<u64>(sk, cfg.bytes_received).unwrap_or(0);
+    rec.total_retrans = read::<u32>(sk, cfg.total_retrans).unwrap_or(0);
+    rec.lost = read::<u32>(sk, cfg.lost).unwrap_or(0);
+    rec.srtt_us = read::<u32>(sk, cfg.srtt_us).unwrap_or(0) >> 3;
+    if cfg.total_rto != FIELD_MISSING {
+        rec.total_rto = u32::from(read::<u16>(sk, cfg.total_rto).unwrap_or(0));
+        rec.total_rto_recoveries =
+            u32::from(read::<u16>(sk, cfg.total_rto_recoveries).unwrap_or(0));
+        rec.total_rto_time_ms = read::<u32>(sk, cfg.total_rto_time).unwrap_or(0);
+        // An RTO recovery still open at close counts up to now, as TCP_INFO does.
+        let stamp = read::<u32>(sk, cfg.rto_stamp).unwrap_or(0);
+        if stamp != 0 {
+            // SAFETY: a plain helper call.
+            let now_ms = (unsafe { bpf_ktime_get_ns() } / 1_000_000) as u32;
+            rec.total_rto_time_ms = rec
+                .total_rto_time_ms
+                .wrapping_add(now_ms.wrapping_sub(stamp));
+        }
+    }
+    if EVENTS.output::<CloseRecord>(&rec, 0).is_err() {
+        fold_overflow(&rec);
+    }
+}
+
+/// Fills in both addresses, IPv4 as IPv4-mapped IPv6. False for a family we skip.
+#[inline(always)]
+fn read_addrs(sk: *const u8, cfg: &Config, rec: &mut CloseRecord) -> bool {
+    match read::<u16>(sk, cfg.family) {
+        Some(AF_INET) => {
+            let local = read::<[u8; 4]>(sk, cfg.rcv_saddr).unwrap_or([0; 4]);
+            let peer = read::<[u8; 4]>(sk, cfg.daddr).unwrap_or([0; 4]);
+            rec.local_addr = mapped(local);
+            rec.peer_addr = mapped(peer);
+            true
+        }
+        Some(AF_INET6) => {
+            rec.local_addr = read::<[u8; 16]>(sk, cfg.v6_rcv_saddr).unwrap_or([0; 16]);
+            rec.peer_addr = read::<[u8; 16]>(sk, cfg.v6_daddr).unwrap_or([0; 16]);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[inline(always)]
+fn mapped(v4: [u8; 4]) -> [u8; 16] {
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4[0], v4[1], v4[2], v4[3],
+    ]
+}
+
+/// Adds a record that did not fit into the ring buffer to its address pair's totals.
+#[inline(always)]
+fn fold_overflow(rec: &CloseRecord) {
+    let key = PairKey {
+        local_addr: rec.local_addr,
+        peer_addr: rec.peer_addr,
+    };
+    let mut totals = OVERFLOW.get_ptr_mut(&key);
+    if totals.is_none() {
+        let _ = OVERFLOW.insert(&key, &PairTotals::default(), BPF_NOEXIST);
+        totals = OVERFLOW.get_ptr_mut(&key);
+    }
+    let Some(t) = totals else {
+        bump(stat::LOST);
+        return;
+    };
+    // SAFETY: a per-CPU value of this CPU; the tracepoint does not nest on one CPU.
+    let t = unsafe { &mut *t };
+    t.records += 1;
+    if rec.old_state == tcp_state::SYN_SENT {
+        t.failed_connects += 1;
+    }
+    t.bytes_sent += rec.bytes_sent;
+    t.bytes_received += rec.bytes_received;
+    t.retrans += u64::from(rec.total_retrans);
+    t.lost += u64::from(rec.lost);
+    t.rto += u64::from(rec.total_rto);
+    t.rto_recoveries += u64::from(rec.total_rto_recoveries);
+    t.rto_time_ms += u64::from(rec.total_rto_time_ms);
+    bump(stat::FOLDED);
+}
+
+#[inline(always)]
+fn bump(index: u32) {
+    if let Some(slot) = STATS.get_ptr_mut(index) {
+        // SAFETY: a per-CPU slot of this CPU.
+        unsafe { *slot += 1 };
+    }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[link_section = "license"]
+#[no_mangle]
+static LICENSE: [u8; 4] = *b"GPL\0";

@@ -1,0 +1,179 @@
+//! Aggregation: groups attributed close records by the chosen [`Dimension`]s of both
+//! ends, summing their counters into [`Metrics`]. Pure logic, no I/O.
+pub mod histogram;
+pub mod metrics;
+
+use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, sync::Arc};
+
+use crate::{
+    attribution::{AttributedClose, Attribution},
+    collector::FoldedTotals,
+};
+pub use metrics::Metrics;
+
+/// A property of one end of a connection that rows can be grouped by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    /// The IP address.
+    Ip,
+    /// The pod (or node, or `svc/<name>`).
+    Pod,
+    /// The Kubernetes namespace.
+    Namespace,
+    /// The node.
+    Node,
+    /// The node's availability zone.
+    Az,
+}
+
+impl Dimension {
+    /// Every dimension, in the order the CLI lists them.
+    pub const ALL: [Dimension; 5] = [
+        Dimension::Ip,
+        Dimension::Pod,
+        Dimension::Namespace,
+        Dimension::Node,
+        Dimension::Az,
+    ];
+
+    /// The name used on the command line and in output field names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Ip => "ip",
+            Dimension::Pod => "pod",
+            Dimension::Namespace => "namespace",
+            Dimension::Node => "node",
+            Dimension::Az => "az",
+        }
+    }
+
+    /// This dimension's value for an end with address `ip` owned by `owner`.
+    pub fn value(self, ip: IpAddr, owner: &Attribution) -> Arc<str> {
+        match self {
+            Dimension::Ip => Arc::from(ip.to_string()),
+            Dimension::Pod => owner.pod.clone(),
+            Dimension::Namespace => owner.namespace.clone(),
+            Dimension::Node => owner.node.clone(),
+            Dimension::Az => owner.az.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Dimension {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.name() == s.trim())
+            .ok_or_else(|| format!("unknown dimension '{s}': use ip, pod, namespace, node or az"))
+    }
+}
+
+/// Parses a comma-separated dimension list such as `namespace,az`.
+pub fn parse_dimensions(s: &str) -> Result<Vec<Dimension>, String> {
+    let dims = s
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<Vec<Dimension>, String>>()?;
+    for (i, d) in dims.iter().enumerate() {
+        if dims[..i].contains(d) {
+            return Err(format!("dimension '{d}' is listed twice"));
+        }
+    }
+    Ok(dims)
+}
+
+/// The key of one row: the grouped dimensions' values for the local and the peer end.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey {
+    /// Local values, one per grouped dimension.
+    pub local: Box<[Arc<str>]>,
+    /// Peer values, one per grouped dimension.
+    pub peer: Box<[Arc<str>]>,
+}
+
+impl GroupKey {
+    fn new(
+        dims: &[Dimension],
+        local: (IpAddr, &Attribution),
+        peer: (IpAddr, &Attribution),
+    ) -> Self {
+        Self {
+            local: dims.iter().map(|d| d.value(local.0, local.1)).collect(),
+            peer: dims.iter().map(|d| d.value(peer.0, peer.1)).collect(),
+        }
+    }
+}
+
+/// Rows keyed by the values of the grouped dimensions.
+#[derive(Clone, Debug)]
+pub struct Aggregator {
+    group_by: Vec<Dimension>,
+    groups: HashMap<GroupKey, Metrics>,
+}
+
+impl Aggregator {
+    /// An empty aggregator grouping by `group_by`.
+    pub fn new(group_by: Vec<Dimension>) -> Self {
+        Self {
+            group_by,
+            groups: HashMap::new(),
+        }
+    }
+
+    /// The grouped dimensions.
+    pub fn group_by(&self) -> &[Dimension] {
+        &self.group_by
+    }
+
+    /// Adds one closed socket.
+    pub fn add(&mut self, rec: &AttributedClose) {
+        let key = GroupKey::new(
+            &self.group_by,
+            (rec.event.local.ip(), &rec.local),
+            (rec.event.peer.ip(), &rec.peer),
+        );
+        self.groups.entry(key).or_default().add_event(&rec.event);
+    }
+
+    /// Adds the totals of records that overflowed the ring buffer.
+    pub fn add_folded(&mut self, f: &FoldedTotals, local: &Attribution, peer: &Attribution) {
+        let unspecified = IpAddr::from([0u8; 4]);
+        let key = GroupKey::new(
+            &self.group_by,
+            (f.local.unwrap_or(unspecified), local),
+            (f.peer.unwrap_or(unspecified), peer),
+        );
+        self.groups.entry(key).or_default().add_folded(f);
+    }
+
+    /// The rows, in no particular order.
+    pub fn groups(&self) -> impl Iterator<Item = (&GroupKey, &Metrics)> {
+        self.groups.iter()
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Forgets every row, keeping the grouping.
+    pub fn clear(&mut self) {
+        self.groups.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,127 @@
+//! Tests of grouping and summing.
+use std::net::SocketAddr;
+
+use super::*;
+use crate::{
+    attribution::{AttributedClose, Attribution},
+    collector::{CloseEvent, FoldedTotals, Origin, RtoCounters},
+};
+
+fn owner(ns: &str, az: &str) -> Attribution {
+    Attribution {
+        namespace: ns.into(),
+        pod: format!("{ns}-pod").into(),
+        node: "node-1".into(),
+        az: az.into(),
+    }
+}
+
+fn close(local: &str, peer: &str, tx: u64, srtt: u32, failed: bool) -> CloseEvent {
+    CloseEvent {
+        local: local.parse::<SocketAddr>().unwrap(),
+        peer: peer.parse::<SocketAddr>().unwrap(),
+        bytes_sent: tx,
+        bytes_received: 2 * tx,
+        retransmits: 1,
+        lost: 0,
+        srtt_us: srtt,
+        rto: Some(RtoCounters {
+            timeouts: 1,
+            recoveries: 1,
+            time_ms: 5,
+        }),
+        failed_connect: failed,
+        origin: Origin::Connect,
+        lifetime_us: None,
+    }
+}
+
+#[test]
+fn groups_by_both_ends() {
+    let mut agg = Aggregator::new(parse_dimensions("namespace,az").unwrap());
+    let (a, b) = (owner("shop", "az-1"), owner("db", "az-2"));
+    for (l, p, tx) in [
+        ("10.0.0.1:1", "10.0.0.2:80", 10),
+        ("10.0.0.3:2", "10.0.0.2:80", 20),
+    ] {
+        agg.add(&AttributedClose {
+            event: close(l, p, tx, 100, false),
+            local: a.clone(),
+            peer: b.clone(),
+        });
+    }
+    agg.add(&AttributedClose {
+        event: close("10.0.0.2:80", "10.0.0.1:1", 5, 0, true),
+        local: b.clone(),
+        peer: a.clone(),
+    });
+    assert_eq!(agg.len(), 2);
+    let (key, m) = agg.groups().find(|(k, _)| &*k.local[0] == "shop").unwrap();
+    assert_eq!(&*key.peer[1], "az-2");
+    assert_eq!(
+        (
+            m.connections,
+            m.failed_connects,
+            m.bytes_sent,
+            m.bytes_received
+        ),
+        (2, 0, 30, 60)
+    );
+    assert_eq!(m.rto.unwrap().timeouts, 2);
+    assert_eq!(m.srtt.len(), 2);
+    let (_, m) = agg.groups().find(|(k, _)| &*k.local[0] == "db").unwrap();
+    assert_eq!((m.connections, m.failed_connects), (0, 1));
+    assert!(m.srtt.is_empty(), "failed connects carry no srtt");
+}
+
+#[test]
+fn ip_dimension_uses_addresses() {
+    let mut agg = Aggregator::new(vec![Dimension::Ip]);
+    let u = Attribution::unknown();
+    agg.add(&AttributedClose {
+        event: close("[fd00::1]:5", "10.9.9.9:80", 1, 1, false),
+        local: u.clone(),
+        peer: u,
+    });
+    let (k, _) = agg.groups().next().unwrap();
+    assert_eq!((&*k.local[0], &*k.peer[0]), ("fd00::1", "10.9.9.9"));
+}
+
+#[test]
+fn folded_totals_count_without_srtt() {
+    let mut agg = Aggregator::new(vec![Dimension::Ip]);
+    let f = FoldedTotals {
+        local: Some("10.0.0.1".parse().unwrap()),
+        peer: Some("10.0.0.2".parse().unwrap()),
+        records: 5,
+        failed_connects: 2,
+        bytes_sent: 100,
+        bytes_received: 50,
+        retransmits: 3,
+        lost: 1,
+        rto: None,
+    };
+    agg.add_folded(&f, &Attribution::unknown(), &Attribution::unknown());
+    let (_, m) = agg.groups().next().unwrap();
+    assert_eq!(
+        (
+            m.connections,
+            m.failed_connects,
+            m.bytes(),
+            m.retransmits,
+            m.lost
+        ),
+        (3, 2, 150, 3, 1)
+    );
+    assert!(m.srtt.is_empty() && m.rto.is_none());
+}
+
+#[test]
+fn dimension_lists_are_checked() {
+    assert_eq!(parse_dimensions("ip").unwrap(), vec![Dimension::Ip]);
+    assert!(parse_dimensions("namespace,zone")
+        .unwrap_err()
+        .contains("unknown dimension 'zone'"));
+    assert!(parse_dimensions("az,az").unwrap_err().contains("twice"));
+    assert!(parse_dimensions("").is_err());
+}

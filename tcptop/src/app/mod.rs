@@ -1,0 +1,20 @@
+//! Wires the data flow for each mode: `once` collects a window and writes a snapshot.
+pub mod host;
+pub mod once;
+
+use std::io::{self, IsTerminal};
+
+use anyhow::{bail, Result};
+
+use crate::cli::Args;
+
+/// Runs tcptop with parsed arguments.
+pub fn run(args: Args) -> Result<()> {
+    if args.once {
+        return once::run(&args);
+    }
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        bail!("no terminal: the interactive UI needs one (use `kubectl exec -it`, or ssh -t), or pass --once for a snapshot");
+    }
+    bail!("the interactive UI is not built yet: pass --once for a snapshot")
+}

@@ -1,0 +1,95 @@
+//! `--once`: load the collector, collect for `--duration`, print one snapshot.
+use std::{
+    io::{self, Write},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+use tokio::io::unix::AsyncFd;
+
+use super::host;
+use crate::{
+    aggregation::Aggregator,
+    attribution::{AttributedClose, IpOnly, Resolver},
+    cli::Args,
+    collector::kernel::{KernelCollector, LoadOptions},
+    output,
+    view::{self, Snapshot, TableSpec},
+};
+
+/// How often the overflow aggregate is drained while collecting.
+const OVERFLOW_POLL: Duration = Duration::from_millis(250);
+
+/// Runs a `--once` collection and writes the snapshot to stdout.
+pub fn run(args: &Args) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let resolver = IpOnly::default();
+    let snap = rt.block_on(collect(args, &resolver))?;
+    let mut out = io::stdout().lock();
+    output::write(&snap, args.output, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Loads the program, collects for the window, and builds the snapshot.
+pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
+    let opts = LoadOptions {
+        ring_bytes: args.ring_bytes,
+    };
+    let collector = KernelCollector::load(&args.btf, &opts)?;
+    let rto = collector.features().rto;
+    let mut agg = Aggregator::new(args.group_by.clone());
+    let started = Instant::now();
+    eprintln!(
+        "tcptop: attached to inet_sock_set_state, collecting for {}",
+        humantime::format_duration(args.duration)
+    );
+    // SAFETY: the collector owns the ring buffer's descriptor, which stays open for as
+    // long as the AsyncFd holds the collector.
+    let mut ring = unsafe { AsyncFd::register(collector) }
+        .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
+    let deadline = tokio::time::sleep(args.duration);
+    tokio::pin!(deadline);
+    let mut poll = tokio::time::interval(OVERFLOW_POLL);
+    loop {
+        tokio::select! {
+            guard = ring.readable_mut() => {
+                let mut guard = guard.context("cannot poll the ring buffer")?;
+                guard.get_inner_mut().drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
+                guard.clear_ready();
+            }
+            _ = poll.tick() => drain_overflow(ring.get_mut(), &mut agg, resolver),
+            _ = &mut deadline => break,
+        }
+    }
+    let collector = ring.get_mut();
+    collector.drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
+    drain_overflow(collector, &mut agg, resolver);
+    let drops = collector.drops();
+    let spec = TableSpec {
+        sort: args.sort,
+        descending: true,
+        top: args.top,
+    };
+    Ok(Snapshot {
+        node: host::node_name(),
+        kernel: host::kernel_release(),
+        window_secs: started.elapsed().as_secs_f64(),
+        group_by: args.group_by.clone(),
+        events_dropped: drops.folded + drops.lost,
+        events_lost: drops.lost,
+        rows: view::rows(&agg, &spec, rto),
+    })
+}
+
+fn drain_overflow(c: &mut KernelCollector, agg: &mut Aggregator, resolver: &dyn Resolver) {
+    c.drain_overflow(|f| {
+        let unspecified = std::net::IpAddr::from([0u8; 4]);
+        let local = resolver.resolve(f.local.unwrap_or(unspecified));
+        let peer = resolver.resolve(f.peer.unwrap_or(unspecified));
+        agg.add_folded(&f, &local, &peer);
+    });
+}

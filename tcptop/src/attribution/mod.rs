@@ -1,0 +1,122 @@
+//! Attribution: who an IP address belongs to (namespace, pod, node, zone).
+//!
+//! The [`Resolver`] trait is the seam: [`IpOnly`] knows nothing but loopback, the
+//! Kubernetes resolver answers from a watch cache. Every close record is attributed
+//! once, on arrival, into an [`AttributedClose`].
+use std::{net::IpAddr, sync::Arc};
+
+use serde::{Deserialize, Serialize};
+
+use crate::collector::CloseEvent;
+
+/// The label for a value that is not (yet) known.
+pub const UNKNOWN: &str = "unknown";
+/// The label for loopback addresses.
+pub const LOOPBACK: &str = "loopback";
+
+/// What an IP address belongs to. Every field is a display label, never empty.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Attribution {
+    /// Kubernetes namespace, `node` for node IPs, or a special label.
+    pub namespace: Arc<str>,
+    /// Pod name, `svc/<name>` for a ClusterIP, the node name for a node IP.
+    pub pod: Arc<str>,
+    /// Node name.
+    pub node: Arc<str>,
+    /// Availability zone of the node.
+    pub az: Arc<str>,
+}
+
+impl Attribution {
+    /// Every field set to the same label.
+    pub fn all(label: &str) -> Self {
+        let l: Arc<str> = Arc::from(label);
+        Self {
+            namespace: l.clone(),
+            pod: l.clone(),
+            node: l.clone(),
+            az: l,
+        }
+    }
+
+    /// Every field `unknown`.
+    pub fn unknown() -> Self {
+        Self::all(UNKNOWN)
+    }
+}
+
+/// Resolves an IP address to its [`Attribution`]. Must be cheap: it runs for every
+/// closed socket.
+pub trait Resolver {
+    /// The owner of `ip`, as far as this resolver knows now.
+    fn resolve(&self, ip: IpAddr) -> Attribution;
+}
+
+/// The resolver used without Kubernetes: loopback is `loopback`, the rest `unknown`.
+#[derive(Clone, Debug)]
+pub struct IpOnly {
+    loopback: Attribution,
+    unknown: Attribution,
+}
+
+impl Default for IpOnly {
+    fn default() -> Self {
+        Self {
+            loopback: Attribution::all(LOOPBACK),
+            unknown: Attribution::unknown(),
+        }
+    }
+}
+
+impl Resolver for IpOnly {
+    fn resolve(&self, ip: IpAddr) -> Attribution {
+        if is_loopback(ip) {
+            self.loopback.clone()
+        } else {
+            self.unknown.clone()
+        }
+    }
+}
+
+/// True for 127.0.0.0/8 and ::1.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.is_loopback()
+}
+
+/// A close record with both ends attributed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributedClose {
+    /// The record.
+    pub event: CloseEvent,
+    /// The local end's owner.
+    pub local: Attribution,
+    /// The peer end's owner.
+    pub peer: Attribution,
+}
+
+impl AttributedClose {
+    /// Attributes both ends of `event` with `resolver`.
+    pub fn new(event: CloseEvent, resolver: &dyn Resolver) -> Self {
+        Self {
+            local: resolver.resolve(event.local.ip()),
+            peer: resolver.resolve(event.peer.ip()),
+            event,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_only_knows_loopback() {
+        let r = IpOnly::default();
+        assert_eq!(
+            &*r.resolve("127.0.0.1".parse().unwrap()).namespace,
+            LOOPBACK
+        );
+        assert_eq!(&*r.resolve("::1".parse().unwrap()).az, LOOPBACK);
+        assert_eq!(&*r.resolve("10.0.0.1".parse().unwrap()).pod, UNKNOWN);
+    }
+}

@@ -1,0 +1,217 @@
+//! The command line: flags, their parsing and validation. Usage errors become one line
+//! and exit status 2.
+use std::{path::PathBuf, time::Duration};
+
+use clap::{error::ErrorKind, Parser};
+
+use crate::{
+    aggregation::{parse_dimensions, Dimension},
+    collector::kernel::DEFAULT_RING_BYTES,
+    output::Format,
+    view::SortColumn,
+};
+
+/// top for TCP on a Kubernetes node: traffic, retransmits, loss and RTT between
+/// namespaces, pods and zones, from the kernel's own per-socket counters.
+#[derive(Debug, Parser)]
+#[command(name = "tcptop", version, about)]
+pub struct Args {
+    /// Collect for --duration, print one snapshot and exit (for scripts and runbooks).
+    #[arg(long)]
+    pub once: bool,
+
+    /// How long --once collects, e.g. 500ms, 5s, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Group rows by these dimensions of both ends: ip, pod, namespace, node, az.
+    #[arg(
+        long,
+        value_name = "DIM[,DIM...]",
+        default_value = "namespace,az",
+        value_delimiter = ','
+    )]
+    pub group_by: Vec<Dimension>,
+
+    /// Sort rows by this column, largest first: bytes (sent + received) or any output
+    /// field such as retransmits or srtt_p99_us.
+    #[arg(long, value_name = "COLUMN", default_value = "bytes")]
+    pub sort: SortColumn,
+
+    /// Show at most N rows.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Output format of --once: table, json or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub output: Format,
+
+    /// Do not contact Kubernetes; every dimension but ip reads `unknown`.
+    #[arg(long)]
+    pub no_kube: bool,
+
+    /// Path of the kubeconfig file to use.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Ring buffer size in bytes (a power of two, at least 4096).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RING_BYTES, value_parser = parse_ring_bytes, hide = true)]
+    pub ring_bytes: u32,
+
+    /// Kernel BTF file to read offsets from.
+    #[arg(long, value_name = "PATH", default_value = crate::collector::offsets::VMLINUX_BTF, hide = true)]
+    pub btf: PathBuf,
+}
+
+/// Parses durations such as `500ms`, `5s` and `2m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|_| format!("'{s}' is not a duration: use a form such as 500ms, 5s or 2m"))?;
+    if d.is_zero() {
+        return Err(format!("'{s}' is zero: give a positive duration"));
+    }
+    Ok(d)
+}
+
+fn parse_ring_bytes(s: &str) -> Result<u32, String> {
+    let n: u32 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a byte count"))?;
+    if n < 4096 || !n.is_power_of_two() {
+        return Err(format!("{n} is not a power of two of at least 4096"));
+    }
+    Ok(n)
+}
+
+/// What parsing the command line came to.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run with these arguments.
+    Run(Box<Args>),
+    /// Print this (help or version) to stdout and exit 0.
+    Print(String),
+    /// Print this one-line usage error and exit 2.
+    Usage(String),
+}
+
+/// Parses `argv` and checks what clap cannot.
+pub fn parse<I, T>(argv: I) -> Parsed
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Parsed::Print(e.to_string()),
+                _ => Parsed::Usage(one_line(&e)),
+            }
+        }
+    };
+    let listed: Vec<String> = args.group_by.iter().map(|d| d.to_string()).collect();
+    if let Err(e) = parse_dimensions(&listed.join(",")) {
+        return Parsed::Usage(format!("invalid value for --group-by: {e}"));
+    }
+    if let Some(path) = &args.kubeconfig {
+        if !path.is_file() {
+            return Parsed::Usage(format!(
+                "kubeconfig file {} does not exist: check --kubeconfig, or pass --no-kube",
+                path.display()
+            ));
+        }
+    }
+    Parsed::Run(Box::new(args))
+}
+
+/// Shortens a clap error to one line that ends in what to do.
+fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .trim()
+        .to_string();
+    format!("{first} (see tcptop --help)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Args {
+        match parse(std::iter::once("tcptop").chain(args.iter().copied())) {
+            Parsed::Run(a) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn usage(args: &[&str]) -> String {
+        match parse(std::iter::once("tcptop").chain(args.iter().copied())) {
+            Parsed::Usage(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let a = run(&["--once"]);
+        assert!(a.once);
+        assert_eq!(a.duration, Duration::from_secs(5));
+        assert_eq!(a.group_by, vec![Dimension::Namespace, Dimension::Az]);
+        assert_eq!(a.sort, SortColumn::Bytes);
+        assert_eq!(a.output, Format::Table);
+        assert_eq!(a.top, None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("5 parsecs")
+            .unwrap_err()
+            .contains("500ms, 5s or 2m"));
+        assert!(parse_duration("0s").unwrap_err().contains("zero"));
+    }
+
+    #[test]
+    fn flags_parse() {
+        let a = run(&[
+            "--once",
+            "--duration",
+            "1s",
+            "--group-by",
+            "ip",
+            "--sort",
+            "retransmits",
+            "--top",
+            "3",
+            "--output",
+            "json",
+        ]);
+        assert_eq!(a.group_by, vec![Dimension::Ip]);
+        assert_eq!(a.sort, SortColumn::Retransmits);
+        assert_eq!((a.top, a.output), (Some(3), Format::Json));
+    }
+
+    #[test]
+    fn bad_input_is_one_line() {
+        for (args, needle) in [
+            (&["--duration", "soon"][..], "500ms"),
+            (&["--group-by", "zone"], "unknown dimension 'zone'"),
+            (&["--sort", "speed"], "unknown sort column"),
+            (&["--output", "xml"], "table, json or csv"),
+            (&["--bogus"], "--bogus"),
+            (
+                &["--kubeconfig", "/nonexistent/kubeconfig"],
+                "does not exist",
+            ),
+        ] {
+            let m = usage(args);
+            assert!(m.contains(needle), "{m}");
+            assert!(!m.contains('\n'), "{m}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Loads the embedded eBPF program, attaches it to `inet_sock_set_state`, and drains
+//! its ring buffer and overflow aggregate. This is the only file that talks to the
+//! kernel's BPF interface.
+use std::{
+    collections::HashMap,
+    error::Error as StdError,
+    io,
+    os::fd::{AsRawFd, RawFd},
+    path::Path,
+};
+
+use aya::{
+    maps::{MapData, PerCpuArray, PerCpuHashMap, RingBuf},
+    programs::BtfTracePoint,
+    Btf, Ebpf, EbpfLoader,
+};
+use tcptop_common::{stat, PairKey, PairTotals};
+use thiserror::Error;
+
+use super::{
+    decode,
+    offsets::{self, Features, OffsetError},
+    CloseEvent, DropCounters, FoldedTotals,
+};
+
+/// The eBPF object built by build.rs.
+static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
+
+/// The tracepoint tcptop attaches to.
+pub const TRACEPOINT: &str = "inet_sock_set_state";
+
+/// Default ring buffer size: room for about 2,900 records.
+pub const DEFAULT_RING_BYTES: u32 = 256 * 1024;
+
+/// Why the collector could not start.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// Not root and no CAP_BPF/CAP_PERFMON.
+    #[error("permission denied loading the eBPF program: run tcptop as root, or with CAP_BPF and CAP_PERFMON (for example `kubectl debug node/NAME -it --profile=sysadmin`, or a privileged pod)")]
+    NotPermitted,
+    /// No BTF, or BTF without the fields tcptop needs.
+    #[error(transparent)]
+    Btf(#[from] OffsetError),
+    /// The kernel lacks the tracepoint.
+    #[error("this kernel has no BTF tracepoint {TRACEPOINT}: tcptop needs Linux 5.8+ with BTF")]
+    NoTracepoint,
+    /// Anything else the kernel refused.
+    #[error("cannot load the eBPF program: {0}")]
+    Kernel(String),
+}
+
+/// Load-time choices.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Ring buffer size in bytes: a power of two and a multiple of the page size.
+    pub ring_bytes: u32,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            ring_bytes: DEFAULT_RING_BYTES,
+        }
+    }
+}
+
+/// The loaded, attached program and its maps.
+pub struct KernelCollector {
+    events: RingBuf<MapData>,
+    overflow: PerCpuHashMap<MapData, PairKey, PairTotals>,
+    stats: PerCpuArray<MapData, u64>,
+    seen_overflow: HashMap<PairKey, PairTotals>,
+    features: Features,
+    // Dropping the program detaches it; it must outlive the maps above.
+    _ebpf: Ebpf,
+}
+
+impl KernelCollector {
+    /// Resolves offsets from `btf_path`, loads the program and attaches it. Records flow
+    /// from the moment this returns.
+    pub fn load(btf_path: &Path, opts: &LoadOptions) -> Result<Self, LoadError> {
+        let (config, features) = offsets::resolve(btf_path)?;
+        let btf = Btf::from_sys_fs().map_err(|e| LoadError::Kernel(e.to_string()))?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global("CONFIG", &config, true)
+            .map_max_entries("EVENTS", opts.ring_bytes)
+            .load(PROGRAM)
+            .map_err(|e| classify(&e))?;
+        let program: &mut BtfTracePoint = ebpf
+            .program_mut(TRACEPOINT)
+            .ok_or_else(|| LoadError::Kernel("program missing from the object".into()))?
+            .try_into()
+            .map_err(|e| classify(&e))?;
+        program.load(TRACEPOINT, &btf).map_err(|e| {
+            let err = classify(&e);
+            match err {
+                LoadError::Kernel(msg) if msg.contains(TRACEPOINT) || msg.contains("BTF") => {
+                    LoadError::NoTracepoint
+                }
+                other => other,
+            }
+        })?;
+        program.attach().map_err(|e| classify(&e))?;
+        let take = |ebpf: &mut Ebpf, name: &str| {
+            ebpf.take_map(name)
+                .ok_or_else(|| LoadError::Kernel(format!("map {name} missing")))
+        };
+        let events = RingBuf::try_from(take(&mut ebpf, "EVENTS")?).map_err(|e| classify(&e))?;
+        let overflow =
+            PerCpuHashMap::try_from(take(&mut ebpf, "OVERFLOW")?).map_err(|e| classify(&e))?;
+        let stats = PerCpuArray::try_from(take(&mut ebpf, "STATS")?).map_err(|e| classify(&e))?;
+        Ok(Self {
+            events,
+            overflow,
+            stats,
+            seen_overflow: HashMap::new(),
+            features,
+            _ebpf: ebpf,
+        })
+    }
+
+    /// What the running kernel offers.
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    /// Hands every record waiting in the ring buffer to `sink`; returns how many.
+    pub fn drain_events(&mut self, mut sink: impl FnMut(CloseEvent)) -> usize {
+        let rto = self.features.rto;
+        let mut n = 0;
+        while let Some(item) = self.events.next() {
+            if let Some(event) = decode::close_event(&item, rto) {
+                sink(event);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Hands the growth of the overflow aggregate since the previous call to `sink`.
+    pub fn drain_overflow(&mut self, mut sink: impl FnMut(FoldedTotals)) {
+        let rto = self.features.rto;
+        for entry in self.overflow.iter() {
+            let Ok((key, values)) = entry else { continue };
+            let now = decode::sum_cpus(values.iter());
+            let before = self.seen_overflow.get(&key).copied().unwrap_or_default();
+            if let Some(delta) = decode::folded(key.local_addr, key.peer_addr, &now, &before, rto) {
+                sink(delta);
+                self.seen_overflow.insert(key, now);
+            }
+        }
+    }
+
+    /// Records whose detail, or whole self, was lost so far.
+    pub fn drops(&self) -> DropCounters {
+        let read = |i: u32| {
+            self.stats
+                .get(&i, 0)
+                .map(|v| v.iter().sum::<u64>())
+                .unwrap_or(0)
+        };
+        DropCounters {
+            folded: read(stat::FOLDED),
+            lost: read(stat::LOST),
+        }
+    }
+}
+
+impl AsRawFd for KernelCollector {
+    /// The ring buffer's descriptor: readable when records wait.
+    fn as_raw_fd(&self) -> RawFd {
+        self.events.as_raw_fd()
+    }
+}
+
+/// Turns an aya error into a [`LoadError`], spotting permission problems anywhere in the
+/// error chain.
+fn classify(err: &(dyn StdError + 'static)) -> LoadError {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            if matches!(io.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
+                return LoadError::NotPermitted;
+            }
+        }
+        cur = e.source();
+    }
+    let mut msg = err.to_string();
+    let mut src = err.source();
+    while let Some(e) = src {
+        msg.push_str(": ");
+        msg.push_str(&e.to_string());
+        src = e.source();
+    }
+    LoadError::Kernel(msg)
+}
