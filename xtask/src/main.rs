@@ -1,1 +1,83 @@
-fn main() {}
+//! `cargo xtask`: the jobs that are not a plain `cargo build`.
+//!
+//! - `setup`: installs the eBPF toolchain pieces and the tools the tests use.
+//! - `test`: setup, then formatting, lints and every test (root tests included).
+//! - `bench`: setup, then the benchmarks.
+mod setup;
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+/// Build, test and benchmark helpers for tcptop.
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install rust-src for nightly, bpf-linker 0.10.0 and the test tools.
+    Setup,
+    /// Run setup, then cargo fmt --check, clippy and every test.
+    Test,
+    /// Run setup, then the benchmarks (as root).
+    Bench {
+        /// Arguments passed to `cargo bench` after `--`.
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Setup => setup::all(),
+        Cmd::Test => {
+            setup::all()?;
+            test()
+        }
+        Cmd::Bench { args } => {
+            setup::all()?;
+            let mut cmd = cargo();
+            cmd.args(["bench", "-p", "tcptop", "--"]).args(args);
+            run(&mut cmd)
+        }
+    }
+}
+
+/// Every check CI runs.
+fn test() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // Root tests must run, not skip, here: a skipped kernel test would hide a failure.
+    run(cargo()
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .env("TCPTOP_REQUIRE_ROOT_TESTS", "1"))
+}
+
+/// A `cargo` command using the same cargo that runs xtask.
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Runs `cmd`, failing on a non-zero exit.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
