@@ -45,8 +45,9 @@ pub struct Config {
     pub rcv_saddr: u32,
     /// `sock_common.skc_dport` (peer port, be16).
     pub dport: u32,
-    /// `sock_common.skc_num` (local port, host order u16).
-    pub num: u32,
+    /// `inet_sock.inet_sport` (local port, be16). Not `skc_num`: the kernel zeroes
+    /// that when it releases the port, just before the socket reaches CLOSE.
+    pub sport: u32,
     /// `sock_common.skc_v6_daddr` (16 bytes), or [`FIELD_MISSING`] without IPv6.
     pub v6_daddr: u32,
     /// `sock_common.skc_v6_rcv_saddr` (16 bytes), or [`FIELD_MISSING`] without IPv6.
@@ -80,7 +81,7 @@ impl Config {
         daddr: FIELD_MISSING,
         rcv_saddr: FIELD_MISSING,
         dport: FIELD_MISSING,
-        num: FIELD_MISSING,
+        sport: FIELD_MISSING,
         v6_daddr: FIELD_MISSING,
         v6_rcv_saddr: FIELD_MISSING,
         protocol: FIELD_MISSING,

@@ -118,7 +118,7 @@ fn on_close(sk: *const u8, old_state: u8, cfg: &Config) {
     if !read_addrs(sk, cfg, &mut rec) {
         return;
     }
-    rec.local_port = read::<u16>(sk, cfg.num).unwrap_or(0);
+    rec.local_port = u16::from_be(read::<u16>(sk, cfg.sport).unwrap_or(0));
     rec.peer_port = u16::from_be(read::<u16>(sk, cfg.dport).unwrap_or(0));
     rec.bytes_sent = read::<u64>(sk, cfg.bytes_sent).unwrap_or(0);
     rec.bytes_received = read::<u64>(sk, cfg.bytes_received).unwrap_or(0);

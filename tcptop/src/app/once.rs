@@ -87,9 +87,6 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
 
 fn drain_overflow(c: &mut KernelCollector, agg: &mut Aggregator, resolver: &dyn Resolver) {
     c.drain_overflow(|f| {
-        let unspecified = std::net::IpAddr::from([0u8; 4]);
-        let local = resolver.resolve(f.local.unwrap_or(unspecified));
-        let peer = resolver.resolve(f.peer.unwrap_or(unspecified));
-        agg.add_folded(&f, &local, &peer);
+        agg.add_folded(&f, &resolver.resolve(f.local), &resolver.resolve(f.peer));
     });
 }

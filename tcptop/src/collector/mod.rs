@@ -72,12 +72,12 @@ pub struct CloseEvent {
 
 /// Totals of records the ring buffer could not take, for one address pair, since the
 /// previous drain. Their per-socket detail (ports, srtt) is lost; their sums are not.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoldedTotals {
     /// Local address.
-    pub local: Option<IpAddr>,
+    pub local: IpAddr,
     /// Peer address.
-    pub peer: Option<IpAddr>,
+    pub peer: IpAddr,
     /// Closed sockets folded in.
     pub records: u64,
     /// Of those, failed connects.

@@ -56,6 +56,7 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
     let common =
         find_struct(btf, "sock_common").ok_or(OffsetError::Missing("struct sock_common"))?;
     let sock = find_struct(btf, "sock").ok_or(OffsetError::Missing("struct sock"))?;
+    let inet = find_struct(btf, "inet_sock").ok_or(OffsetError::Missing("struct inet_sock"))?;
     let tcp = find_struct(btf, "tcp_sock").ok_or(OffsetError::Missing("struct tcp_sock"))?;
     // struct sock starts with `struct sock_common __sk_common`, tcp_sock with sock.
     let base = field(btf, &sock, "__sk_common").map_or(0, |f| f.offset);
@@ -87,7 +88,7 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
         daddr: sc("skc_daddr", 4)?,
         rcv_saddr: sc("skc_rcv_saddr", 4)?,
         dport: sc("skc_dport", 2)?,
-        num: sc("skc_num", 2)?,
+        sport: req(&inet, "inet_sport", 2)?,
         v6_daddr: v6("skc_v6_daddr"),
         v6_rcv_saddr: v6("skc_v6_rcv_saddr"),
         protocol: req(&sock, "sk_protocol", 2)?,
