@@ -7,8 +7,10 @@
 //! per-address-pair `OVERFLOW` aggregate, so totals stay exact; `STATS` counts both.
 //!
 //! Field offsets arrive in the global `CONFIG`, resolved from the running kernel's BTF.
-#![no_std]
-#![no_main]
+//!
+//! Built for the host (by `cargo clippy --workspace`), it is an empty program.
+#![cfg_attr(target_arch = "bpf", no_std)]
+#![cfg_attr(target_arch = "bpf", no_main)]
 
 use aya_ebpf::{
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel},
@@ -96,7 +98,7 @@ fn note_open(sk: *const u8, new_state: u8) {
         },
         _pad: [0; 7],
     };
-    let _ = OPENS.insert(&(sk as u64), &info, 0);
+    let _ = OPENS.insert(sk as u64, info, 0);
 }
 
 #[inline(always)]
@@ -107,11 +109,11 @@ fn on_close(sk: *const u8, old_state: u8, cfg: &Config) {
     };
     let key = sk as u64;
     // SAFETY: the value is copied out before the entry is removed.
-    if let Some(open) = unsafe { OPENS.get(&key) } {
+    if let Some(open) = unsafe { OPENS.get(key) } {
         let now = unsafe { bpf_ktime_get_ns() };
         rec.lifetime_ns = now.saturating_sub(open.start_ns).max(1);
         rec.origin = open.origin;
-        let _ = OPENS.remove(&key);
+        let _ = OPENS.remove(key);
     } else if old_state == tcp_state::SYN_SENT {
         rec.origin = origin::CONNECT;
     }
@@ -179,10 +181,10 @@ fn fold_overflow(rec: &CloseRecord) {
         local_addr: rec.local_addr,
         peer_addr: rec.peer_addr,
     };
-    let mut totals = OVERFLOW.get_ptr_mut(&key);
+    let mut totals = OVERFLOW.get_ptr_mut(key);
     if totals.is_none() {
-        let _ = OVERFLOW.insert(&key, &PairTotals::default(), BPF_NOEXIST);
-        totals = OVERFLOW.get_ptr_mut(&key);
+        let _ = OVERFLOW.insert(key, PairTotals::default(), BPF_NOEXIST);
+        totals = OVERFLOW.get_ptr_mut(key);
     }
     let Some(t) = totals else {
         bump(stat::LOST);
@@ -212,11 +214,14 @@ fn bump(index: u32) {
     }
 }
 
-#[cfg(not(test))]
+#[cfg(target_arch = "bpf")]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     loop {}
 }
+
+#[cfg(not(target_arch = "bpf"))]
+fn main() {}
 
 #[link_section = "license"]
 #[no_mangle]

@@ -19,15 +19,12 @@ use thiserror::Error;
 
 use super::{
     decode,
-    offsets::{self, Features, OffsetError},
+    offsets::{self, Features, OffsetError, TRACEPOINT},
     CloseEvent, DropCounters, FoldedTotals,
 };
 
 /// The eBPF object built by build.rs.
 static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
-
-/// The tracepoint tcptop attaches to.
-pub const TRACEPOINT: &str = "inet_sock_set_state";
 
 /// Default ring buffer size: room for about 2,900 records.
 pub const DEFAULT_RING_BYTES: u32 = 256 * 1024;
@@ -38,12 +35,9 @@ pub enum LoadError {
     /// Not root and no CAP_BPF/CAP_PERFMON.
     #[error("permission denied loading the eBPF program: run tcptop as root, or with CAP_BPF and CAP_PERFMON (for example `kubectl debug node/NAME -it --profile=sysadmin`, or a privileged pod)")]
     NotPermitted,
-    /// No BTF, or BTF without the fields tcptop needs.
+    /// No BTF, no tracepoint, or BTF without the fields tcptop needs.
     #[error(transparent)]
     Btf(#[from] OffsetError),
-    /// The kernel lacks the tracepoint.
-    #[error("this kernel has no BTF tracepoint {TRACEPOINT}: tcptop needs Linux 5.8+ with BTF")]
-    NoTracepoint,
     /// Anything else the kernel refused.
     #[error("cannot load the eBPF program: {0}")]
     Kernel(String),
@@ -79,10 +73,21 @@ impl KernelCollector {
     /// Resolves offsets from `btf_path`, loads the program and attaches it. Records flow
     /// from the moment this returns.
     pub fn load(btf_path: &Path, opts: &LoadOptions) -> Result<Self, LoadError> {
-        let (config, features) = offsets::resolve(btf_path)?;
-        let btf = Btf::from_sys_fs().map_err(|e| LoadError::Kernel(e.to_string()))?;
-        let mut ebpf = EbpfLoader::new()
-            .btf(Some(&btf))
+        // aya parses the kernel BTF once for the loader and once more for the program;
+        // run the second parse and the offset resolution beside the first.
+        let (resolved, btf, loader) = std::thread::scope(|s| {
+            let btf = s.spawn(Btf::from_sys_fs);
+            let resolved = s.spawn(|| offsets::resolve(btf_path));
+            let loader = EbpfLoader::new();
+            (resolved.join(), btf.join(), loader)
+        });
+        let (config, features) =
+            resolved.map_err(|_| LoadError::Kernel("BTF offset resolution panicked".into()))??;
+        let btf = btf
+            .map_err(|_| LoadError::Kernel("BTF parsing panicked".into()))?
+            .map_err(|e| LoadError::Kernel(format!("cannot parse kernel BTF: {e}")))?;
+        let mut loader = loader;
+        let mut ebpf = loader
             .override_global("CONFIG", &config, true)
             .map_max_entries("EVENTS", opts.ring_bytes)
             .load(PROGRAM)
@@ -92,15 +97,7 @@ impl KernelCollector {
             .ok_or_else(|| LoadError::Kernel("program missing from the object".into()))?
             .try_into()
             .map_err(|e| classify(&e))?;
-        program.load(TRACEPOINT, &btf).map_err(|e| {
-            let err = classify(&e);
-            match err {
-                LoadError::Kernel(msg) if msg.contains(TRACEPOINT) || msg.contains("BTF") => {
-                    LoadError::NoTracepoint
-                }
-                other => other,
-            }
-        })?;
+        program.load(TRACEPOINT, &btf).map_err(|e| classify(&e))?;
         program.attach().map_err(|e| classify(&e))?;
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)

@@ -1,8 +1,9 @@
 //! The collector: close records from the kernel, decoded into [`CloseEvent`]s, plus the
 //! totals of records that overflowed the ring buffer ([`FoldedTotals`]).
 //!
-//! `offsets` reads the kernel's layout from BTF, `kernel` loads and drains the eBPF
+//! `btf` and `offsets` read the kernel's layout from BTF, `kernel` loads and drains the eBPF
 //! program, `decode` turns its raw records into userspace types.
+pub mod btf;
 pub mod decode;
 pub mod kernel;
 pub mod offsets;
