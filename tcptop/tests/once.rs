@@ -45,7 +45,7 @@ fn finish(mut child: Child) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}): {out}"))
 }
 
-fn row<'a>(doc: &'a Value, local: IpAddr, peer: IpAddr) -> &'a Value {
+fn row(doc: &Value, local: IpAddr, peer: IpAddr) -> &Value {
     doc["rows"]
         .as_array()
         .unwrap()
