@@ -72,6 +72,9 @@ pub struct Config {
     pub total_rto_time: u32,
     /// `tcp_sock.rto_stamp` (u32 ms, 6.7+), or [`FIELD_MISSING`].
     pub rto_stamp: u32,
+    /// Wake the reader only once this many bytes wait in the ring buffer; userspace
+    /// also drains it on a short timer. A wakeup per record costs microseconds in a VM.
+    pub wakeup_bytes: u32,
 }
 
 impl Config {
@@ -94,6 +97,7 @@ impl Config {
         total_rto_recoveries: FIELD_MISSING,
         total_rto_time: FIELD_MISSING,
         rto_stamp: FIELD_MISSING,
+        wakeup_bytes: 0,
     };
 }
 

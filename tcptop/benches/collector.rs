@@ -54,8 +54,11 @@ fn main() {
     }
     let pair = NetPair::new(41);
     churn::allow_port_reuse(&pair);
+    // TCPTOP_BENCH_QUICK=1 runs only the first part, for trying program variants.
     kernel_and_user_cost(&pair);
-    max_rate(&pair);
+    if std::env::var("TCPTOP_BENCH_QUICK").is_err() {
+        max_rate(&pair);
+    }
     let _ = fs::write("/proc/sys/kernel/bpf_stats_enabled", stats_was.trim());
 }
 

@@ -1,7 +1,7 @@
 //! `--once`: load the collector, collect for `--duration`, print one snapshot.
 use std::{
     io::{self, Write},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::{Context, Result};
@@ -12,13 +12,10 @@ use crate::{
     aggregation::Aggregator,
     attribution::{AttributedClose, IpOnly, Resolver},
     cli::Args,
-    collector::kernel::{KernelCollector, LoadOptions},
+    collector::kernel::{KernelCollector, LoadOptions, DRAIN_INTERVAL},
     output,
     view::{self, Snapshot, TableSpec},
 };
-
-/// How often the overflow aggregate is drained while collecting.
-const OVERFLOW_POLL: Duration = Duration::from_millis(250);
 
 /// Runs a `--once` collection and writes the snapshot to stdout.
 pub fn run(args: &Args) -> Result<()> {
@@ -53,7 +50,7 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
         .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
-    let mut poll = tokio::time::interval(OVERFLOW_POLL);
+    let mut poll = tokio::time::interval(DRAIN_INTERVAL);
     loop {
         tokio::select! {
             guard = ring.readable_mut() => {
@@ -61,7 +58,11 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
                 guard.get_inner_mut().drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
                 guard.clear_ready();
             }
-            _ = poll.tick() => drain_overflow(ring.get_mut(), &mut agg, resolver),
+            _ = poll.tick() => {
+                let c = ring.get_mut();
+                c.drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
+                drain_overflow(c, &mut agg, resolver);
+            }
             _ = &mut deadline => break,
         }
     }

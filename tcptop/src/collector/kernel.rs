@@ -26,8 +26,15 @@ use super::{
 /// The eBPF object built by build.rs.
 static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
 
-/// Default ring buffer size: room for about 2,900 records.
+/// The program for kernels without `bpf_skc_to_tcp_sock`.
+const COMPAT_PROGRAM: &str = "inet_sock_set_state_compat";
+
+/// Default ring buffer size: room for about 2,700 records.
 pub const DEFAULT_RING_BYTES: u32 = 256 * 1024;
+
+/// How often userspace drains the ring buffer and the overflow aggregate without being
+/// woken: the program wakes the reader only when a quarter of the ring is full.
+pub const DRAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Why the collector could not start.
 #[derive(Debug, Error)]
@@ -81,8 +88,9 @@ impl KernelCollector {
             let loader = EbpfLoader::new();
             (resolved.join(), btf.join(), loader)
         });
-        let (config, features) =
+        let (mut config, features) =
             resolved.map_err(|_| LoadError::Kernel("BTF offset resolution panicked".into()))??;
+        config.wakeup_bytes = opts.ring_bytes / 4;
         let btf = btf
             .map_err(|_| LoadError::Kernel("BTF parsing panicked".into()))?
             .map_err(|e| LoadError::Kernel(format!("cannot parse kernel BTF: {e}")))?;
@@ -92,13 +100,26 @@ impl KernelCollector {
             .map_max_entries("EVENTS", opts.ring_bytes)
             .load(PROGRAM)
             .map_err(|e| classify(&e))?;
-        let program: &mut BtfTracePoint = ebpf
-            .program_mut(TRACEPOINT)
-            .ok_or_else(|| LoadError::Kernel("program missing from the object".into()))?
-            .try_into()
-            .map_err(|e| classify(&e))?;
-        program.load(TRACEPOINT, &btf).map_err(|e| classify(&e))?;
-        program.attach().map_err(|e| classify(&e))?;
+        // The fast program needs bpf_skc_to_tcp_sock (5.9+); 5.8 gets the compat one.
+        let mut last = None;
+        for name in [TRACEPOINT, COMPAT_PROGRAM] {
+            let program: &mut BtfTracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| LoadError::Kernel(format!("program {name} missing from the object")))?
+                .try_into()
+                .map_err(|e| classify(&e))?;
+            match program.load(TRACEPOINT, &btf) {
+                Ok(()) => {
+                    program.attach().map_err(|e| classify(&e))?;
+                    last = None;
+                    break;
+                }
+                Err(e) => last = Some(classify(&e)),
+            }
+        }
+        if let Some(err) = last {
+            return Err(err);
+        }
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
                 .ok_or_else(|| LoadError::Kernel(format!("map {name} missing")))

@@ -121,6 +121,7 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
         total_rto_recoveries: opt("total_rto_recoveries", 2),
         total_rto_time: opt("total_rto_time", 4),
         rto_stamp: opt("rto_stamp", 4),
+        wakeup_bytes: 0,
     };
     let rto = [
         cfg.total_rto,
