@@ -187,16 +187,32 @@ pub mod stat {
     pub const COUNT: u32 = 2;
 }
 
-/// Open-time facts about a socket, kept in `OPENS` until it closes.
+/// Number of slots of `OPENS` (a power of two).
+pub const OPEN_SLOTS: u32 = 1 << 17;
+
+/// Open-time facts about a socket, in the `OPENS` slot its address hashes to. A later
+/// open that hashes to the same slot overwrites it; the close then finds another
+/// socket's address there and reports the lifetime as unknown rather than wrong.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct OpenInfo {
+pub struct OpenSlot {
+    /// The socket's address; 0 for an empty slot.
+    pub sk: u64,
     /// `bpf_ktime_get_ns()` at the open.
     pub start_ns: u64,
+    /// `sk ^ start_ns ^ origin`: a torn write by two CPUs at once fails this check.
+    pub check: u64,
     /// See [`origin`].
-    pub origin: u8,
-    /// Padding.
-    pub _pad: [u8; 7],
+    pub origin: u64,
+}
+
+impl OpenSlot {
+    /// The slot index of socket address `sk`.
+    #[inline(always)]
+    pub fn index(sk: u64) -> u32 {
+        // Fibonacci hashing of the address without its always-zero low bits.
+        ((sk >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 17)) as u32 & (OPEN_SLOTS - 1)
+    }
 }
 
 #[cfg(feature = "user")]

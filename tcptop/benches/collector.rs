@@ -134,16 +134,28 @@ fn closes(doc: &Value) -> u64 {
         .sum()
 }
 
+/// Stops bpftrace even when the benchmark panics, so no stale probe skews a later run.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn kernel_and_user_cost(pair: &NetPair) {
     let script = std::env::temp_dir().join("tcptop-baseline.bt");
     fs::write(&script, BASELINE).unwrap();
-    let mut bt = Command::new("bpftrace")
-        .arg(&script)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bpftrace (apt-get install bpftrace)");
-    let mut bt_out = BufReader::new(bt.stdout.take().unwrap());
+    let mut bt = KillOnDrop(
+        Command::new("bpftrace")
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bpftrace (apt-get install bpftrace)"),
+    );
+    let mut bt_out = BufReader::new(bt.0.stdout.take().unwrap());
     let mut line = String::new();
     bt_out.read_line(&mut line).unwrap();
     assert!(line.contains("Attaching"), "bpftrace: {line}");
@@ -153,9 +165,7 @@ fn kernel_and_user_cost(pair: &NetPair) {
     let (ours0, base0) = (prog_stats("tracing"), prog_stats("tracepoint"));
     let (n, took) = churn::churn(pair, 4, Until::Count(20_000));
     let (ours1, base1) = (prog_stats("tracing"), prog_stats("tracepoint"));
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(bt.id() as i32, libc::SIGINT) };
-    let _ = bt.wait();
+    drop(bt);
     let (doc, cpu) = finish_tcptop(tcptop);
 
     let per_run = |a: (u64, u64), b: (u64, u64)| (b.0 - a.0) as f64 / (b.1 - a.1).max(1) as f64;

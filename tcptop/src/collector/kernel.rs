@@ -198,7 +198,8 @@ fn classify(err: &(dyn StdError + 'static)) -> LoadError {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            if matches!(io.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
+            // EACCES also means "rejected by the verifier": only EPERM is privilege.
+            if io.raw_os_error() == Some(libc::EPERM) {
                 return LoadError::NotPermitted;
             }
         }
