@@ -142,15 +142,14 @@ fn handle<K: Kmem>(ctx: &BtfTracePointContext) -> u32 {
     if !opening && !closing {
         return 0;
     }
-    let sk: *const u8 = ctx.arg(0);
-    let Some(mem) = K::new(sk) else { return 0 };
     // The verifier forbids arithmetic on the socket pointer; a copy of the argument
     // read as plain memory is a number that can be hashed.
     // SAFETY: ctx points at the tracepoint's u64 arguments.
     let key = unsafe { bpf_probe_read_kernel(ctx.as_ptr() as *const u64) }.unwrap_or(0);
     if opening {
+        // No protocol check here: a non-TCP open only occupies a slot until reused.
         note_open(key, new_state);
-    } else {
+    } else if let Some(mem) = K::new(ctx.arg(0)) {
         on_close(key, &mem, old_state);
     }
     0
@@ -158,7 +157,9 @@ fn handle<K: Kmem>(ctx: &BtfTracePointContext) -> u32 {
 
 #[inline(always)]
 fn note_open(key: u64, new_state: u8) {
-    let Some(slot) = OPENS.get_ptr_mut(OpenSlot::index(key)) else { return };
+    let Some(slot) = OPENS.get_ptr_mut(OpenSlot::index(key)) else {
+        return;
+    };
     // SAFETY: a plain helper call.
     let start_ns = unsafe { bpf_ktime_get_ns() };
     let origin = u64::from(if new_state == tcp_state::SYN_SENT {
@@ -219,14 +220,17 @@ fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8) {
     rec.srtt_us = mem.load::<u32>(cfg!(srtt_us)).unwrap_or(0) >> 3;
     if let Some(rto) = mem.load::<u16>(cfg!(total_rto)) {
         rec.total_rto = u32::from(rto);
-        rec.total_rto_recoveries = u32::from(mem.load::<u16>(cfg!(total_rto_recoveries)).unwrap_or(0));
+        rec.total_rto_recoveries =
+            u32::from(mem.load::<u16>(cfg!(total_rto_recoveries)).unwrap_or(0));
         rec.total_rto_time_ms = mem.load::<u32>(cfg!(total_rto_time)).unwrap_or(0);
         // An RTO recovery still open at close counts up to now, as TCP_INFO does.
         let stamp = mem.load::<u32>(cfg!(rto_stamp)).unwrap_or(0);
         if stamp != 0 {
             // SAFETY: a plain helper call.
             let now_ms = (unsafe { bpf_ktime_get_ns() } / 1_000_000) as u32;
-            rec.total_rto_time_ms = rec.total_rto_time_ms.wrapping_add(now_ms.wrapping_sub(stamp));
+            rec.total_rto_time_ms = rec
+                .total_rto_time_ms
+                .wrapping_add(now_ms.wrapping_sub(stamp));
         }
     }
     // Wake the reader only when a batch is waiting; it also drains on a timer.

@@ -50,7 +50,9 @@ fn main() {
     let stats_was = fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").unwrap_or_default();
     fs::write("/proc/sys/kernel/bpf_stats_enabled", "1").expect("enable BPF run-time stats");
     if fs::metadata("/sys/kernel/tracing/events").is_err() {
-        let _ = Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]).status();
+        let _ = Command::new("mount")
+            .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+            .status();
     }
     let pair = NetPair::new(41);
     churn::allow_port_reuse(&pair);
@@ -65,7 +67,15 @@ fn main() {
 /// Starts `tcptop --once` for `secs` and waits until it is attached.
 fn start_tcptop(secs: u64) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
-        .args(["--once", "--output", "json", "--group-by", "ip", "--duration", &format!("{secs}s")])
+        .args([
+            "--once",
+            "--output",
+            "json",
+            "--group-by",
+            "ip",
+            "--duration",
+            &format!("{secs}s"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -81,27 +91,46 @@ fn start_tcptop(secs: u64) -> Child {
 /// Waits for tcptop; returns its JSON and its CPU time in seconds.
 fn finish_tcptop(mut child: Child) -> (Value, f64) {
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let mut status = 0;
     // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
     assert_eq!(rc, child.id() as i32, "wait4");
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (serde_json::from_str(&out).expect("tcptop JSON"), secs(ru.ru_utime) + secs(ru.ru_stime))
+    (
+        serde_json::from_str(&out).expect("tcptop JSON"),
+        secs(ru.ru_utime) + secs(ru.ru_stime),
+    )
 }
 
 /// `(run_time_ns, run_cnt)` of the loaded programs of `prog_type` on inet_sock_set_state.
 fn prog_stats(prog_type: &str) -> (u64, u64) {
-    let out = Command::new("bpftool").args(["-j", "prog", "show"]).output().expect("bpftool");
+    let out = Command::new("bpftool")
+        .args(["-j", "prog", "show"])
+        .output()
+        .expect("bpftool");
     let progs: Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
     progs
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| p["type"] == prog_type && p["name"].as_str().is_some_and(|n| n.starts_with("inet_sock_set")))
+        .filter(|p| {
+            p["type"] == prog_type
+                && p["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("inet_sock_set"))
+        })
         .fold((0, 0), |(t, c), p| {
-            (t + p["run_time_ns"].as_u64().unwrap_or(0), c + p["run_cnt"].as_u64().unwrap_or(0))
+            (
+                t + p["run_time_ns"].as_u64().unwrap_or(0),
+                c + p["run_cnt"].as_u64().unwrap_or(0),
+            )
         })
 }
 
@@ -114,7 +143,11 @@ fn pair_row(doc: &Value, pair: &NetPair, l: usize, p: usize) -> (u64, u64, u64) 
         .iter()
         .find(|r| r["local_ip"] == local && r["peer_ip"] == peer)
         .map_or((0, 0, 0), |r| {
-            (r["connections"].as_u64().unwrap(), r["bytes_sent"].as_u64().unwrap(), r["bytes_received"].as_u64().unwrap())
+            (
+                r["connections"].as_u64().unwrap(),
+                r["bytes_sent"].as_u64().unwrap(),
+                r["bytes_received"].as_u64().unwrap(),
+            )
         })
 }
 
@@ -171,16 +204,35 @@ fn kernel_and_user_cost(pair: &NetPair) {
     let per_run = |a: (u64, u64), b: (u64, u64)| (b.0 - a.0) as f64 / (b.1 - a.1).max(1) as f64;
     let (ours, base) = (per_run(ours0, ours1), per_run(base0, base1));
     println!("## Collector benchmarks");
-    println!("churn: {n} connections ({} closed sockets) in {:.1} s", 2 * n, took.as_secs_f64());
+    println!(
+        "churn: {n} connections ({} closed sockets) in {:.1} s",
+        2 * n,
+        took.as_secs_f64()
+    );
     println!("| measure | value |");
     println!("|---|---|");
-    println!("| tcptop eBPF, ns per state change | {ours:.0} ({} runs) |", ours1.1 - ours0.1);
-    println!("| bpftrace baseline, ns per state change | {base:.0} ({} runs) |", base1.1 - base0.1);
-    println!("| ratio tcptop / baseline (target <= 0.5) | {:.2} |", ours / base);
+    println!(
+        "| tcptop eBPF, ns per state change | {ours:.0} ({} runs) |",
+        ours1.1 - ours0.1
+    );
+    println!(
+        "| bpftrace baseline, ns per state change | {base:.0} ({} runs) |",
+        base1.1 - base0.1
+    );
+    println!(
+        "| ratio tcptop / baseline (target <= 0.5) | {:.2} |",
+        ours / base
+    );
     let seen = closes(&doc);
-    println!("| tcptop userspace CPU, whole run incl. start-up | {:.1} ms |", cpu * 1e3);
+    println!(
+        "| tcptop userspace CPU, whole run incl. start-up | {:.1} ms |",
+        cpu * 1e3
+    );
     println!("| closed sockets tcptop processed | {seen} |");
-    println!("| userspace CPU per closed socket (target <= 5 us) | {:.2} us |", cpu * 1e6 / seen.max(1) as f64);
+    println!(
+        "| userspace CPU per closed socket (target <= 5 us) | {:.2} us |",
+        cpu * 1e6 / seen.max(1) as f64
+    );
     println!("| totals exact for the churn | {} |", exact(&doc, pair, n));
 }
 
@@ -188,8 +240,18 @@ fn max_rate(pair: &NetPair) {
     let tcptop = start_tcptop(13);
     let (n, took) = churn::churn(pair, 8, Until::Time(Duration::from_secs(10)));
     let (doc, _) = finish_tcptop(tcptop);
-    println!("| max rate: closed sockets per second over {:.1} s | {:.0} |", took.as_secs_f64(), 2.0 * n as f64 / took.as_secs_f64());
-    println!("| max rate: events_dropped (folded, totals kept) | {} |", doc["events_dropped"]);
+    println!(
+        "| max rate: closed sockets per second over {:.1} s | {:.0} |",
+        took.as_secs_f64(),
+        2.0 * n as f64 / took.as_secs_f64()
+    );
+    println!(
+        "| max rate: events_dropped (folded, totals kept) | {} |",
+        doc["events_dropped"]
+    );
     println!("| max rate: events_lost | {} |", doc["events_lost"]);
-    println!("| max rate: totals exact ({n} connections) | {} |", exact(&doc, pair, n));
+    println!(
+        "| max rate: totals exact ({n} connections) | {} |",
+        exact(&doc, pair, n)
+    );
 }

@@ -12,7 +12,7 @@ use std::{
 use aya::{
     maps::{MapData, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::BtfTracePoint,
-    Btf, Ebpf, EbpfLoader,
+    Btf, Ebpf, EbpfLoader, Endianness,
 };
 use tcptop_common::{stat, PairKey, PairTotals};
 use thiserror::Error;
@@ -82,9 +82,11 @@ impl KernelCollector {
     pub fn load(btf_path: &Path, opts: &LoadOptions) -> Result<Self, LoadError> {
         // aya parses the kernel BTF once for the loader and once more for the program;
         // run the second parse and the offset resolution beside the first.
+        // The file is read once for both parses (sysfs hands it out 4 KiB a call).
+        let data = offsets::read(btf_path)?;
         let (resolved, btf, loader) = std::thread::scope(|s| {
-            let btf = s.spawn(Btf::from_sys_fs);
-            let resolved = s.spawn(|| offsets::resolve(btf_path));
+            let btf = s.spawn(|| Btf::parse(&data, Endianness::default()));
+            let resolved = s.spawn(|| offsets::resolve_bytes(&data));
             let loader = EbpfLoader::new();
             (resolved.join(), btf.join(), loader)
         });
@@ -105,7 +107,9 @@ impl KernelCollector {
         for name in [TRACEPOINT, COMPAT_PROGRAM] {
             let program: &mut BtfTracePoint = ebpf
                 .program_mut(name)
-                .ok_or_else(|| LoadError::Kernel(format!("program {name} missing from the object")))?
+                .ok_or_else(|| {
+                    LoadError::Kernel(format!("program {name} missing from the object"))
+                })?
                 .try_into()
                 .map_err(|e| classify(&e))?;
             match program.load(TRACEPOINT, &btf) {

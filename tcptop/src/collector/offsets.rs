@@ -48,15 +48,24 @@ pub struct Features {
 
 /// Reads the BTF file at `path`, checks for the tracepoint and resolves every offset.
 pub fn resolve(path: &Path) -> Result<(Config, Features), OffsetError> {
+    resolve_bytes(&read(path)?)
+}
+
+/// Reads the BTF file at `path`.
+pub fn read(path: &Path) -> Result<Vec<u8>, OffsetError> {
     if !path.exists() {
         return Err(OffsetError::NoBtf);
     }
-    let data = std::fs::read(path).map_err(|e| OffsetError::Parse {
+    std::fs::read(path).map_err(|e| OffsetError::Parse {
         path: path.display().to_string(),
         message: e.to_string(),
-    })?;
-    let btf = Btf::parse(&data).map_err(|e| OffsetError::Parse {
-        path: path.display().to_string(),
+    })
+}
+
+/// Checks for the tracepoint and resolves every offset from a BTF blob.
+pub fn resolve_bytes(data: &[u8]) -> Result<(Config, Features), OffsetError> {
+    let btf = Btf::parse(data).map_err(|e| OffsetError::Parse {
+        path: VMLINUX_BTF.into(),
         message: e.to_string(),
     })?;
     require_tracepoint(&btf, TRACEPOINT)?;

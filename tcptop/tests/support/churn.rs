@@ -32,7 +32,14 @@ pub enum Until {
 /// not run out of ephemeral ports.
 pub fn allow_port_reuse(pair: &NetPair) {
     sh(&[
-        "ip", "netns", "exec", &pair.ns[0], "sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1",
+        "ip",
+        "netns",
+        "exec",
+        &pair.ns[0],
+        "sysctl",
+        "-q",
+        "-w",
+        "net.ipv4.tcp_tw_reuse=1",
         "net.ipv4.ip_local_port_range=1024 65000",
     ]);
 }
