@@ -49,8 +49,12 @@ fn main() -> Result<()> {
         Cmd::Run { args } => {
             setup::all()?;
             run(cargo().args(["build", "--release", "-p", "tcptop"]))?;
-            let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tcptop");
-            let status = Command::new(bin).args(args).status().context("cannot start tcptop")?;
+            let bin =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tcptop");
+            let status = Command::new(bin)
+                .args(args)
+                .status()
+                .context("cannot start tcptop")?;
             std::process::exit(status.code().unwrap_or(1));
         }
         Cmd::Bench { args } => {

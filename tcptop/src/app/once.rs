@@ -35,6 +35,7 @@ pub fn run(args: &Args) -> Result<()> {
 pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
     let opts = LoadOptions {
         ring_bytes: args.ring_bytes,
+        ..LoadOptions::default()
     };
     let collector = KernelCollector::load(&args.btf, &opts)?;
     let rto = collector.features().rto;
@@ -80,8 +81,8 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
         kernel: host::kernel_release(),
         window_secs: started.elapsed().as_secs_f64(),
         group_by: args.group_by.clone(),
-        events_dropped: drops.folded + drops.lost,
-        events_lost: drops.lost,
+        events_dropped: drops.dropped(),
+        events_lost: drops.lost_entirely(),
         rows: view::rows(&agg, &spec, rto),
     })
 }

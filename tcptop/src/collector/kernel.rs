@@ -18,7 +18,7 @@ use tcptop_common::{stat, PairKey, PairTotals};
 use thiserror::Error;
 
 use super::{
-    decode,
+    decode, misses,
     offsets::{self, Features, OffsetError, TRACEPOINT},
     CloseEvent, DropCounters, FoldedTotals,
 };
@@ -55,12 +55,16 @@ pub enum LoadError {
 pub struct LoadOptions {
     /// Ring buffer size in bytes: a power of two and a multiple of the page size.
     pub ring_bytes: u32,
+    /// Load the `bpf_probe_read_kernel` program even where the fast one would load
+    /// (tests use it to check the program that 5.8 kernels get).
+    pub compat: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             ring_bytes: DEFAULT_RING_BYTES,
+            compat: false,
         }
     }
 }
@@ -72,8 +76,9 @@ pub struct KernelCollector {
     stats: PerCpuArray<MapData, u64>,
     seen_overflow: HashMap<PairKey, PairTotals>,
     features: Features,
+    program: &'static str,
     // Dropping the program detaches it; it must outlive the maps above.
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
 }
 
 impl KernelCollector {
@@ -104,7 +109,13 @@ impl KernelCollector {
             .map_err(|e| classify(&e))?;
         // The fast program needs bpf_skc_to_tcp_sock (5.9+); 5.8 gets the compat one.
         let mut last = None;
-        for name in [TRACEPOINT, COMPAT_PROGRAM] {
+        let mut loaded = TRACEPOINT;
+        let order = if opts.compat {
+            [COMPAT_PROGRAM, COMPAT_PROGRAM]
+        } else {
+            [TRACEPOINT, COMPAT_PROGRAM]
+        };
+        for name in order {
             let program: &mut BtfTracePoint = ebpf
                 .program_mut(name)
                 .ok_or_else(|| {
@@ -115,6 +126,7 @@ impl KernelCollector {
             match program.load(TRACEPOINT, &btf) {
                 Ok(()) => {
                     program.attach().map_err(|e| classify(&e))?;
+                    loaded = name;
                     last = None;
                     break;
                 }
@@ -138,8 +150,14 @@ impl KernelCollector {
             stats,
             seen_overflow: HashMap::new(),
             features,
-            _ebpf: ebpf,
+            program: loaded,
+            ebpf,
         })
+    }
+
+    /// The name of the program that was loaded.
+    pub fn program(&self) -> &'static str {
+        self.program
     }
 
     /// What the running kernel offers.
@@ -174,6 +192,14 @@ impl KernelCollector {
         }
     }
 
+    /// Closes the kernel skipped the program for, where the kernel reports it (5.12+).
+    pub fn recursion_misses(&self) -> Option<u64> {
+        self.ebpf
+            .program(self.program)
+            .and_then(|p| p.fd().ok())
+            .and_then(misses::recursion_misses)
+    }
+
     /// Records whose detail, or whole self, was lost so far.
     pub fn drops(&self) -> DropCounters {
         let read = |i: u32| {
@@ -182,9 +208,11 @@ impl KernelCollector {
                 .map(|v| v.iter().sum::<u64>())
                 .unwrap_or(0)
         };
+        let missed = self.recursion_misses().unwrap_or(0);
         DropCounters {
             folded: read(stat::FOLDED),
             lost: read(stat::LOST),
+            missed,
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod btf;
 pub mod decode;
 pub mod kernel;
+pub mod misses;
 pub mod offsets;
 
 use std::net::{IpAddr, SocketAddr};
@@ -102,4 +103,19 @@ pub struct DropCounters {
     pub folded: u64,
     /// Records lost entirely: ring buffer and overflow map were both full.
     pub lost: u64,
+    /// Closes the kernel never ran the program for (it was already running on that
+    /// CPU, interrupted by another close).
+    pub missed: u64,
+}
+
+impl DropCounters {
+    /// Records whose detail was lost: folded (totals kept) and lost entirely.
+    pub fn dropped(&self) -> u64 {
+        self.folded + self.lost + self.missed
+    }
+
+    /// Records lost entirely, totals included.
+    pub fn lost_entirely(&self) -> u64 {
+        self.lost + self.missed
+    }
 }
