@@ -22,7 +22,7 @@ fn event(i: u32) -> CloseEvent {
         lost: 0,
         srtt_us: 100 + i % 5000,
         rto: None,
-        failed_connect: i % 100 == 0,
+        failed_connect: i.is_multiple_of(100),
         origin: Origin::Connect,
         lifetime_us: Some(1000),
     }
