@@ -54,6 +54,19 @@ fn logs_one_line_and_exits_0_on_sigterm_and_sigint() {
 }
 
 #[test]
+fn a_node_without_btf_is_logged_and_still_idles() {
+    let (mut child, line) = spawn(Command::new(env!("CARGO_BIN_EXE_tcptop")).args([
+        "--idle",
+        "--btf",
+        "/nonexistent/vmlinux",
+    ]));
+    assert!(line.contains("cannot trace on this node"), "{line}");
+    assert!(line.contains("no BTF"), "{line}");
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait(&mut child, None), Some(0));
+}
+
+#[test]
 fn idle_and_once_conflict() {
     let out = Command::new(env!("CARGO_BIN_EXE_tcptop"))
         .args(["--idle", "--once"])

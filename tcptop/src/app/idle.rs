@@ -23,14 +23,19 @@ pub fn run(args: &Args) -> Result<()> {
         anyhow::Ok((term, int))
     })?;
     let info = BuildInfo::detect(&args.btf);
-    let usage = match &info.support {
-        KernelSupport::Ready(_) => {
-            "idle: run `kubectl exec -it -n tcptop ds/tcptop -- tcptop` (or `kubectl tcptop NODE`)"
-                .to_string()
-        }
-        other => format!("tcptop cannot run on this node: {}", other.long()),
-    };
-    eprintln!("tcptop: {}; {usage}", info.header());
+    match &info.support {
+        KernelSupport::Ready(_) => eprintln!(
+            "tcptop: {}; idle: run `kubectl exec -it -n tcptop ds/tcptop -- tcptop` (or `kubectl tcptop NODE`)",
+            info.header()
+        ),
+        other => eprintln!(
+            "tcptop: tcptop {} ({}) cannot trace on this node (kernel {}): {}; idle until stopped",
+            info.version,
+            info.revision,
+            info.kernel,
+            other.long()
+        ),
+    }
     rt.block_on(async {
         tokio::select! {
             _ = term.recv() => {}
