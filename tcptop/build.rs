@@ -48,8 +48,13 @@ fn git_revision() -> Option<String> {
         return None;
     }
     let revision = git(workspace, &["rev-parse", "--short=12", "HEAD"])?;
-    // Rebuild when HEAD moves: HEAD itself, the branch it points to, packed refs.
-    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    // Rebuild when HEAD moves: HEAD itself, the branch it points to, packed refs, and
+    // this worktree's reflog, which also catches a commit to a branch that was packed.
+    let mut watched = vec![
+        "HEAD".to_string(),
+        "logs/HEAD".to_string(),
+        "packed-refs".to_string(),
+    ];
     if let Some(branch) = git(workspace, &["symbolic-ref", "-q", "HEAD"]) {
         watched.push(branch);
     }
