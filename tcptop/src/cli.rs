@@ -58,6 +58,11 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RING_BYTES, value_parser = parse_ring_bytes, hide = true)]
     pub ring_bytes: u32,
 
+    /// Wait quietly until SIGTERM or SIGINT, then exit 0: the DaemonSet's main process,
+    /// which keeps the pod up for `kubectl exec ... -- tcptop`.
+    #[arg(long, hide = true, conflicts_with = "once")]
+    pub idle: bool,
+
     /// Kernel BTF file to read offsets from.
     #[arg(long, value_name = "PATH", default_value = crate::collector::offsets::VMLINUX_BTF, hide = true)]
     pub btf: PathBuf,
@@ -104,7 +109,13 @@ where
         Ok(a) => a,
         Err(e) => {
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Parsed::Print(e.to_string()),
+                ErrorKind::DisplayHelp => Parsed::Print(e.to_string()),
+                ErrorKind::DisplayVersion => Parsed::Print(
+                    crate::build_info::BuildInfo::detect(
+                        crate::collector::offsets::VMLINUX_BTF.as_ref(),
+                    )
+                    .to_string(),
+                ),
                 _ => Parsed::Usage(one_line(&e)),
             }
         }

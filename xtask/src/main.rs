@@ -4,7 +4,13 @@
 //! - `test`: setup, then formatting, lints and every test (root tests included).
 //! - `bench`: setup, then the benchmarks.
 //! - `run`: setup, then build tcptop in release mode and run it with the given flags.
+//! - `dist`: static musl binaries, the krew plugin archive and manifest in target/distrib.
+//! - `image`: dist, then an OCI image archive of tcptop in target/distrib.
+mod dist;
+mod image;
+mod krew;
 mod setup;
+mod setup_deploy;
 
 use std::process::Command;
 
@@ -37,6 +43,10 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Build static x86_64 musl binaries (tcptop, kubectl-tcptop) into target/distrib.
+    Dist,
+    /// Run dist, then write an OCI image archive of tcptop into target/distrib.
+    Image,
 }
 
 fn main() -> Result<()> {
@@ -63,6 +73,8 @@ fn main() -> Result<()> {
             cmd.args(["bench", "-p", "tcptop", "--"]).args(args);
             run(&mut cmd)
         }
+        Cmd::Dist => dist::dist().map(drop),
+        Cmd::Image => image::image().map(drop),
     }
 }
 
@@ -77,6 +89,8 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The dist and image tests (xtask/tests/dist.rs) check these artifacts.
+    image::image()?;
     // Root tests must run, not skip, here: a skipped kernel test would hide a failure.
     run(cargo()
         .args(["test", "--workspace", "--no-fail-fast"])

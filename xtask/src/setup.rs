@@ -10,12 +10,15 @@ use crate::run;
 const BPF_LINKER: &str = "0.10.0";
 
 /// Debian packages the tests and benchmarks use: ip and nft for the test network
-/// namespaces, bpftrace and bpftool for the kernel-cost baseline.
+/// namespaces, bpftrace and bpftool for the kernel-cost baseline, skopeo and umoci to
+/// check the OCI image.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("nft", "nftables"),
     ("bpftrace", "bpftrace"),
     ("bpftool", "bpftool"),
+    ("skopeo", "skopeo"),
+    ("umoci", "umoci"),
 ];
 
 /// Runs every setup step.
@@ -23,6 +26,7 @@ pub fn all() -> Result<()> {
     rust_src()?;
     bpf_linker()?;
     debian()?;
+    crate::setup_deploy::all()?;
     Ok(())
 }
 

@@ -1,5 +1,7 @@
-//! Wires the data flow for each mode: `once` collects a window and writes a snapshot.
+//! Wires the data flow for each mode: `once` collects a window and writes a snapshot,
+//! `idle` keeps a DaemonSet pod up without collecting.
 pub mod host;
+pub mod idle;
 pub mod once;
 
 use std::io::{self, IsTerminal};
@@ -10,6 +12,9 @@ use crate::cli::Args;
 
 /// Runs tcptop with parsed arguments.
 pub fn run(args: Args) -> Result<()> {
+    if args.idle {
+        return idle::run(&args);
+    }
     if args.once {
         return once::run(&args);
     }

@@ -18,7 +18,7 @@ use tcptop_common::{stat, PairKey, PairTotals};
 use thiserror::Error;
 
 use super::{
-    decode, misses,
+    decode, memlock, misses,
     offsets::{self, Features, OffsetError, TRACEPOINT},
     CloseEvent, DropCounters, FoldedTotals,
 };
@@ -89,6 +89,7 @@ impl KernelCollector {
         // run the second parse and the offset resolution beside the first.
         // The file is read once for both parses (sysfs hands it out 4 KiB a call).
         let data = offsets::read(btf_path)?;
+        memlock::raise();
         let (resolved, btf, loader) = std::thread::scope(|s| {
             let btf = s.spawn(|| Btf::parse(&data, Endianness::default()));
             let resolved = s.spawn(|| offsets::resolve_bytes(&data));

@@ -2,10 +2,12 @@
 //! totals of records that overflowed the ring buffer ([`FoldedTotals`]).
 //!
 //! `btf` and `offsets` read the kernel's layout from BTF, `kernel` loads and drains the eBPF
-//! program, `decode` turns its raw records into userspace types.
+//! program, `decode` turns its raw records into userspace types, `memlock` lifts the
+//! locked-memory limit old kernels charge maps to.
 pub mod btf;
 pub mod decode;
 pub mod kernel;
+pub mod memlock;
 pub mod misses;
 pub mod offsets;
 

@@ -1,0 +1,247 @@
+//! deploy/: the manifests validate against the Kubernetes schemas offline
+//! (kubernetes-validate from PyPI, installed by `cargo xtask setup`), and keep the
+//! promises the docs make: read-only RBAC, a least-privilege DaemonSet on every node,
+//! names the kubectl plugin relies on (tcptop/src/plugin/mod.rs).
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+/// deploy/*.yaml in the order `kubectl apply -f deploy/` applies them.
+fn manifest_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(deploy_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every document, with the file it came from.
+fn documents() -> Vec<(String, Yaml)> {
+    let mut docs = Vec::new();
+    for f in manifest_files() {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        for d in YamlLoader::load_from_str(&fs::read_to_string(&f).unwrap()).unwrap() {
+            docs.push((name.clone(), d));
+        }
+    }
+    docs
+}
+
+fn find<'a>(docs: &'a [(String, Yaml)], kind: &str, name: &str) -> &'a Yaml {
+    docs.iter()
+        .map(|(_, d)| d)
+        .find(|d| d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no {kind} {name} in deploy/"))
+}
+
+fn strings(y: &Yaml) -> Vec<&str> {
+    y.as_vec()
+        .unwrap_or_else(|| panic!("not a list: {y:?}"))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
+fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v
+}
+
+/// True when the validator is installed; otherwise the test skips, unless CI
+/// (`cargo xtask test`) requires it.
+fn have_validator() -> bool {
+    let ok = Command::new("python3")
+        .args(["-m", "kubernetes_validate", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TCPTOP_REQUIRE_ROOT_TESTS").is_none(),
+            "kubernetes-validate is missing: run `cargo xtask setup`"
+        );
+        eprintln!("skipped: kubernetes-validate is missing (cargo xtask setup installs it)");
+    }
+    ok
+}
+
+fn validate(k8s: &str, files: &[PathBuf]) -> (bool, String) {
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "kubernetes_validate",
+            "--strict",
+            "--no-warn",
+            "-k",
+            k8s,
+        ])
+        .args(files)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn manifests_match_the_kubernetes_schemas() {
+    if !have_validator() {
+        return;
+    }
+    let files = manifest_files();
+    // The oldest and newest releases the validator bundles that we support.
+    for k8s in ["1.29.0", "1.35.0"] {
+        let (ok, text) = validate(k8s, &files);
+        assert!(
+            ok,
+            "deploy/ does not validate against Kubernetes {k8s}:\n{text}"
+        );
+        assert_eq!(text.matches("passed").count(), documents().len(), "{text}");
+    }
+}
+
+#[test]
+fn the_validator_rejects_a_misspelt_field() {
+    if !have_validator() {
+        return;
+    }
+    let good = fs::read_to_string(deploy_dir().join("tcptop.yaml")).unwrap();
+    let bad = good.replace("readOnlyRootFilesystem", "readOnlyRootFileSystem");
+    assert_ne!(good, bad);
+    let path = std::env::temp_dir().join(format!("tcptop-bad-{}.yaml", std::process::id()));
+    fs::write(&path, bad).unwrap();
+    let (ok, text) = validate("1.35.0", std::slice::from_ref(&path));
+    fs::remove_file(&path).unwrap();
+    assert!(!ok, "a misspelt field passed:\n{text}");
+    assert!(text.contains("readOnlyRootFileSystem"), "{text}");
+}
+
+#[test]
+fn apply_order_creates_the_namespace_first_and_the_daemonset_last() {
+    let docs = documents();
+    assert_eq!(docs.first().unwrap().1["kind"].as_str(), Some("Namespace"));
+    assert_eq!(docs.last().unwrap().1["kind"].as_str(), Some("DaemonSet"));
+    for (file, d) in &docs {
+        let kind = d["kind"].as_str().unwrap();
+        if !matches!(kind, "Namespace" | "ClusterRole" | "ClusterRoleBinding") {
+            assert_eq!(
+                d["metadata"]["namespace"].as_str(),
+                Some("tcptop"),
+                "{file}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rbac_is_read_only_on_pods_nodes_and_services() {
+    let docs = documents();
+    let role = find(&docs, "ClusterRole", "tcptop");
+    let rules = role["rules"].as_vec().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(strings(&rules[0]["apiGroups"]), [""]);
+    assert_eq!(
+        sorted(strings(&rules[0]["resources"])),
+        ["nodes", "pods", "services"]
+    );
+    assert_eq!(
+        sorted(strings(&rules[0]["verbs"])),
+        ["get", "list", "watch"]
+    );
+    let binding = find(&docs, "ClusterRoleBinding", "tcptop");
+    assert_eq!(binding["roleRef"]["kind"].as_str(), Some("ClusterRole"));
+    assert_eq!(binding["roleRef"]["name"].as_str(), Some("tcptop"));
+    let subject = &binding["subjects"][0];
+    assert_eq!(subject["kind"].as_str(), Some("ServiceAccount"));
+    assert_eq!(subject["name"].as_str(), Some("tcptop"));
+    assert_eq!(subject["namespace"].as_str(), Some("tcptop"));
+    find(&docs, "ServiceAccount", "tcptop");
+}
+
+#[test]
+fn daemonset_is_least_privilege_and_everywhere() {
+    let docs = documents();
+    let ds = find(&docs, "DaemonSet", "tcptop");
+    let pod = &ds["spec"]["template"]["spec"];
+    // The plugin finds pods by this label (plugin::SELECTOR) and container name.
+    let label = "app.kubernetes.io/name";
+    assert_eq!(
+        ds["spec"]["selector"]["matchLabels"][label].as_str(),
+        Some("tcptop")
+    );
+    assert_eq!(
+        ds["spec"]["template"]["metadata"]["labels"][label].as_str(),
+        Some("tcptop")
+    );
+    assert_eq!(pod["serviceAccountName"].as_str(), Some("tcptop"));
+    for host in ["hostNetwork", "hostPID", "hostIPC"] {
+        assert_ne!(pod[host].as_bool(), Some(true), "{host}");
+    }
+    assert!(pod["volumes"].is_badvalue(), "no volumes, so no hostPath");
+    // Every taint tolerated: one toleration with operator Exists and no key.
+    let tolerations = pod["tolerations"].as_vec().unwrap();
+    assert!(tolerations
+        .iter()
+        .any(|t| t["operator"].as_str() == Some("Exists")
+            && t["key"].is_badvalue()
+            && t["effect"].is_badvalue()));
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"].as_str(),
+        Some("RuntimeDefault")
+    );
+
+    let containers = pod["containers"].as_vec().unwrap();
+    assert_eq!(containers.len(), 1);
+    let c = &containers[0];
+    assert_eq!(c["name"].as_str(), Some("tcptop"));
+    assert_eq!(
+        strings(&c["command"]),
+        ["/usr/local/bin/tcptop", "--idle"],
+        "the image's binary path, idling"
+    );
+    let image = c["image"].as_str().unwrap();
+    assert!(
+        image.ends_with(&format!(":{VERSION}")),
+        "{image} is not version {VERSION}"
+    );
+    assert_eq!(
+        ds["metadata"]["labels"]["app.kubernetes.io/version"].as_str(),
+        Some(VERSION)
+    );
+
+    let sc = &c["securityContext"];
+    assert_eq!(sc["privileged"].as_bool(), Some(false));
+    assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false));
+    assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true));
+    assert_eq!(strings(&sc["capabilities"]["drop"]), ["ALL"]);
+    assert_eq!(
+        sorted(strings(&sc["capabilities"]["add"])),
+        ["BPF", "PERFMON"]
+    );
+
+    for kind in ["requests", "limits"] {
+        for res in ["cpu", "memory"] {
+            assert!(!c["resources"][kind][res].is_badvalue(), "{kind}.{res}");
+        }
+    }
+    let env = c["env"].as_vec().unwrap();
+    let node = env
+        .iter()
+        .find(|e| e["name"].as_str() == Some("NODE_NAME"))
+        .expect("NODE_NAME");
+    assert_eq!(
+        node["valueFrom"]["fieldRef"]["fieldPath"].as_str(),
+        Some("spec.nodeName")
+    );
+}
