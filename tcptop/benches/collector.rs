@@ -109,8 +109,8 @@ fn finish_tcptop(mut child: Child) -> (Value, f64) {
     )
 }
 
-/// `(run_time_ns, run_cnt)` of the loaded programs of `prog_type` on inet_sock_set_state.
-fn prog_stats(prog_type: &str) -> (u64, u64) {
+/// The loaded programs on inet_sock_set_state: `(id, type, run_time_ns, run_cnt)`.
+fn programs() -> Vec<(u64, String, u64, u64)> {
     let out = Command::new("bpftool")
         .args(["-j", "prog", "show"])
         .output()
@@ -121,17 +121,44 @@ fn prog_stats(prog_type: &str) -> (u64, u64) {
         .unwrap()
         .iter()
         .filter(|p| {
-            p["type"] == prog_type
-                && p["name"]
-                    .as_str()
-                    .is_some_and(|n| n.starts_with("inet_sock_set"))
+            p["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("inet_sock_set"))
         })
-        .fold((0, 0), |(t, c), p| {
+        .map(|p| {
+            let n = |k: &str| p[k].as_u64().unwrap_or(0);
             (
-                t + p["run_time_ns"].as_u64().unwrap_or(0),
-                c + p["run_cnt"].as_u64().unwrap_or(0),
+                n("id"),
+                p["type"].as_str().unwrap_or("").to_string(),
+                n("run_time_ns"),
+                n("run_cnt"),
             )
         })
+        .collect()
+}
+
+/// The id of the one program of `prog_type` that is not in `before`: the one just
+/// started (other tools on the machine may run their own copies).
+fn new_program(before: &[(u64, String, u64, u64)], prog_type: &str) -> u64 {
+    let fresh: Vec<u64> = programs()
+        .into_iter()
+        .filter(|p| p.1 == prog_type && !before.iter().any(|b| b.0 == p.0))
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(
+        fresh.len(),
+        1,
+        "expected one new {prog_type} program, found {fresh:?}"
+    );
+    fresh[0]
+}
+
+/// `(run_time_ns, run_cnt)` of program `id`.
+fn prog_stats(id: u64) -> (u64, u64) {
+    programs()
+        .into_iter()
+        .find(|p| p.0 == id)
+        .map_or((0, 0), |p| (p.2, p.3))
 }
 
 /// Totals of the rows from side `l` to side `p` of the pair.
@@ -178,6 +205,7 @@ impl Drop for KillOnDrop {
 }
 
 fn kernel_and_user_cost(pair: &NetPair) {
+    let before = programs();
     let script = std::env::temp_dir().join("tcptop-baseline.bt");
     fs::write(&script, BASELINE).unwrap();
     let mut bt = KillOnDrop(
@@ -195,9 +223,13 @@ fn kernel_and_user_cost(pair: &NetPair) {
     thread::spawn(move || std::io::copy(&mut bt_out, &mut std::io::sink()));
 
     let tcptop = start_tcptop(20);
-    let (ours0, base0) = (prog_stats("tracing"), prog_stats("tracepoint"));
+    let (ours, base) = (
+        new_program(&before, "tracing"),
+        new_program(&before, "tracepoint"),
+    );
+    let (ours0, base0) = (prog_stats(ours), prog_stats(base));
     let (n, took) = churn::churn(pair, 4, Until::Count(20_000));
-    let (ours1, base1) = (prog_stats("tracing"), prog_stats("tracepoint"));
+    let (ours1, base1) = (prog_stats(ours), prog_stats(base));
     drop(bt);
     let (doc, cpu) = finish_tcptop(tcptop);
 
