@@ -1,5 +1,6 @@
 //! Wires the data flow for each mode: `once` collects a window and writes a snapshot.
 pub mod host;
+pub mod kube;
 pub mod once;
 
 use std::io::{self, IsTerminal};
