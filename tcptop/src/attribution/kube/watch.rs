@@ -25,6 +25,10 @@ use super::{
 /// Objects per list page (client-go's default).
 pub const PAGE_SIZE: u32 = 500;
 
+/// The longest retry delay of kube-runtime's default backoff (30 s, up to doubled by
+/// jitter), plus a margin: a failure with no successor for this long is over.
+const QUIET_AFTER_FAILURE: Duration = Duration::from_secs(65);
+
 /// How often tombstones are expired and the pod count refreshed.
 const JANITOR_PERIOD: Duration = Duration::from_secs(1);
 
@@ -153,21 +157,41 @@ where
     K: Watched,
     K::Scope: Send,
 {
-    // `any_semantic`: lists carry resourceVersion=0, so the API server answers from its
-    // watch cache instead of etcd; pages of PAGE_SIZE objects.
-    let config = watcher::Config::default()
-        .any_semantic()
-        .page_size(PAGE_SIZE);
+    // Pages of PAGE_SIZE without a resourceVersion: consistent lists, which the API
+    // server answers from its watch cache since 1.31 (ConsistentListFromCache), pages
+    // included since 1.34 (cache snapshots). kube-rs drops resourceVersion=0 from paged
+    // lists because the watch cache would ignore the limit.
+    let config = watcher::Config::default().page_size(PAGE_SIZE);
     let mut events = watcher(api, config).default_backoff().boxed();
     let mut listed_once = false;
-    while let Some(ev) = events.next().await {
-        let ev = match ev {
-            Ok(ev) => ev,
-            Err(e) => {
-                shared.set_kind(K::KIND, KindState::Failed(classify(&e)));
+    // After a failure, a successful re-watch of an unchanged kind emits nothing: the
+    // failure is taken as over once no new one follows for longer than the backoff.
+    let mut clear_at: Option<tokio::time::Instant> = None;
+    loop {
+        let quiet = async {
+            match clear_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let ev = tokio::select! {
+            ev = events.next() => ev,
+            () = quiet => {
+                clear_at = None;
+                shared.set_kind(K::KIND, KindState::Synced);
                 continue;
             }
         };
+        let ev = match ev {
+            Some(Ok(ev)) => ev,
+            Some(Err(e)) => {
+                shared.set_kind(K::KIND, KindState::Failed(classify(&e)));
+                clear_at = listed_once.then(|| tokio::time::Instant::now() + QUIET_AFTER_FAILURE);
+                continue;
+            }
+            None => return,
+        };
+        clear_at = None;
         let done = matches!(ev, watcher::Event::InitDone);
         {
             let mut idx = shared.write();
