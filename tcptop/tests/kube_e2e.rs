@@ -169,3 +169,74 @@ async fn once_attributes_namespaces_and_zones_with_exact_bytes() {
         .count();
     assert_eq!(ours, 2, "{rows:#?}");
 }
+
+/// Runs `tcptop --once` briefly with `args` and a clean environment; returns its exit
+/// success and stderr.
+fn once_stderr(args: &[&str], home: &std::path::Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tcptop"))
+        .args(["--once", "--duration", "200ms", "--output", "json"])
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", home)
+        .output()
+        .expect("run tcptop");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn kube_line(stderr: &str) -> &str {
+    let mut lines = stderr
+        .lines()
+        .filter(|l| l.starts_with("tcptop: kubernetes:"));
+    let line = lines
+        .next()
+        .unwrap_or_else(|| panic!("no kubernetes line in {stderr:?}"));
+    assert!(lines.next().is_none(), "one line only: {stderr:?}");
+    line
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_says_why_labels_are_ip_level_and_still_succeeds() {
+    if !have_root() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    // No configuration anywhere.
+    let (ok, err) = tokio::task::block_in_place(|| once_stderr(&[], home.path()));
+    assert!(ok, "{err}");
+    assert!(kube_line(&err).contains("no kubeconfig"), "{err}");
+    // --no-kube: silence.
+    let (ok, err) = tokio::task::block_in_place(|| once_stderr(&["--no-kube"], home.path()));
+    assert!(ok && !err.contains("kubernetes"), "{err}");
+    // Unreachable: names the address.
+    let port = FakeApi::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let kc = objects::write_kubeconfig(home.path(), &[("down", &url)], "down");
+    let kc = kc.to_str().unwrap();
+    let (ok, err) = tokio::task::block_in_place(|| once_stderr(&["--kubeconfig", kc], home.path()));
+    assert!(ok, "{err}");
+    let line = kube_line(&err);
+    assert!(
+        line.contains(&format!("127.0.0.1:{port}")) && line.contains("refused"),
+        "{line}"
+    );
+    // Forbidden: names the permission.
+    let api = FakeApi::start_on(port).await;
+    api.forbid("pods", "list");
+    let (ok, err) = tokio::task::block_in_place(|| once_stderr(&["--kubeconfig", kc], home.path()));
+    assert!(ok, "{err}");
+    assert!(
+        kube_line(&err).contains("forbidden to list pods cluster-wide"),
+        "{err}"
+    );
+    // A --context that is not there is a usage problem: one line, non-zero exit.
+    let (ok, err) = tokio::task::block_in_place(|| {
+        once_stderr(&["--kubeconfig", kc, "--context", "nope"], home.path())
+    });
+    assert!(!ok, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("nope") && err.contains("--no-kube"), "{err}");
+}

@@ -111,3 +111,61 @@ pub fn write_kubeconfig(dir: &Path, clusters: &[(&str, &str)], current: &str) ->
     std::fs::write(&path, y).unwrap();
     path
 }
+
+/// Nodes of the benchmark fleet.
+pub const FLEET_NODES: u32 = 100;
+
+/// Pod `i` of a realistic fleet: 50 namespaces, deployment-style names, UUIDs, IPv4
+/// `10.64.0.0/10` addresses, spread over [`FLEET_NODES`] nodes in three zones.
+pub fn fleet_pod(i: u32) -> Value {
+    let ns = format!("team-{:02}-prod", i % 50);
+    let name = format!(
+        "service-{:03}-7d9f8b6c5-{:05x}",
+        i % 400,
+        i * 7919 % 0xfffff
+    );
+    pod(
+        &ns,
+        &name,
+        &uid(i, i),
+        &fleet_node_name(i % FLEET_NODES),
+        &[&fleet_pod_ip(i)],
+        "Running",
+    )
+}
+
+/// The IP of [`fleet_pod`] `i`.
+pub fn fleet_pod_ip(i: u32) -> String {
+    format!("10.{}.{}.{}", 64 + i / 65536, i / 256 % 256, i % 256)
+}
+
+/// The name of fleet node `n`.
+pub fn fleet_node_name(n: u32) -> String {
+    format!("ip-10-0-{}-{}.eu-west-1.compute.internal", n / 10, n)
+}
+
+/// The IP of fleet node `n`.
+pub fn fleet_node_ip(n: u32) -> String {
+    format!("10.0.{}.{}", n / 10, n)
+}
+
+/// Fleet node `n`.
+pub fn fleet_node(n: u32) -> Value {
+    let zone = format!("eu-west-1{}", ["a", "b", "c"][n as usize % 3]);
+    node(&fleet_node_name(n), &zone, &[&fleet_node_ip(n)])
+}
+
+/// The ClusterIP of fleet Service `i`.
+pub fn fleet_service_ip(i: u32) -> String {
+    format!("10.96.{}.{}", i / 256, i % 256)
+}
+
+/// Fleet Service `i`.
+pub fn fleet_service(i: u32) -> Value {
+    service(
+        &format!("team-{:02}-prod", i % 50),
+        &format!("service-{i:03}"),
+        &uid(0x5e, i),
+        &[&fleet_service_ip(i)],
+    )
+}

@@ -41,7 +41,7 @@ impl Resolver for KubeResolver {
         }
         let idx = self.shared.read();
         match idx.resolve(ip) {
-            Some(a) => a.clone(),
+            Some(a) => a,
             None if idx.synced() => self.external.clone(),
             None => self.unknown.clone(),
         }

@@ -63,6 +63,17 @@ impl<T> Slab<T> {
         self.len
     }
 
+    /// Slot numbers handed out so far (in use or free): an upper bound of every slot.
+    pub fn slots(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Gives back memory left over from growth.
+    pub fn shrink(&mut self) {
+        self.entries.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
     /// Entries in use with their slots.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.entries

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::attribution::kube::records::Phase;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -235,7 +236,23 @@ fn relist_tombstones_pods_and_drops_nodes_and_services_it_no_longer_sees() {
 fn uids_become_numbers() {
     assert_eq!(
         uid_key("0b5e8c39-5bd1-4f45-9a5e-6b1c7e0b7d10"),
-        0x0b5e8c395bd14f459a5e6b1c7e0b7d10
+        [0x0b5e8c395bd14f45, 0x9a5e6b1c7e0b7d10]
     );
     assert_ne!(uid_key("not-a-uuid"), uid_key("not-a-uuid2"));
+}
+
+#[test]
+fn node_placeholders_go_once_no_pod_names_them() {
+    let mut idx = Index::new();
+    idx.apply_pod(&pod("u1", "shop", "web", "n9", &["10.1.0.20"]));
+    assert_eq!(who(&idx, "10.1.0.20").unwrap().2, "n9");
+    idx.delete_pod("u1", Instant::now());
+    idx.expire(Instant::now() + Duration::from_secs(1), Duration::ZERO);
+    assert_eq!(idx.nodes.len(), 0);
+    assert_eq!(idx.node_slots.len(), 0);
+}
+
+#[test]
+fn a_lookup_reads_one_cache_line_of_pod() {
+    assert!(std::mem::size_of::<Option<PodEntry>>() <= 64);
 }
