@@ -45,8 +45,9 @@ pub struct Config {
     pub rcv_saddr: u32,
     /// `sock_common.skc_dport` (peer port, be16).
     pub dport: u32,
-    /// `sock_common.skc_num` (local port, host order u16).
-    pub num: u32,
+    /// `inet_sock.inet_sport` (local port, be16). Not `skc_num`: the kernel zeroes
+    /// that when it releases the port, just before the socket reaches CLOSE.
+    pub sport: u32,
     /// `sock_common.skc_v6_daddr` (16 bytes), or [`FIELD_MISSING`] without IPv6.
     pub v6_daddr: u32,
     /// `sock_common.skc_v6_rcv_saddr` (16 bytes), or [`FIELD_MISSING`] without IPv6.
@@ -71,6 +72,9 @@ pub struct Config {
     pub total_rto_time: u32,
     /// `tcp_sock.rto_stamp` (u32 ms, 6.7+), or [`FIELD_MISSING`].
     pub rto_stamp: u32,
+    /// Wake the reader only once this many bytes wait in the ring buffer; userspace
+    /// also drains it on a short timer. A wakeup per record costs microseconds in a VM.
+    pub wakeup_bytes: u32,
 }
 
 impl Config {
@@ -80,7 +84,7 @@ impl Config {
         daddr: FIELD_MISSING,
         rcv_saddr: FIELD_MISSING,
         dport: FIELD_MISSING,
-        num: FIELD_MISSING,
+        sport: FIELD_MISSING,
         v6_daddr: FIELD_MISSING,
         v6_rcv_saddr: FIELD_MISSING,
         protocol: FIELD_MISSING,
@@ -93,6 +97,7 @@ impl Config {
         total_rto_recoveries: FIELD_MISSING,
         total_rto_time: FIELD_MISSING,
         rto_stamp: FIELD_MISSING,
+        wakeup_bytes: 0,
     };
 }
 
@@ -182,16 +187,32 @@ pub mod stat {
     pub const COUNT: u32 = 2;
 }
 
-/// Open-time facts about a socket, kept in `OPENS` until it closes.
+/// Number of slots of `OPENS` (a power of two).
+pub const OPEN_SLOTS: u32 = 1 << 17;
+
+/// Open-time facts about a socket, in the `OPENS` slot its address hashes to. A later
+/// open that hashes to the same slot overwrites it; the close then finds another
+/// socket's address there and reports the lifetime as unknown rather than wrong.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct OpenInfo {
+pub struct OpenSlot {
+    /// The socket's address; 0 for an empty slot.
+    pub sk: u64,
     /// `bpf_ktime_get_ns()` at the open.
     pub start_ns: u64,
+    /// `sk ^ start_ns ^ origin`: a torn write by two CPUs at once fails this check.
+    pub check: u64,
     /// See [`origin`].
-    pub origin: u8,
-    /// Padding.
-    pub _pad: [u8; 7],
+    pub origin: u64,
+}
+
+impl OpenSlot {
+    /// The slot index of socket address `sk`.
+    #[inline(always)]
+    pub fn index(sk: u64) -> u32 {
+        // Fibonacci hashing of the address without its always-zero low bits.
+        ((sk >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 17)) as u32 & (OPEN_SLOTS - 1)
+    }
 }
 
 #[cfg(feature = "user")]

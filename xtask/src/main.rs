@@ -3,6 +3,7 @@
 //! - `setup`: installs the eBPF toolchain pieces and the tools the tests use.
 //! - `test`: setup, then formatting, lints and every test (root tests included).
 //! - `bench`: setup, then the benchmarks.
+//! - `run`: setup, then build tcptop in release mode and run it with the given flags.
 mod setup;
 
 use std::process::Command;
@@ -24,6 +25,12 @@ enum Cmd {
     Setup,
     /// Run setup, then cargo fmt --check, clippy and every test.
     Test,
+    /// Run setup, build tcptop (release) and run it with these flags (as root).
+    Run {
+        /// Flags for tcptop, e.g. `--once --group-by ip`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run setup, then the benchmarks (as root).
     Bench {
         /// Arguments passed to `cargo bench` after `--`.
@@ -38,6 +45,17 @@ fn main() -> Result<()> {
         Cmd::Test => {
             setup::all()?;
             test()
+        }
+        Cmd::Run { args } => {
+            setup::all()?;
+            run(cargo().args(["build", "--release", "-p", "tcptop"]))?;
+            let bin =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tcptop");
+            let status = Command::new(bin)
+                .args(args)
+                .status()
+                .context("cannot start tcptop")?;
+            std::process::exit(status.code().unwrap_or(1));
         }
         Cmd::Bench { args } => {
             setup::all()?;

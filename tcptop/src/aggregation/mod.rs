@@ -145,12 +145,7 @@ impl Aggregator {
 
     /// Adds the totals of records that overflowed the ring buffer.
     pub fn add_folded(&mut self, f: &FoldedTotals, local: &Attribution, peer: &Attribution) {
-        let unspecified = IpAddr::from([0u8; 4]);
-        let key = GroupKey::new(
-            &self.group_by,
-            (f.local.unwrap_or(unspecified), local),
-            (f.peer.unwrap_or(unspecified), peer),
-        );
+        let key = GroupKey::new(&self.group_by, (f.local, local), (f.peer, peer));
         self.groups.entry(key).or_default().add_folded(f);
     }
 

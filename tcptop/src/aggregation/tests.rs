@@ -91,8 +91,8 @@ fn ip_dimension_uses_addresses() {
 fn folded_totals_count_without_srtt() {
     let mut agg = Aggregator::new(vec![Dimension::Ip]);
     let f = FoldedTotals {
-        local: Some("10.0.0.1".parse().unwrap()),
-        peer: Some("10.0.0.2".parse().unwrap()),
+        local: "10.0.0.1".parse().unwrap(),
+        peer: "10.0.0.2".parse().unwrap(),
         records: 5,
         failed_connects: 2,
         bytes_sent: 100,

@@ -1,5 +1,5 @@
 //! Starts the Kubernetes attribution for a mode: the watch cache (unless `--no-kube`),
-//! a bounded wait for it to sync, and its status line on stderr.
+//! a bounded wait for it to sync, and its status line for stderr.
 use std::time::Duration;
 
 use anyhow::Result;
@@ -19,8 +19,8 @@ pub const SYNC_WAIT: Duration = Duration::from_secs(5);
 pub enum Labels {
     /// `--no-kube`.
     IpOnly(IpOnly),
-    /// The watch cache and its resolver.
-    Kube(KubeCache, KubeResolver),
+    /// The watch cache, its resolver, and its status when collection started.
+    Kube(KubeCache, KubeResolver, KubeStatus),
 }
 
 impl Labels {
@@ -28,7 +28,24 @@ impl Labels {
     pub fn resolver(&self) -> &dyn Resolver {
         match self {
             Labels::IpOnly(r) => r,
-            Labels::Kube(_, r) => r,
+            Labels::Kube(_, r, _) => r,
+        }
+    }
+
+    /// The status line as collection started (why labels are, or are not, IP-level);
+    /// `None` with `--no-kube`.
+    pub fn status_line(&self) -> Option<String> {
+        match self {
+            Labels::IpOnly(_) => None,
+            Labels::Kube(_, _, s) => Some(format!("tcptop: {s}")),
+        }
+    }
+
+    /// Prints [`Labels::status_line`] to stderr. Called once collection has worked, so
+    /// that a fatal error stays the only line.
+    pub fn report(&self) {
+        if let Some(l) = self.status_line() {
+            eprintln!("{l}");
         }
     }
 }
@@ -43,10 +60,10 @@ pub fn options(args: &Args) -> KubeOptions {
     }
 }
 
-/// Starts the cache and waits up to `wait` for it to sync or fail, then prints its
-/// status to stderr: one line, also when it is not usable (collection goes on with
-/// IP-level labels). Fails only on a kubeconfig or context the user named and that
-/// cannot be used.
+/// Starts the cache and waits up to `wait` for it to sync or fail, keeping its status
+/// for [`Labels::report`] (collection goes on with IP-level labels when it is not
+/// usable). Fails only on a kubeconfig or context the user named and that cannot be
+/// used.
 pub async fn start(args: &Args, wait: Duration) -> Result<Labels> {
     if args.no_kube {
         return Ok(Labels::IpOnly(IpOnly::default()));
@@ -62,7 +79,6 @@ pub async fn start(args: &Args, wait: Duration) -> Result<Labels> {
         },
         s => s,
     };
-    eprintln!("tcptop: {status}");
     let resolver = cache.resolver();
-    Ok(Labels::Kube(cache, resolver))
+    Ok(Labels::Kube(cache, resolver, status))
 }

@@ -1,7 +1,7 @@
 //! `--once`: load the collector, collect for `--duration`, print one snapshot.
 use std::{
     io::{self, Write},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::{Context, Result};
@@ -12,13 +12,10 @@ use crate::{
     aggregation::Aggregator,
     attribution::{AttributedClose, Resolver},
     cli::Args,
-    collector::kernel::{KernelCollector, LoadOptions},
+    collector::kernel::{KernelCollector, LoadOptions, DRAIN_INTERVAL},
     output,
     view::{self, Snapshot, TableSpec},
 };
-
-/// How often the overflow aggregate is drained while collecting.
-const OVERFLOW_POLL: Duration = Duration::from_millis(250);
 
 /// Runs a `--once` collection and writes the snapshot to stdout.
 pub fn run(args: &Args) -> Result<()> {
@@ -29,6 +26,7 @@ pub fn run(args: &Args) -> Result<()> {
     // Labels first, so that a short window is attributed from a synced cache.
     let labels = rt.block_on(super::kube::start(args, super::kube::SYNC_WAIT))?;
     let snap = rt.block_on(collect(args, labels.resolver()))?;
+    labels.report();
     let mut out = io::stdout().lock();
     output::write(&snap, args.output, &mut out)?;
     out.flush()?;
@@ -39,6 +37,7 @@ pub fn run(args: &Args) -> Result<()> {
 pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
     let opts = LoadOptions {
         ring_bytes: args.ring_bytes,
+        ..LoadOptions::default()
     };
     let collector = KernelCollector::load(&args.btf, &opts)?;
     let rto = collector.features().rto;
@@ -54,7 +53,7 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
         .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
-    let mut poll = tokio::time::interval(OVERFLOW_POLL);
+    let mut poll = tokio::time::interval(DRAIN_INTERVAL);
     loop {
         tokio::select! {
             guard = ring.readable_mut() => {
@@ -62,7 +61,11 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
                 guard.get_inner_mut().drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
                 guard.clear_ready();
             }
-            _ = poll.tick() => drain_overflow(ring.get_mut(), &mut agg, resolver),
+            _ = poll.tick() => {
+                let c = ring.get_mut();
+                c.drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
+                drain_overflow(c, &mut agg, resolver);
+            }
             _ = &mut deadline => break,
         }
     }
@@ -80,17 +83,14 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
         kernel: host::kernel_release(),
         window_secs: started.elapsed().as_secs_f64(),
         group_by: args.group_by.clone(),
-        events_dropped: drops.folded + drops.lost,
-        events_lost: drops.lost,
+        events_dropped: drops.dropped(),
+        events_lost: drops.lost_entirely(),
         rows: view::rows(&agg, &spec, rto),
     })
 }
 
 fn drain_overflow(c: &mut KernelCollector, agg: &mut Aggregator, resolver: &dyn Resolver) {
     c.drain_overflow(|f| {
-        let unspecified = std::net::IpAddr::from([0u8; 4]);
-        let local = resolver.resolve(f.local.unwrap_or(unspecified));
-        let peer = resolver.resolve(f.peer.unwrap_or(unspecified));
-        agg.add_folded(&f, &local, &peer);
+        agg.add_folded(&f, &resolver.resolve(f.local), &resolver.resolve(f.peer));
     });
 }

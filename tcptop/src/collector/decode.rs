@@ -60,8 +60,8 @@ pub fn folded(
         return None;
     }
     Some(FoldedTotals {
-        local: Some(ip(local)),
-        peer: Some(ip(peer)),
+        local: ip(local),
+        peer: ip(peer),
         records,
         failed_connects: d(now.failed_connects, before.failed_connects),
         bytes_sent: d(now.bytes_sent, before.bytes_sent),

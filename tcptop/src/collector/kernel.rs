@@ -12,25 +12,29 @@ use std::{
 use aya::{
     maps::{MapData, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::BtfTracePoint,
-    Btf, Ebpf, EbpfLoader,
+    Btf, Ebpf, EbpfLoader, Endianness,
 };
 use tcptop_common::{stat, PairKey, PairTotals};
 use thiserror::Error;
 
 use super::{
-    decode,
-    offsets::{self, Features, OffsetError},
+    decode, misses,
+    offsets::{self, Features, OffsetError, TRACEPOINT},
     CloseEvent, DropCounters, FoldedTotals,
 };
 
 /// The eBPF object built by build.rs.
 static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
 
-/// The tracepoint tcptop attaches to.
-pub const TRACEPOINT: &str = "inet_sock_set_state";
+/// The program for kernels without `bpf_skc_to_tcp_sock`.
+const COMPAT_PROGRAM: &str = "inet_sock_set_state_compat";
 
-/// Default ring buffer size: room for about 2,900 records.
+/// Default ring buffer size: room for about 2,700 records.
 pub const DEFAULT_RING_BYTES: u32 = 256 * 1024;
+
+/// How often userspace drains the ring buffer and the overflow aggregate without being
+/// woken: the program wakes the reader only when a quarter of the ring is full.
+pub const DRAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Why the collector could not start.
 #[derive(Debug, Error)]
@@ -38,12 +42,9 @@ pub enum LoadError {
     /// Not root and no CAP_BPF/CAP_PERFMON.
     #[error("permission denied loading the eBPF program: run tcptop as root, or with CAP_BPF and CAP_PERFMON (for example `kubectl debug node/NAME -it --profile=sysadmin`, or a privileged pod)")]
     NotPermitted,
-    /// No BTF, or BTF without the fields tcptop needs.
+    /// No BTF, no tracepoint, or BTF without the fields tcptop needs.
     #[error(transparent)]
     Btf(#[from] OffsetError),
-    /// The kernel lacks the tracepoint.
-    #[error("this kernel has no BTF tracepoint {TRACEPOINT}: tcptop needs Linux 5.8+ with BTF")]
-    NoTracepoint,
     /// Anything else the kernel refused.
     #[error("cannot load the eBPF program: {0}")]
     Kernel(String),
@@ -54,12 +55,16 @@ pub enum LoadError {
 pub struct LoadOptions {
     /// Ring buffer size in bytes: a power of two and a multiple of the page size.
     pub ring_bytes: u32,
+    /// Load the `bpf_probe_read_kernel` program even where the fast one would load
+    /// (tests use it to check the program that 5.8 kernels get).
+    pub compat: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             ring_bytes: DEFAULT_RING_BYTES,
+            compat: false,
         }
     }
 }
@@ -71,37 +76,66 @@ pub struct KernelCollector {
     stats: PerCpuArray<MapData, u64>,
     seen_overflow: HashMap<PairKey, PairTotals>,
     features: Features,
+    program: &'static str,
     // Dropping the program detaches it; it must outlive the maps above.
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
 }
 
 impl KernelCollector {
     /// Resolves offsets from `btf_path`, loads the program and attaches it. Records flow
     /// from the moment this returns.
     pub fn load(btf_path: &Path, opts: &LoadOptions) -> Result<Self, LoadError> {
-        let (config, features) = offsets::resolve(btf_path)?;
-        let btf = Btf::from_sys_fs().map_err(|e| LoadError::Kernel(e.to_string()))?;
-        let mut ebpf = EbpfLoader::new()
-            .btf(Some(&btf))
+        // aya parses the kernel BTF once for the loader and once more for the program;
+        // run the second parse and the offset resolution beside the first.
+        // The file is read once for both parses (sysfs hands it out 4 KiB a call).
+        let data = offsets::read(btf_path)?;
+        let (resolved, btf, loader) = std::thread::scope(|s| {
+            let btf = s.spawn(|| Btf::parse(&data, Endianness::default()));
+            let resolved = s.spawn(|| offsets::resolve_bytes(&data));
+            let loader = EbpfLoader::new();
+            (resolved.join(), btf.join(), loader)
+        });
+        let (mut config, features) =
+            resolved.map_err(|_| LoadError::Kernel("BTF offset resolution panicked".into()))??;
+        config.wakeup_bytes = opts.ring_bytes / 4;
+        let btf = btf
+            .map_err(|_| LoadError::Kernel("BTF parsing panicked".into()))?
+            .map_err(|e| LoadError::Kernel(format!("cannot parse kernel BTF: {e}")))?;
+        let mut loader = loader;
+        let mut ebpf = loader
             .override_global("CONFIG", &config, true)
             .map_max_entries("EVENTS", opts.ring_bytes)
             .load(PROGRAM)
             .map_err(|e| classify(&e))?;
-        let program: &mut BtfTracePoint = ebpf
-            .program_mut(TRACEPOINT)
-            .ok_or_else(|| LoadError::Kernel("program missing from the object".into()))?
-            .try_into()
-            .map_err(|e| classify(&e))?;
-        program.load(TRACEPOINT, &btf).map_err(|e| {
-            let err = classify(&e);
-            match err {
-                LoadError::Kernel(msg) if msg.contains(TRACEPOINT) || msg.contains("BTF") => {
-                    LoadError::NoTracepoint
+        // The fast program needs bpf_skc_to_tcp_sock (5.9+); 5.8 gets the compat one.
+        let mut last = None;
+        let mut loaded = TRACEPOINT;
+        let order = if opts.compat {
+            [COMPAT_PROGRAM, COMPAT_PROGRAM]
+        } else {
+            [TRACEPOINT, COMPAT_PROGRAM]
+        };
+        for name in order {
+            let program: &mut BtfTracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| {
+                    LoadError::Kernel(format!("program {name} missing from the object"))
+                })?
+                .try_into()
+                .map_err(|e| classify(&e))?;
+            match program.load(TRACEPOINT, &btf) {
+                Ok(()) => {
+                    program.attach().map_err(|e| classify(&e))?;
+                    loaded = name;
+                    last = None;
+                    break;
                 }
-                other => other,
+                Err(e) => last = Some(classify(&e)),
             }
-        })?;
-        program.attach().map_err(|e| classify(&e))?;
+        }
+        if let Some(err) = last {
+            return Err(err);
+        }
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
                 .ok_or_else(|| LoadError::Kernel(format!("map {name} missing")))
@@ -116,8 +150,14 @@ impl KernelCollector {
             stats,
             seen_overflow: HashMap::new(),
             features,
-            _ebpf: ebpf,
+            program: loaded,
+            ebpf,
         })
+    }
+
+    /// The name of the program that was loaded.
+    pub fn program(&self) -> &'static str {
+        self.program
     }
 
     /// What the running kernel offers.
@@ -152,6 +192,14 @@ impl KernelCollector {
         }
     }
 
+    /// Closes the kernel skipped the program for, where the kernel reports it (5.12+).
+    pub fn recursion_misses(&self) -> Option<u64> {
+        self.ebpf
+            .program(self.program)
+            .and_then(|p| p.fd().ok())
+            .and_then(misses::recursion_misses)
+    }
+
     /// Records whose detail, or whole self, was lost so far.
     pub fn drops(&self) -> DropCounters {
         let read = |i: u32| {
@@ -160,9 +208,11 @@ impl KernelCollector {
                 .map(|v| v.iter().sum::<u64>())
                 .unwrap_or(0)
         };
+        let missed = self.recursion_misses().unwrap_or(0);
         DropCounters {
             folded: read(stat::FOLDED),
             lost: read(stat::LOST),
+            missed,
         }
     }
 }
@@ -180,7 +230,8 @@ fn classify(err: &(dyn StdError + 'static)) -> LoadError {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            if matches!(io.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
+            // EACCES also means "rejected by the verifier": only EPERM is privilege.
+            if io.raw_os_error() == Some(libc::EPERM) {
                 return LoadError::NotPermitted;
             }
         }

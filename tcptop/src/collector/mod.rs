@@ -1,10 +1,12 @@
 //! The collector: close records from the kernel, decoded into [`CloseEvent`]s, plus the
 //! totals of records that overflowed the ring buffer ([`FoldedTotals`]).
 //!
-//! `offsets` reads the kernel's layout from BTF, `kernel` loads and drains the eBPF
+//! `btf` and `offsets` read the kernel's layout from BTF, `kernel` loads and drains the eBPF
 //! program, `decode` turns its raw records into userspace types.
+pub mod btf;
 pub mod decode;
 pub mod kernel;
+pub mod misses;
 pub mod offsets;
 
 use std::net::{IpAddr, SocketAddr};
@@ -72,12 +74,12 @@ pub struct CloseEvent {
 
 /// Totals of records the ring buffer could not take, for one address pair, since the
 /// previous drain. Their per-socket detail (ports, srtt) is lost; their sums are not.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoldedTotals {
     /// Local address.
-    pub local: Option<IpAddr>,
+    pub local: IpAddr,
     /// Peer address.
-    pub peer: Option<IpAddr>,
+    pub peer: IpAddr,
     /// Closed sockets folded in.
     pub records: u64,
     /// Of those, failed connects.
@@ -101,4 +103,19 @@ pub struct DropCounters {
     pub folded: u64,
     /// Records lost entirely: ring buffer and overflow map were both full.
     pub lost: u64,
+    /// Closes the kernel never ran the program for (it was already running on that
+    /// CPU, interrupted by another close).
+    pub missed: u64,
+}
+
+impl DropCounters {
+    /// Records whose detail was lost: folded (totals kept) and lost entirely.
+    pub fn dropped(&self) -> u64 {
+        self.folded + self.lost + self.missed
+    }
+
+    /// Records lost entirely, totals included.
+    pub fn lost_entirely(&self) -> u64 {
+        self.lost + self.missed
+    }
 }

@@ -1,1 +1,101 @@
+//! Snapshot tests of the output formats.
+use super::*;
+use crate::{aggregation::Dimension, view::RowStats};
 
+fn snapshot() -> Snapshot {
+    let row = |l: [&str; 2], p: [&str; 2], conns: u64, tx: u64, rto: Option<u64>| Row {
+        local: l.iter().map(|s| (*s).into()).collect(),
+        peer: p.iter().map(|s| (*s).into()).collect(),
+        stats: RowStats {
+            connections: conns,
+            failed_connects: 1,
+            bytes_sent: tx,
+            bytes_received: tx / 3,
+            retransmits: 7,
+            lost: 2,
+            srtt_p50_us: Some(850),
+            srtt_p90_us: Some(12_300),
+            srtt_p99_us: Some(1_200_000),
+            srtt_max_us: Some(1_500_000),
+            rto,
+            rto_recoveries: rto,
+            rto_time_ms: rto.map(|r| r * 200),
+        },
+    };
+    Snapshot {
+        node: "node-a".into(),
+        kernel: "6.18.0".into(),
+        window_secs: 5.0,
+        group_by: vec![Dimension::Namespace, Dimension::Az],
+        events_dropped: 3,
+        events_lost: 0,
+        rows: vec![
+            row(
+                ["shop", "eu-west-1a"],
+                ["db", "eu-west-1b"],
+                120,
+                5_000_000,
+                Some(4),
+            ),
+            row(
+                ["shop", "eu-west-1a"],
+                ["external", "external"],
+                3,
+                1_500,
+                None,
+            ),
+        ],
+    }
+}
+
+fn render(format: Format) -> String {
+    let mut out = Vec::new();
+    write(&snapshot(), format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn json() {
+    insta::assert_snapshot!(render(Format::Json));
+}
+
+#[test]
+fn csv() {
+    insta::assert_snapshot!(render(Format::Csv));
+}
+
+#[test]
+fn table() {
+    insta::assert_snapshot!(render(Format::Table));
+}
+
+#[test]
+fn json_and_csv_share_the_row_schema() {
+    let doc: serde_json::Value = serde_json::from_str(&render(Format::Json)).unwrap();
+    let json_keys: Vec<String> = doc["rows"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let csv = render(Format::Csv);
+    let header: Vec<String> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    assert_eq!(json_keys, header);
+    assert_eq!(doc["rows"][1]["rto"], serde_json::Value::Null);
+    assert_eq!(csv.lines().nth(2).unwrap().split(',').nth(14), Some(""));
+}
+
+#[test]
+fn formats_parse() {
+    assert_eq!("csv".parse::<Format>().unwrap(), Format::Csv);
+    assert!("xml"
+        .parse::<Format>()
+        .unwrap_err()
+        .contains("table, json or csv"));
+}

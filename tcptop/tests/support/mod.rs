@@ -1,0 +1,22 @@
+//! Test support: network namespaces joined by veth, real TCP traffic between them, and
+//! the kernel's own TCP_INFO for every socket as the oracle.
+#![allow(dead_code)]
+
+pub mod churn;
+pub mod netns;
+pub mod tcpinfo;
+pub mod traffic;
+
+/// True when the test may use the kernel. Without root the test is skipped with a
+/// message, unless `TCPTOP_REQUIRE_ROOT_TESTS=1` (as in CI), where it fails.
+pub fn require_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("TCPTOP_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
+        panic!("this test needs root, and TCPTOP_REQUIRE_ROOT_TESTS=1 forbids skipping it");
+    }
+    eprintln!("skipped: needs root");
+    false
+}
