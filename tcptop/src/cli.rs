@@ -50,9 +50,23 @@ pub struct Args {
     #[arg(long)]
     pub no_kube: bool,
 
-    /// Path of the kubeconfig file to use.
+    /// Path of the kubeconfig file to use (else KUBECONFIG, ~/.kube/config, then the
+    /// pod's service account).
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Node label holding the zone. The default falls back to
+    /// failure-domain.beta.kubernetes.io/zone.
+    #[arg(long, value_name = "KEY", default_value = crate::attribution::kube::records::ZONE_LABEL)]
+    pub zone_label: String,
+
+    /// How long a deleted pod keeps owning its IPs, for sockets that close after it.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub tombstone_grace: Duration,
 
     /// Ring buffer size in bytes (a power of two, at least 4096).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RING_BYTES, value_parser = parse_ring_bytes, hide = true)]
@@ -175,6 +189,24 @@ mod tests {
         assert_eq!(a.sort, SortColumn::Bytes);
         assert_eq!(a.output, Format::Table);
         assert_eq!(a.top, None);
+        assert_eq!(a.context, None);
+        assert_eq!(a.zone_label, "topology.kubernetes.io/zone");
+        assert_eq!(a.tombstone_grace, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn kube_flags_parse() {
+        let a = run(&[
+            "--context",
+            "prod",
+            "--zone-label",
+            "example.com/rack",
+            "--tombstone-grace",
+            "30s",
+        ]);
+        assert_eq!(a.context.as_deref(), Some("prod"));
+        assert_eq!(a.zone_label, "example.com/rack");
+        assert_eq!(a.tombstone_grace, Duration::from_secs(30));
     }
 
     #[test]

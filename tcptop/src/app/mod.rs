@@ -2,6 +2,7 @@
 //! `idle` keeps a DaemonSet pod up without collecting.
 pub mod host;
 pub mod idle;
+pub mod kube;
 pub mod once;
 
 use std::io::{self, IsTerminal};

@@ -10,7 +10,7 @@ use tokio::io::unix::AsyncFd;
 use super::host;
 use crate::{
     aggregation::Aggregator,
-    attribution::{AttributedClose, IpOnly, Resolver},
+    attribution::{AttributedClose, Resolver},
     cli::Args,
     collector::kernel::{KernelCollector, LoadOptions, DRAIN_INTERVAL},
     output,
@@ -23,8 +23,10 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let resolver = IpOnly::default();
-    let snap = rt.block_on(collect(args, &resolver))?;
+    // Labels first, so that a short window is attributed from a synced cache.
+    let labels = rt.block_on(super::kube::start(args, super::kube::SYNC_WAIT))?;
+    let snap = rt.block_on(collect(args, labels.resolver()))?;
+    labels.report();
     let mut out = io::stdout().lock();
     output::write(&snap, args.output, &mut out)?;
     out.flush()?;

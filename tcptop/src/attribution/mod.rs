@@ -3,6 +3,8 @@
 //! The [`Resolver`] trait is the seam: [`IpOnly`] knows nothing but loopback, the
 //! Kubernetes resolver answers from a watch cache. Every close record is attributed
 //! once, on arrival, into an [`AttributedClose`].
+pub mod kube;
+
 use std::{net::IpAddr, sync::Arc};
 
 use serde::{Deserialize, Serialize};

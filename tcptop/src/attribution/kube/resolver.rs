@@ -1,0 +1,49 @@
+//! The Kubernetes [`Resolver`]: one read lock and one hash lookup per IP, no API call.
+use std::{net::IpAddr, sync::Arc};
+
+use super::watch::Shared;
+use crate::attribution::{is_loopback, Attribution, Resolver, LOOPBACK, UNKNOWN};
+
+/// The label of IPs that the synced cache does not know.
+pub const EXTERNAL: &str = "external";
+
+/// Resolves IPs from the watch cache shared with the background watchers.
+#[derive(Clone, Debug)]
+pub struct KubeResolver {
+    shared: Arc<Shared>,
+    loopback: Attribution,
+    unknown: Attribution,
+    external: Attribution,
+}
+
+impl KubeResolver {
+    /// A resolver reading `shared`.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            loopback: Attribution::all(LOOPBACK),
+            unknown: Attribution::all(UNKNOWN),
+            external: Attribution::all(EXTERNAL),
+        }
+    }
+}
+
+impl Resolver for KubeResolver {
+    /// Loopback is `loopback`; a cached IP its owner; any other IP `external` once the
+    /// cache has synced and `unknown` before (and for the unspecified address, which
+    /// stands for a missing one).
+    fn resolve(&self, ip: IpAddr) -> Attribution {
+        if is_loopback(ip) {
+            return self.loopback.clone();
+        }
+        if ip.is_unspecified() {
+            return self.unknown.clone();
+        }
+        let idx = self.shared.read();
+        match idx.resolve(ip) {
+            Some(a) => a,
+            None if idx.synced() => self.external.clone(),
+            None => self.unknown.clone(),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! An in-process Kubernetes API server for tests and benchmarks: it speaks the list and
+//! watch protocol of the real one for pods, nodes and services (JSON lists with a
+//! resourceVersion, paging with limit/continue, chunked watch streams of ADDED,
+//! MODIFIED, DELETED, BOOKMARK and ERROR events, 410 Gone for a compacted history,
+//! 403 Status objects) and counts every request.
+#![allow(dead_code)] // Each test binary uses a different part.
+
+mod http;
+pub mod net;
+pub mod objects;
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, watch};
+
+/// The kinds served, by their plural.
+pub const KINDS: [&str; 3] = ["pods", "nodes", "services"];
+
+/// One request the server answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// `pods`, `nodes`, `services`, or the path of anything else.
+    pub resource: String,
+    /// `list` or `watch` (or `other`).
+    pub verb: &'static str,
+    /// The query string's parameters.
+    pub query: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+pub(crate) struct KindStore {
+    pub(crate) objects: BTreeMap<String, Value>,
+    pub(crate) log: Vec<(u64, Value)>,
+}
+
+/// The server's data; changes made through it are seen by lists and watches.
+pub struct Store {
+    pub(crate) rv: u64,
+    pub(crate) kinds: HashMap<&'static str, KindStore>,
+    /// Watches starting below this resourceVersion get 410 Gone.
+    pub(crate) compacted_below: u64,
+    pub(crate) forbidden: HashSet<(String, String)>,
+    pub(crate) requests: Vec<Request>,
+    pub(crate) events: broadcast::Sender<(&'static str, u64, Value)>,
+    silent: bool,
+}
+
+fn plural_of(kind: &str) -> &'static str {
+    KINDS
+        .into_iter()
+        .find(|k| *k == kind)
+        .unwrap_or_else(|| panic!("unknown kind {kind}"))
+}
+
+fn key(obj: &Value) -> String {
+    let m = &obj["metadata"];
+    format!(
+        "{}/{}",
+        m["namespace"].as_str().unwrap_or(""),
+        m["name"].as_str().expect("metadata.name")
+    )
+}
+
+impl Store {
+    fn record(&mut self, kind: &'static str, typ: &str, mut obj: Value) {
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        let k = key(&obj);
+        let store = self.kinds.entry(kind).or_default();
+        if typ == "DELETED" {
+            store.objects.remove(&k);
+        } else {
+            store.objects.insert(k, obj.clone());
+        }
+        let ev = json!({"type": typ, "object": obj});
+        store.log.push((self.rv, ev.clone()));
+        if !self.silent {
+            let _ = self.events.send((kind, self.rv, ev));
+        }
+    }
+
+    /// Creates or replaces an object (ADDED or MODIFIED).
+    pub fn apply(&mut self, kind: &str, obj: Value) {
+        let kind = plural_of(kind);
+        let exists = self
+            .kinds
+            .get(kind)
+            .is_some_and(|s| s.objects.contains_key(&key(&obj)));
+        self.record(kind, if exists { "MODIFIED" } else { "ADDED" }, obj);
+    }
+
+    /// Deletes an object by namespace (empty for nodes) and name (DELETED).
+    pub fn delete(&mut self, kind: &str, namespace: &str, name: &str) {
+        let kind = plural_of(kind);
+        let obj = self
+            .kinds
+            .get(kind)
+            .and_then(|s| s.objects.get(&format!("{namespace}/{name}")));
+        if let Some(obj) = obj.cloned() {
+            self.record(kind, "DELETED", obj);
+        }
+    }
+
+    /// Objects of `kind` stored now.
+    pub fn count(&self, kind: &str) -> usize {
+        self.kinds
+            .get(plural_of(kind))
+            .map_or(0, |s| s.objects.len())
+    }
+}
+
+/// A running fake API server.
+pub struct FakeApi {
+    store: Arc<Mutex<Store>>,
+    addr: SocketAddr,
+    kill: watch::Sender<u64>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.kill.send_modify(|e| *e += 1);
+    }
+}
+
+impl FakeApi {
+    /// Starts a server on a free port of 127.0.0.1.
+    pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// Starts a server on `port` of 127.0.0.1 (0: any free one).
+    pub async fn start_on(port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind the fake API server");
+        let addr = listener.local_addr().unwrap();
+        let (events, _) = broadcast::channel(65536);
+        let store = Arc::new(Mutex::new(Store {
+            rv: 1000,
+            kinds: HashMap::new(),
+            compacted_below: 0,
+            forbidden: HashSet::new(),
+            requests: Vec::new(),
+            events,
+            silent: false,
+        }));
+        let (kill, kill_rx) = watch::channel(0);
+        let app = http::router(store.clone(), kill_rx);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            store,
+            addr,
+            kill,
+            server,
+        }
+    }
+
+    /// A free port to start a server on later (nothing listens there now).
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Changes the data (each change is one watch event).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut self.store.lock().unwrap())
+    }
+
+    /// Makes `f`'s changes unseen by open watches, then compacts the history and ends
+    /// every watch: clients resuming from their resourceVersion get 410 Gone and must
+    /// relist to see the changes.
+    pub fn gone_with(&self, f: impl FnOnce(&mut Store)) {
+        let mut s = self.store.lock().unwrap();
+        s.silent = true;
+        f(&mut s);
+        s.silent = false;
+        s.compacted_below = s.rv;
+        drop(s);
+        self.kill.send_modify(|e| *e += 1);
+    }
+
+    /// Sends a BOOKMARK with the current resourceVersion on every open watch.
+    pub fn bookmark(&self) {
+        let s = self.store.lock().unwrap();
+        for kind in KINDS {
+            let obj = json!({"type": "BOOKMARK", "object": {
+                "kind": objects::kind_name(kind), "apiVersion": "v1",
+                "metadata": {"resourceVersion": s.rv.to_string()}}});
+            let _ = s.events.send((kind, s.rv, obj));
+        }
+    }
+
+    /// Answers `verb` (`list` or `watch`) on `resource` with 403 Forbidden.
+    pub fn forbid(&self, resource: &str, verb: &str) {
+        self.with(|s| s.forbidden.insert((resource.into(), verb.into())));
+    }
+
+    /// Lifts every [`FakeApi::forbid`].
+    pub fn allow_all(&self) {
+        self.with(|s| s.forbidden.clear());
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.with(|s| s.requests.clone())
+    }
+
+    /// Loads a realistic fleet: `pods` pods, the fleet's nodes and `services` Services.
+    pub fn load_fleet(&self, pods: u32, services: u32) {
+        self.with(|s| {
+            for n in 0..objects::FLEET_NODES {
+                s.apply("nodes", objects::fleet_node(n));
+            }
+            for i in 0..pods {
+                s.apply("pods", objects::fleet_pod(i));
+            }
+            for i in 0..services {
+                s.apply("services", objects::fleet_service(i));
+            }
+        });
+    }
+
+    /// Writes a kubeconfig pointing at this server into `dir`.
+    pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
+        objects::write_kubeconfig(dir, &[("fake", &self.url())], "fake")
+    }
+}
