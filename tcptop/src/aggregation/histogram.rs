@@ -28,8 +28,12 @@ impl SrttHistogram {
         if srtt_us == 0 {
             return;
         }
-        // Saturating: a u32 count cannot overflow into an error.
-        self.hist.saturating_record(u64::from(srtt_us));
+        // `record` grows the auto-resizing histogram; `saturating_record` would clamp the
+        // sample to the current (tiny) maximum instead. It can only fail if growing
+        // overflowed usize, which a u32 sample cannot cause; clamp then, as a last resort.
+        if self.hist.record(u64::from(srtt_us)).is_err() {
+            self.hist.saturating_record(u64::from(srtt_us));
+        }
         self.max = self.max.max(srtt_us);
     }
 
