@@ -10,4 +10,5 @@ pub mod attribution;
 pub mod cli;
 pub mod collector;
 pub mod output;
+pub mod record;
 pub mod view;

@@ -7,7 +7,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
-use crate::collector::CloseEvent;
+use crate::collector::{CloseEvent, FoldedTotals};
 
 /// The label for a value that is not (yet) known.
 pub const UNKNOWN: &str = "unknown";
@@ -101,6 +101,30 @@ impl AttributedClose {
             local: resolver.resolve(event.local.ip()),
             peer: resolver.resolve(event.peer.ip()),
             event,
+        }
+    }
+}
+
+/// Totals of records that overflowed the ring buffer, with both ends attributed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributedFolded {
+    /// The totals.
+    pub totals: FoldedTotals,
+    /// The local end's owner.
+    pub local: Attribution,
+    /// The peer end's owner.
+    pub peer: Attribution,
+}
+
+impl AttributedFolded {
+    /// Attributes both ends of `totals` with `resolver`; a missing address reads as
+    /// `0.0.0.0`.
+    pub fn new(totals: FoldedTotals, resolver: &dyn Resolver) -> Self {
+        let unspecified = IpAddr::from([0u8; 4]);
+        Self {
+            local: resolver.resolve(totals.local.unwrap_or(unspecified)),
+            peer: resolver.resolve(totals.peer.unwrap_or(unspecified)),
+            totals,
         }
     }
 }

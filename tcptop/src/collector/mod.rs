@@ -72,7 +72,7 @@ pub struct CloseEvent {
 
 /// Totals of records the ring buffer could not take, for one address pair, since the
 /// previous drain. Their per-socket detail (ports, srtt) is lost; their sums are not.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoldedTotals {
     /// Local address.
     pub local: Option<IpAddr>,
@@ -95,7 +95,7 @@ pub struct FoldedTotals {
 }
 
 /// Counters of records whose detail, or whole self, was lost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DropCounters {
     /// Records folded into the overflow aggregate: totals exact, detail lost.
     pub folded: u64,
