@@ -11,4 +11,7 @@ pub mod cli;
 pub mod collector;
 pub mod output;
 pub mod record;
+#[cfg(test)]
+mod testdata;
+pub mod ui;
 pub mod view;

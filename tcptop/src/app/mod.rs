@@ -1,6 +1,9 @@
-//! Wires the data flow for each mode: `once` collects a window and writes a snapshot.
+//! Wires the data flow for each mode: `once` collects a window and writes a snapshot,
+//! `live` runs the interactive UI; `source` is where both get their records.
 pub mod host;
+pub mod live;
 pub mod once;
+pub mod source;
 
 use std::io::{self, IsTerminal};
 
@@ -16,5 +19,5 @@ pub fn run(args: Args) -> Result<()> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         bail!("no terminal: the interactive UI needs one (use `kubectl exec -it`, or ssh -t), or pass --once for a snapshot");
     }
-    bail!("the interactive UI is not built yet: pass --once for a snapshot")
+    live::run(&args)
 }

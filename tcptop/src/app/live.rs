@@ -1,0 +1,350 @@
+//! The interactive UI's loop: reads records continuously (kernel or replay), redraws
+//! every `--interval` and on every key or resize, and restores the terminal on quit,
+//! error, panic and SIGTERM/SIGHUP/SIGINT.
+//!
+//! The first frame is drawn before the eBPF program is loaded (loading runs on a
+//! blocking thread), so the screen appears at once.
+use std::{
+    fs::File,
+    io::BufWriter,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+use crossterm::event::Event;
+use ratatui::layout::Rect;
+use tokio::{
+    signal::unix::{signal, SignalKind},
+    sync::mpsc,
+    task::JoinHandle,
+    time::MissedTickBehavior,
+};
+
+use super::{
+    host,
+    source::{KernelSource, ReplaySource, Source},
+};
+use crate::{
+    attribution::IpOnly,
+    cli::Args,
+    collector::kernel::{KernelCollector, LoadError, LoadOptions},
+    record::{Item, Recorder},
+    ui::{
+        self, keys,
+        listing::Listing,
+        state::App,
+        terminal::{Term, TerminalGuard},
+        theme::Level,
+        HeaderInfo, Kube, Screen, Theme,
+    },
+    view::live::{recent::DEFAULT_CAPACITY, Ledger},
+};
+
+/// Records held while paused before the pause ends by itself (a few hundred MB).
+const MAX_PAUSED: usize = 1_000_000;
+
+/// Runs the UI until the person quits.
+pub fn run(args: &Args) -> Result<()> {
+    // Everything that can fail with a clear line fails before the screen changes.
+    let replay = match &args.replay {
+        Some(path) => Some(ReplaySource::open(path, true)?),
+        None => None,
+    };
+    let record = match &args.record {
+        Some(path) => Some(
+            File::create(path)
+                .with_context(|| format!("cannot create recording {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(ui_loop(args, replay, record))
+}
+
+/// What the header says about Kubernetes. The seam for the Kubernetes resolver's
+/// status: until it is wired in, attribution is by IP only.
+fn kube_status(args: &Args) -> Kube {
+    if args.no_kube {
+        Kube::disabled()
+    } else {
+        Kube {
+            text: "not wired in yet: IP only".into(),
+            level: Level::Warn,
+        }
+    }
+}
+
+/// The UI's mutable parts, drawn together.
+struct Ui {
+    app: App,
+    ledger: Ledger,
+    info: HeaderInfo,
+    theme: Theme,
+    started: Instant,
+}
+
+impl Ui {
+    /// Focuses and refreshes the ledger, builds the rows and draws them.
+    fn draw(&mut self, term: &mut Term) -> Result<()> {
+        let size = term.size().context("cannot read the terminal size")?;
+        let area = Rect::new(0, 0, size.width, size.height);
+        if let Some((dims, filter)) = self.app.focus() {
+            let (dims, filter) = (dims.to_vec(), filter.clone());
+            self.ledger.set_focus(&dims, &filter);
+        }
+        self.ledger.refresh();
+        let listing = Listing::build(&self.app, &self.ledger);
+        self.app.sync(&listing, ui::page(area, &self.app));
+        let screen = Screen {
+            app: &self.app,
+            ledger: &self.ledger,
+            listing: &listing,
+            info: &self.info,
+            now: self.started.elapsed(),
+            theme: self.theme,
+        };
+        term.draw(|f| ui::draw(f, &screen))
+            .context("cannot draw on the terminal")?;
+        Ok(())
+    }
+
+    /// Applies a key to the state.
+    fn key(&mut self, key: crossterm::event::KeyEvent, term: &Term) -> Result<()> {
+        let size = term.size().context("cannot read the terminal size")?;
+        let page = ui::page(Rect::new(0, 0, size.width, size.height), &self.app);
+        let listing = Listing::build(&self.app, &self.ledger);
+        if let Some(action) = keys::action(key, &self.app) {
+            self.app.apply(action, &listing, page);
+        }
+        Ok(())
+    }
+}
+
+async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>) -> Result<()> {
+    let resolver = IpOnly::default();
+    let started = Instant::now();
+    let app = App::new(&args.group_by, args.sort);
+    let mut notes = Vec::new();
+    let (node, kernel, kube, rto) = match &replay {
+        Some(r) => {
+            notes.push((replay_note(args, false), Level::Off));
+            let i = r.info();
+            let kube = Kube {
+                text: "as recorded".into(),
+                level: Level::Off,
+            };
+            (i.node.clone(), i.kernel.clone(), kube, i.rto)
+        }
+        None => {
+            notes.push(("attaching to the kernel…".into(), Level::Warn));
+            (
+                host::node_name(),
+                host::kernel_release(),
+                kube_status(args),
+                false,
+            )
+        }
+    };
+    if let Some(path) = &args.record {
+        notes.push((format!("REC {}", path.display()), Level::Bad));
+    }
+    let mut ui = Ui {
+        ledger: Ledger::new(rto, app.group_by(), DEFAULT_CAPACITY),
+        app,
+        info: HeaderInfo {
+            node,
+            kernel,
+            kube,
+            notes,
+        },
+        theme: Theme::from_env(),
+        started,
+    };
+    let mut source = replay.map(Source::Replay);
+    // --record goes with the kernel only (cli rejects it with --replay): its header
+    // needs the kernel's facts, so the file waits for the collector.
+    let mut record = record.zip(args.record.clone());
+    let mut recorder: Option<Recorder> = None;
+
+    let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
+    let term = guard.terminal();
+    ui.draw(term)?;
+
+    let mut loading: Option<JoinHandle<Result<KernelCollector, LoadError>>> = match source {
+        Some(_) => None,
+        None => {
+            let (btf, opts) = (
+                args.btf.clone(),
+                LoadOptions {
+                    ring_bytes: args.ring_bytes,
+                },
+            );
+            Some(tokio::task::spawn_blocking(move || {
+                KernelCollector::load(&btf, &opts)
+            }))
+        }
+    };
+    let (key_tx, mut key_rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        while let Ok(ev) = crossterm::event::read() {
+            if key_tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + args.interval, args.interval);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut batch: Vec<Item> = Vec::new();
+    let mut paused: Vec<(Duration, Item)> = Vec::new();
+    let mut source_done = false;
+
+    let result: Result<()> = loop {
+        let reading = source.is_some() && !source_done;
+        let mut redraw = false;
+        tokio::select! {
+            loaded = async { loading.as_mut().expect("guarded").await }, if loading.is_some() => {
+                loading = None;
+                let collector = match loaded {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => break Err(e.into()),
+                    Err(e) => break Err(anyhow::anyhow!("loading the eBPF program failed: {e}")),
+                };
+                let kernel = match KernelSource::new(collector, &resolver) {
+                    Ok(k) => Source::Kernel(k),
+                    Err(e) => break Err(e),
+                };
+                ui.ledger.set_rto(kernel.info().rto);
+                ui.info.notes.retain(|(n, _)| !n.starts_with("attaching"));
+                if let Some((file, path)) = record.take() {
+                    match new_recorder(file, &path, &kernel) {
+                        Ok(r) => recorder = Some(r),
+                        Err(e) => break Err(e),
+                    }
+                }
+                source = Some(kernel);
+                redraw = true;
+            }
+            more = async { source.as_mut().expect("guarded").next(&mut batch).await }, if reading => {
+                let more = match more {
+                    Ok(m) => m,
+                    Err(e) => break Err(e),
+                };
+                let t = started.elapsed();
+                if let Err(e) = take(&mut batch, t, &mut ui, &mut paused, recorder.as_mut()) {
+                    break Err(e);
+                }
+                if !more {
+                    source_done = true;
+                    ui.info.notes[0].0 = replay_note(args, true);
+                    redraw = true;
+                }
+            }
+            ev = key_rx.recv() => match ev {
+                Some(Event::Key(key)) => {
+                    if let Err(e) = ui.key(key, guard.terminal()) {
+                        break Err(e);
+                    }
+                    if !ui.app.paused {
+                        for (t, item) in paused.drain(..) {
+                            ui.ledger.add(item, t);
+                        }
+                    }
+                    redraw = true;
+                }
+                Some(Event::Resize(..)) => redraw = true,
+                Some(_) => {}
+                None => break Ok(()),
+            },
+            _ = tick.tick() => {
+                if !ui.app.paused {
+                    ui.ledger.roll(started.elapsed());
+                    redraw = true;
+                }
+                if let Some(Err(e)) = recorder.as_mut().map(Recorder::flush) {
+                    break Err(e.into());
+                }
+            }
+            _ = sigterm.recv() => break Ok(()),
+            _ = sighup.recv() => break Ok(()),
+            _ = sigint.recv() => break Ok(()),
+        }
+        if ui.app.quit {
+            break Ok(());
+        }
+        if redraw {
+            if let Err(e) = ui.draw(guard.terminal()) {
+                break Err(e);
+            }
+        }
+    };
+    drop(guard);
+    if let Some(r) = recorder.as_mut() {
+        if let Some(s) = source.as_mut() {
+            s.finish(&mut batch);
+            let t = started.elapsed();
+            for item in batch.drain(..) {
+                r.write(t, &item)?;
+            }
+        }
+        r.flush()?;
+    }
+    result
+}
+
+/// Hands a batch to the recorder and the ledger (or, while paused, to the queue).
+fn take(
+    batch: &mut Vec<Item>,
+    t: Duration,
+    ui: &mut Ui,
+    paused: &mut Vec<(Duration, Item)>,
+    mut recorder: Option<&mut Recorder>,
+) -> Result<()> {
+    for item in batch.drain(..) {
+        if let Some(r) = recorder.as_deref_mut() {
+            r.write(t, &item)?;
+        }
+        if ui.app.paused && paused.len() < MAX_PAUSED {
+            paused.push((t, item));
+        } else {
+            if ui.app.paused {
+                // Too much waiting: resume rather than hold more.
+                ui.app.paused = false;
+                for (t, item) in paused.drain(..) {
+                    ui.ledger.add(item, t);
+                }
+            }
+            ui.ledger.add(item, t);
+        }
+    }
+    Ok(())
+}
+
+fn replay_note(args: &Args, ended: bool) -> String {
+    let name = args
+        .replay
+        .as_deref()
+        .and_then(Path::file_name)
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    if ended {
+        format!("REPLAY {name} (ended)")
+    } else {
+        format!("REPLAY {name}")
+    }
+}
+
+/// A recorder on `file`, its header describing `source`.
+fn new_recorder(file: File, path: &Path, source: &Source) -> Result<Recorder> {
+    Ok(Recorder::new(
+        BufWriter::with_capacity(64 * 1024, file),
+        path,
+        &source.info().header(),
+    )?)
+}
