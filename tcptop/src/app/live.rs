@@ -116,7 +116,10 @@ impl Ui {
     fn key(&mut self, key: crossterm::event::KeyEvent, term: &Term) -> Result<()> {
         let size = term.size().context("cannot read the terminal size")?;
         let page = ui::page(Rect::new(0, 0, size.width, size.height), &self.app);
+        // The rows the person saw, with the data that arrived since.
+        self.ledger.refresh();
         let listing = Listing::build(&self.app, &self.ledger);
+        self.app.sync(&listing, page);
         if let Some(action) = keys::action(key, &self.app) {
             self.app.apply(action, &listing, page);
         }

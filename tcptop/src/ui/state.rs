@@ -69,6 +69,9 @@ pub struct Level {
     pub selected: Option<Selected>,
     /// The first row shown.
     pub offset: usize,
+    /// The text filter this level had when a deeper one was opened; it comes back
+    /// when the deeper one closes.
+    pub saved_filter: String,
 }
 
 impl Level {
@@ -80,6 +83,7 @@ impl Level {
             index: 0,
             selected: None,
             offset: 0,
+            saved_filter: String::new(),
         }
     }
 }
@@ -343,12 +347,17 @@ impl App {
         };
         let filter = level.filter.clone().and_key(dims, &key);
         let crumb = pair_label(&key);
+        // The text filter found the row; the level below starts unfiltered.
+        self.level_mut().saved_filter = std::mem::take(&mut self.filter);
+        self.editing = false;
         self.levels.push(Level::new(view, filter, crumb));
     }
 
     fn drill_up(&mut self) {
         if self.levels.len() > 1 {
             self.levels.pop();
+            self.filter = std::mem::take(&mut self.level_mut().saved_filter);
+            self.editing = false;
         }
     }
 }

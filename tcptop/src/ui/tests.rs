@@ -325,6 +325,15 @@ fn drilling_down_to_connections_and_back() {
     assert_eq!(h.app.level().index, i, "the selection is where it was");
     h.press("<Enter>g");
     assert_eq!(h.app.levels.len(), 1, "regrouping starts at the top");
+    // A filter that found the row stays with its level.
+    assert_eq!(h.app.group_by(), [Dimension::Namespace]);
+    h.press("/db<Enter>");
+    assert!(!h.labels().is_empty());
+    h.press("<Enter>");
+    assert_eq!((h.app.levels.len(), h.app.filter.as_str()), (2, ""));
+    assert!(!h.labels().is_empty());
+    h.press("<Bksp>");
+    assert_eq!(h.app.filter, "db");
 }
 
 #[test]

@@ -13,8 +13,15 @@ use crate::{
 pub struct LiveTable {
     agg: Aggregator,
     filter: KeyFilter,
-    stats: HashMap<GroupKey, RowStats>,
+    stats: HashMap<GroupKey, Cached>,
     dirty: Vec<GroupKey>,
+}
+
+/// A row's summary and whether it still matches the row's metrics.
+#[derive(Clone, Debug)]
+struct Cached {
+    stats: RowStats,
+    fresh: bool,
 }
 
 impl LiveTable {
@@ -55,10 +62,17 @@ impl LiveTable {
         }
     }
 
-    /// Marks `key` for recomputation, once.
+    /// Marks `key` for recomputation, once. Its old summary stays until then, so a
+    /// row never drops out of [`LiveTable::rows`] between refreshes.
     fn touch(&mut self, key: &GroupKey) {
-        if self.stats.remove(key).is_some() || self.agg.get(key).is_none() {
-            self.dirty.push(key.clone());
+        match self.stats.get_mut(key) {
+            Some(c) if c.fresh => {
+                c.fresh = false;
+                self.dirty.push(key.clone());
+            }
+            Some(_) => {}
+            None if self.agg.get(key).is_none() => self.dirty.push(key.clone()),
+            None => {}
         }
     }
 
@@ -67,19 +81,21 @@ impl LiveTable {
     pub fn refresh(&mut self, rto: bool) {
         for key in self.dirty.drain(..) {
             if let Some(m) = self.agg.get(&key) {
-                self.stats.insert(key, RowStats::from_metrics(m, rto));
+                let stats = RowStats::from_metrics(m, rto);
+                self.stats.insert(key, Cached { stats, fresh: true });
             }
         }
     }
 
-    /// Every row with its summary as of the last [`LiveTable::refresh`].
+    /// Every row with its summary as of the last [`LiveTable::refresh`]; rows new
+    /// since then are not listed yet.
     pub fn rows(&self) -> impl Iterator<Item = (&GroupKey, &RowStats)> {
-        self.stats.iter()
+        self.stats.iter().map(|(k, c)| (k, &c.stats))
     }
 
     /// The summary of row `key`, as of the last refresh.
     pub fn stats(&self, key: &GroupKey) -> Option<&RowStats> {
-        self.stats.get(key)
+        self.stats.get(key).map(|c| &c.stats)
     }
 
     /// The full metrics of row `key` (its srtt histogram included).
