@@ -281,7 +281,7 @@ fn live_traffic_sort_filter_help_resize_and_quit() {
     t.keys(&["Escape"]);
     t.wait_for("the filter cleared", 5, |s| !s.contains("filter \""));
     t.keys(&["/"]);
-    t.type_text(&format!("{}", ip(3)));
+    t.type_text(&ip(3));
     t.keys(&["Enter"]);
     let s = t.wait_for("two rows", 5, |s| rows(s, "127.61.").len() == 2);
     assert!(rows(&s, &ip(1)).is_empty(), "{s}");
