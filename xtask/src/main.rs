@@ -3,6 +3,8 @@
 //! - `setup`: installs the eBPF toolchain pieces and the tools the tests use.
 //! - `test`: setup, then formatting, lints and every test (root tests included).
 //! - `bench`: setup, then the benchmarks.
+//! - `screenshots`: renders the UI from the demo recording into `screenshots/`.
+mod screenshots;
 mod setup;
 
 use std::process::Command;
@@ -24,6 +26,8 @@ enum Cmd {
     Setup,
     /// Run setup, then cargo fmt --check, clippy and every test.
     Test,
+    /// Render the UI from the demo recording into screenshots/*.svg.
+    Screenshots,
     /// Run setup, then the benchmarks (as root).
     Bench {
         /// Arguments passed to `cargo bench` after `--`.
@@ -35,6 +39,7 @@ enum Cmd {
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Setup => setup::all(),
+        Cmd::Screenshots => screenshots::all(),
         Cmd::Test => {
             setup::all()?;
             test()

@@ -31,12 +31,10 @@ use crate::{
     collector::kernel::{KernelCollector, LoadError, LoadOptions},
     record::{Item, Recorder},
     ui::{
-        self, keys,
-        listing::Listing,
         state::App,
         terminal::{Term, TerminalGuard},
         theme::Level,
-        HeaderInfo, Kube, Screen, Theme,
+        HeaderInfo, Kube, Session, Theme,
     },
     view::live::{recent::DEFAULT_CAPACITY, Ledger},
 };
@@ -78,55 +76,6 @@ fn kube_status(args: &Args) -> Kube {
     }
 }
 
-/// The UI's mutable parts, drawn together.
-struct Ui {
-    app: App,
-    ledger: Ledger,
-    info: HeaderInfo,
-    theme: Theme,
-    started: Instant,
-}
-
-impl Ui {
-    /// Focuses and refreshes the ledger, builds the rows and draws them.
-    fn draw(&mut self, term: &mut Term) -> Result<()> {
-        let size = term.size().context("cannot read the terminal size")?;
-        let area = Rect::new(0, 0, size.width, size.height);
-        if let Some((dims, filter)) = self.app.focus() {
-            let (dims, filter) = (dims.to_vec(), filter.clone());
-            self.ledger.set_focus(&dims, &filter);
-        }
-        self.ledger.refresh();
-        let listing = Listing::build(&self.app, &self.ledger);
-        self.app.sync(&listing, ui::page(area, &self.app));
-        let screen = Screen {
-            app: &self.app,
-            ledger: &self.ledger,
-            listing: &listing,
-            info: &self.info,
-            now: self.started.elapsed(),
-            theme: self.theme,
-        };
-        term.draw(|f| ui::draw(f, &screen))
-            .context("cannot draw on the terminal")?;
-        Ok(())
-    }
-
-    /// Applies a key to the state.
-    fn key(&mut self, key: crossterm::event::KeyEvent, term: &Term) -> Result<()> {
-        let size = term.size().context("cannot read the terminal size")?;
-        let page = ui::page(Rect::new(0, 0, size.width, size.height), &self.app);
-        // The rows the person saw, with the data that arrived since.
-        self.ledger.refresh();
-        let listing = Listing::build(&self.app, &self.ledger);
-        self.app.sync(&listing, page);
-        if let Some(action) = keys::action(key, &self.app) {
-            self.app.apply(action, &listing, page);
-        }
-        Ok(())
-    }
-}
-
 async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>) -> Result<()> {
     let resolver = IpOnly::default();
     let started = Instant::now();
@@ -155,7 +104,7 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
     if let Some(path) = &args.record {
         notes.push((format!("REC {}", path.display()), Level::Bad));
     }
-    let mut ui = Ui {
+    let mut ui = Session {
         ledger: Ledger::new(rto, app.group_by(), DEFAULT_CAPACITY),
         app,
         info: HeaderInfo {
@@ -165,7 +114,6 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
             notes,
         },
         theme: Theme::from_env(),
-        started,
     };
     let mut source = replay.map(Source::Replay);
     // --record goes with the kernel only (cli rejects it with --replay): its header
@@ -174,8 +122,7 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
     let mut recorder: Option<Recorder> = None;
 
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
-    let term = guard.terminal();
-    ui.draw(term)?;
+    draw(&mut ui, guard.terminal(), started)?;
 
     let mut loading: Option<JoinHandle<Result<KernelCollector, LoadError>>> = match source {
         Some(_) => None,
@@ -252,8 +199,9 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
             }
             ev = key_rx.recv() => match ev {
                 Some(Event::Key(key)) => {
-                    if let Err(e) = ui.key(key, guard.terminal()) {
-                        break Err(e);
+                    match guard.terminal().size() {
+                        Ok(size) => ui.key(key, Rect::new(0, 0, size.width, size.height)),
+                        Err(e) => break Err(anyhow::anyhow!("cannot read the terminal size: {e}")),
                     }
                     if !ui.app.paused {
                         for (t, item) in paused.drain(..) {
@@ -283,7 +231,7 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
             break Ok(());
         }
         if redraw {
-            if let Err(e) = ui.draw(guard.terminal()) {
+            if let Err(e) = draw(&mut ui, guard.terminal(), started) {
                 break Err(e);
             }
         }
@@ -302,11 +250,17 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
     result
 }
 
+/// Draws a frame, `started` being when the UI started.
+fn draw(ui: &mut Session, term: &mut Term, started: Instant) -> Result<()> {
+    ui.draw(term, started.elapsed())
+        .context("cannot draw on the terminal")
+}
+
 /// Hands a batch to the recorder and the ledger (or, while paused, to the queue).
 fn take(
     batch: &mut Vec<Item>,
     t: Duration,
-    ui: &mut Ui,
+    ui: &mut Session,
     paused: &mut Vec<(Duration, Item)>,
     mut recorder: Option<&mut Recorder>,
 ) -> Result<()> {

@@ -4,8 +4,9 @@
 //! [`keys`] maps keys to its [`state::Action`]s; [`listing`] turns the live ledger into
 //! the rows of the level shown. The widgets ([`header`], [`table`], [`conns`],
 //! [`detail`], [`help`], [`footer`]) draw a [`Screen`] into a ratatui frame and hold no
-//! state, so any backend (a terminal, or a test buffer) shows the same frame.
-//! [`terminal`] is the seam to the real terminal.
+//! state, so any backend (a terminal, or a test buffer) shows the same frame;
+//! [`session`] ties state, numbers and drawing together. [`terminal`] is the seam to
+//! the real terminal.
 pub mod columns;
 pub mod conns;
 pub mod detail;
@@ -14,6 +15,7 @@ pub mod header;
 pub mod help;
 pub mod keys;
 pub mod listing;
+pub mod session;
 pub mod state;
 pub mod table;
 pub mod terminal;
@@ -29,6 +31,7 @@ use ratatui::{
 use crate::view::live::Ledger;
 pub use header::{HeaderInfo, Kube};
 use listing::Listing;
+pub use session::Session;
 use state::App;
 pub use theme::Theme;
 

@@ -20,9 +20,7 @@ use crate::{
 
 /// The UI on the demo recording, driven by keys, drawn on a test backend.
 pub struct Harness {
-    pub app: App,
-    pub ledger: Ledger,
-    pub info: HeaderInfo,
+    pub s: Session,
     pub now: Duration,
     pub size: (u16, u16),
 }
@@ -51,10 +49,14 @@ impl Harness {
             },
             notes: vec![("REPLAY demo.jsonl".into(), Level::Off)],
         };
-        Self {
+        let s = Session {
             app,
             ledger,
             info,
+            theme: Theme::new(false),
+        };
+        Self {
+            s,
             now: next,
             size: (w, h),
         }
@@ -64,25 +66,16 @@ impl Harness {
         Rect::new(0, 0, self.size.0, self.size.1)
     }
 
-    fn prepare(&mut self) {
-        if let Some((d, f)) = self.app.focus() {
-            let (d, f) = (d.to_vec(), f.clone());
-            self.ledger.set_focus(&d, &f);
-        }
-        self.ledger.refresh();
-    }
-
     /// Presses each key: characters, or names in angle brackets (`<Enter>`, `<Esc>`,
-    /// `<Down>`, `<PgDn>`, `<End>`, `<Home>`, `<Up>`, `<Bksp>`, `<C-c>`).
+    /// `<Down>`, `<PgDn>`, `<End>`, `<Home>`, `<Up>`, `<Bksp>`, `<C-c>`, `<lt>`).
     pub fn press(&mut self, keys: &str) -> &mut Self {
         let mut rest = keys;
         while !rest.is_empty() {
-            let (code, mods, len) = match rest
-                .find('>')
-                .filter(|_| rest.starts_with('<') && rest.len() > 1)
-            {
+            let named = rest.starts_with('<') && rest.len() > 1;
+            let (code, mods, len) = match rest.find('>').filter(|_| named) {
                 Some(end) => {
-                    let code = match &rest[1..end] {
+                    let name = &rest[1..end];
+                    let code = match name {
                         "Enter" => KeyCode::Enter,
                         "Esc" => KeyCode::Esc,
                         "Down" => KeyCode::Down,
@@ -96,7 +89,7 @@ impl Harness {
                         "lt" => KeyCode::Char('<'),
                         other => panic!("unknown key <{other}>"),
                     };
-                    let mods = if &rest[1..end] == "C-c" {
+                    let mods = if name == "C-c" {
                         KeyModifiers::CONTROL
                     } else {
                         KeyModifiers::NONE
@@ -109,23 +102,15 @@ impl Harness {
                 }
             };
             rest = &rest[len..];
-            self.prepare();
-            let page = page(self.area(), &self.app);
-            let listing = Listing::build(&self.app, &self.ledger);
-            self.app.sync(&listing, page);
-            if let Some(a) = keys::action(KeyEvent::new(code, mods), &self.app) {
-                self.app.apply(a, &listing, page);
-            }
+            let area = self.area();
+            self.s.key(KeyEvent::new(code, mods), area);
         }
         self
     }
 
     /// Runs `f` on the rows shown.
     pub fn with_listing<T>(&mut self, f: impl FnOnce(&Listing) -> T) -> T {
-        self.prepare();
-        let listing = Listing::build(&self.app, &self.ledger);
-        self.app.sync(&listing, page(self.area(), &self.app));
-        f(&listing)
+        f(&self.s.listing())
     }
 
     /// The rows' labels, `local → peer`, in order.
@@ -141,19 +126,8 @@ impl Harness {
 
     /// The frame as text.
     pub fn render(&mut self) -> String {
-        self.prepare();
-        let listing = Listing::build(&self.app, &self.ledger);
-        self.app.sync(&listing, page(self.area(), &self.app));
         let mut term = Terminal::new(TestBackend::new(self.size.0, self.size.1)).unwrap();
-        let screen = Screen {
-            app: &self.app,
-            ledger: &self.ledger,
-            listing: &listing,
-            info: &self.info,
-            now: self.now,
-            theme: Theme::new(false),
-        };
-        term.draw(|f| draw(f, &screen)).unwrap();
+        self.s.draw(&mut term, self.now).unwrap();
         term.backend().to_string()
     }
 }
@@ -195,16 +169,16 @@ fn keys_depend_on_the_mode() {
 fn quit_help_and_pause() {
     let mut h = Harness::new(80, 24);
     h.press("?");
-    assert!(h.app.help);
+    assert!(h.s.app.help);
     h.press("x");
-    assert!(!h.app.help, "any key closes help");
+    assert!(!h.s.app.help, "any key closes help");
     h.press(" ");
-    assert!(h.app.paused);
+    assert!(h.s.app.paused);
     h.press(" t");
-    assert!(!h.app.paused);
-    assert_eq!(h.app.mode, Mode::Totals);
+    assert!(!h.s.app.paused);
+    assert_eq!(h.s.app.mode, Mode::Totals);
     h.press("q");
-    assert!(h.app.quit);
+    assert!(h.s.app.quit);
 }
 
 #[test]
@@ -212,7 +186,7 @@ fn sorting_by_column_keys_and_arrows() {
     let mut h = Harness::new(160, 48);
     h.press("t3");
     assert_eq!(
-        (h.app.sort, h.app.descending),
+        (h.s.app.sort, h.s.app.descending),
         (SortColumn::BytesSent, true)
     );
     let tx = |h: &mut Harness| {
@@ -232,10 +206,10 @@ fn sorting_by_column_keys_and_arrows() {
     h.press("i");
     assert_eq!(tx(&mut h), down);
     h.press(">");
-    assert_eq!(h.app.sort, SortColumn::BytesReceived);
+    assert_eq!(h.s.app.sort, SortColumn::BytesReceived);
     h.press("<lt><lt><lt><lt>");
-    assert_eq!(h.app.sort, SortColumn::SrttP99, "< wraps around");
-    assert!(h.app.descending);
+    assert_eq!(h.s.app.sort, SortColumn::SrttP99, "< wraps around");
+    assert!(h.s.app.descending);
     // RTO stalls put the unhappy pair's p99 above even the internet's.
     assert_eq!(h.labels()[0], "payments/eu-west-1a → db/eu-west-1b");
     assert_eq!(h.labels()[1], "shop/eu-west-1a → unknown/unknown");
@@ -247,7 +221,7 @@ fn filtering_on_any_key_text() {
     h.press("t");
     let all = h.labels().len();
     h.press("/KUBE");
-    assert!(h.app.editing);
+    assert!(h.s.app.editing);
     let rows = h.labels();
     assert_eq!(
         rows,
@@ -255,11 +229,11 @@ fn filtering_on_any_key_text() {
         "case-insensitive"
     );
     h.press("<Enter>");
-    assert!(!h.app.editing);
-    assert_eq!(h.app.filter, "KUBE");
+    assert!(!h.s.app.editing);
+    assert_eq!(h.s.app.filter, "KUBE");
     h.press("<Esc>");
     assert_eq!(h.labels().len(), all);
-    assert_eq!(h.app.filter, "");
+    assert_eq!(h.s.app.filter, "");
     h.press("/1c<Enter>");
     assert!(h.labels().iter().all(|l| l.contains("1c")));
     h.press("/zzz");
@@ -271,13 +245,13 @@ fn regrouping_cycles_through_every_grouping() {
     let mut h = Harness::new(80, 24);
     let mut seen = Vec::new();
     for _ in 0..6 {
-        seen.push(h.app.group_by().to_vec());
+        seen.push(h.s.app.group_by().to_vec());
         h.press("g");
     }
-    assert_eq!(h.app.group_by(), [Dimension::Namespace, Dimension::Az]);
+    assert_eq!(h.s.app.group_by(), [Dimension::Namespace, Dimension::Az]);
     assert_eq!(seen[3], [Dimension::Pod]);
     h.press("tgggg");
-    assert_eq!(h.app.group_by(), [Dimension::Ip]);
+    assert_eq!(h.s.app.group_by(), [Dimension::Ip]);
     assert!(h.labels().contains(&"10.0.1.20 → 10.0.2.30".to_string()));
     // A grouping from --group-by that is not in the cycle goes first.
     let app = App::new(&[Dimension::Pod, Dimension::Az], SortColumn::Bytes);
@@ -297,10 +271,10 @@ fn drilling_down_to_connections_and_back() {
         h.press("j");
     }
     h.press("<Enter>");
-    assert_eq!(h.app.level().view, View::Pairs(vec![Dimension::Pod]));
+    assert_eq!(h.s.app.level().view, View::Pairs(vec![Dimension::Pod]));
     assert_eq!(h.labels(), ["api-7c9f8b-qx4s → postgres-0"]);
     h.press("<Enter>");
-    assert_eq!(h.app.level().view, View::Pairs(vec![Dimension::Ip]));
+    assert_eq!(h.s.app.level().view, View::Pairs(vec![Dimension::Ip]));
     assert_eq!(h.labels(), ["10.0.1.20 → 10.0.2.30"]);
     // The IP pair's numbers equal the namespace pair's: one pod pair, one IP pair.
     let conns = h.with_listing(|l| match l {
@@ -308,7 +282,7 @@ fn drilling_down_to_connections_and_back() {
         Listing::Conns { .. } => 0,
     });
     h.press("<Enter>");
-    assert_eq!(h.app.level().view, View::Conns);
+    assert_eq!(h.s.app.level().view, View::Conns);
     let rows = h.labels();
     assert!(rows
         .iter()
@@ -316,24 +290,24 @@ fn drilling_down_to_connections_and_back() {
     // Folded overflow totals count in the pairs but carry no connections.
     assert_eq!(rows.len() as u64, conns - 3);
     h.press("<Enter>");
-    assert_eq!(h.app.levels.len(), 4, "connections are the last level");
+    assert_eq!(h.s.app.levels.len(), 4, "connections are the last level");
     h.press("<Bksp><Bksp>");
-    assert_eq!(h.app.levels.len(), 2);
-    assert!(matches!(&h.app.level().selected, Some(Selected::Pair(_))));
+    assert_eq!(h.s.app.levels.len(), 2);
+    assert!(matches!(&h.s.app.level().selected, Some(Selected::Pair(_))));
     h.press("<Esc>");
-    assert_eq!(h.app.levels.len(), 1, "Esc without a filter backs up");
-    assert_eq!(h.app.level().index, i, "the selection is where it was");
+    assert_eq!(h.s.app.levels.len(), 1, "Esc without a filter backs up");
+    assert_eq!(h.s.app.level().index, i, "the selection is where it was");
     h.press("<Enter>g");
-    assert_eq!(h.app.levels.len(), 1, "regrouping starts at the top");
+    assert_eq!(h.s.app.levels.len(), 1, "regrouping starts at the top");
     // A filter that found the row stays with its level.
-    assert_eq!(h.app.group_by(), [Dimension::Namespace]);
+    assert_eq!(h.s.app.group_by(), [Dimension::Namespace]);
     h.press("/db<Enter>");
     assert!(!h.labels().is_empty());
     h.press("<Enter>");
-    assert_eq!((h.app.levels.len(), h.app.filter.as_str()), (2, ""));
+    assert_eq!((h.s.app.levels.len(), h.s.app.filter.as_str()), (2, ""));
     assert!(!h.labels().is_empty());
     h.press("<Bksp>");
-    assert_eq!(h.app.filter, "db");
+    assert_eq!(h.s.app.filter, "db");
 }
 
 #[test]
@@ -342,38 +316,30 @@ fn the_selection_moves_and_stays_in_bounds() {
     h.press("tg");
     let n = h.labels().len();
     h.press("<End>");
-    assert_eq!(h.app.level().index, n - 1);
+    assert_eq!(h.s.app.level().index, n - 1);
     h.press("j<Down>");
-    assert_eq!(h.app.level().index, n - 1);
+    assert_eq!(h.s.app.level().index, n - 1);
     h.press("<Home>k<Up>");
-    assert_eq!(h.app.level().index, 0);
+    assert_eq!(h.s.app.level().index, 0);
     h.press("<PgDn>");
-    let page = page(h.area(), &h.app);
-    assert_eq!(h.app.level().index, page.min(n - 1));
+    let page = page(h.area(), &h.s.app);
+    assert_eq!(h.s.app.level().index, page.min(n - 1));
     // The selection follows its row when the order changes.
-    let label = h.labels()[h.app.level().index].clone();
+    let label = h.labels()[h.s.app.level().index].clone();
     h.press("i");
-    let now = h.labels()[h.app.level().index].clone();
+    h.render();
+    let now = h.labels()[h.s.app.level().index].clone();
     assert_eq!(now, label);
-    assert!(h.app.level().offset <= h.app.level().index);
+    assert!(h.s.app.level().offset <= h.s.app.level().index);
 }
 
 #[test]
 fn no_color_frames_have_no_colour() {
     let mut h = Harness::new(80, 24);
-    h.prepare();
-    let listing = Listing::build(&h.app, &h.ledger);
     let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
     for (theme, coloured) in [(Theme::new(false), false), (Theme::new(true), true)] {
-        let screen = Screen {
-            app: &h.app,
-            ledger: &h.ledger,
-            listing: &listing,
-            info: &h.info,
-            now: h.now,
-            theme,
-        };
-        term.draw(|f| draw(f, &screen)).unwrap();
+        h.s.theme = theme;
+        h.s.draw(&mut term, h.now).unwrap();
         let any_colour =
             term.backend().buffer().content().iter().any(|c| {
                 c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset
