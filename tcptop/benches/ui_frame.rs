@@ -51,7 +51,9 @@ fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
 }
 
 fn time(n: usize, mut f: impl FnMut()) -> (f64, f64) {
-    f();
+    for _ in 0..n / 10 {
+        f();
+    }
     stats(
         (0..n)
             .map(|_| {

@@ -42,7 +42,9 @@ impl<'a> Listing<'a> {
         match &app.level().view {
             View::Pairs(_) => {
                 let table = ledger.table(app.mode.span());
-                let mut rows: Vec<_> = table
+                let spec = app.spec();
+                // Ranked in one sequential pass, sorted as view::compare orders rows.
+                let mut ranked: Vec<_> = table
                     .rows()
                     .filter(|(k, _)| {
                         needle.is_empty()
@@ -51,9 +53,10 @@ impl<'a> Listing<'a> {
                                 .chain(k.peer.iter())
                                 .any(|v| contains(v, needle))
                     })
+                    .map(|(k, s)| (view::rank(&spec, s), k, s))
                     .collect();
-                let spec = app.spec();
-                rows.sort_unstable_by(|a, b| view::compare(&spec, *a, *b));
+                ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+                let rows = ranked.into_iter().map(|(_, k, s)| (k, s)).collect();
                 Listing::Pairs {
                     dims: table.group_by(),
                     rows,

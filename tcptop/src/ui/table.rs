@@ -31,9 +31,12 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     };
     let [title, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     frame.render_widget(title_bar(s, title.width), title);
-    let longest = rows
-        .iter()
-        .map(|(k, _)| label_len(&k.local).max(label_len(&k.peer)))
+    let page = usize::from(body.height.saturating_sub(1));
+    let level = s.app.level();
+    // Sized to the rows shown: measuring all of them costs a cache miss per row.
+    let visible = || rows.iter().enumerate().skip(level.offset).take(page);
+    let longest = visible()
+        .map(|(_, (k, _))| label_len(&k.local).max(label_len(&k.peer)))
         .max()
         .unwrap_or(5)
         .max(5);
@@ -59,33 +62,26 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
         };
         Cell::from(Line::from(text).right_aligned()).style(style)
     }));
-    let page = usize::from(body.height.saturating_sub(1));
-    let level = s.app.level();
     let secs = s.ledger.last_interval().as_secs_f64();
-    let shown = rows
-        .iter()
-        .enumerate()
-        .skip(level.offset)
-        .take(page)
-        .map(|(i, (k, st))| {
-            let mut cells = vec![
-                Cell::from(squeeze(&super::state::join(&k.local), key_width)),
-                Cell::from(squeeze(&super::state::join(&k.peer), key_width)),
-            ];
-            cells.extend(cols.iter().map(|c| {
-                let cell = Cell::from(Line::from(c.cell(st, s.app.mode, secs)).right_aligned());
-                match (c, retrans_level(st.retrans_pct())) {
-                    (Column::RetrPct, l @ (Level::Warn | Level::Bad)) => cell.style(theme.level(l)),
-                    _ => cell,
-                }
-            }));
-            let row = Row::new(cells);
-            if i == level.index {
-                row.style(theme.selected())
-            } else {
-                row
+    let shown = visible().map(|(i, (k, st))| {
+        let mut cells = vec![
+            Cell::from(squeeze(&super::state::join(&k.local), key_width)),
+            Cell::from(squeeze(&super::state::join(&k.peer), key_width)),
+        ];
+        cells.extend(cols.iter().map(|c| {
+            let cell = Cell::from(Line::from(c.cell(st, s.app.mode, secs)).right_aligned());
+            match (c, retrans_level(st.retrans_pct())) {
+                (Column::RetrPct, l @ (Level::Warn | Level::Bad)) => cell.style(theme.level(l)),
+                _ => cell,
             }
-        });
+        }));
+        let row = Row::new(cells);
+        if i == level.index {
+            row.style(theme.selected())
+        } else {
+            row
+        }
+    });
     let widths = [key_width as u16; 2]
         .into_iter()
         .chain(cols.iter().map(|c| c.width()))
@@ -105,9 +101,10 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     }
 }
 
-/// Characters of one end's label, without building it.
+/// Width of one end's label, without building it: bytes, which is the width for the
+/// ASCII names Kubernetes allows and at most a little wide otherwise.
 fn label_len(values: &[std::sync::Arc<str>]) -> usize {
-    values.iter().map(|v| v.chars().count()).sum::<usize>() + values.len().saturating_sub(1)
+    values.iter().map(|v| v.len()).sum::<usize>() + values.len().saturating_sub(1)
 }
 
 /// Why the table is empty.

@@ -111,15 +111,22 @@ impl Default for TableSpec {
     }
 }
 
+/// A number that orders rows as `spec` sorts them, before ties go by key: missing
+/// values sort lowest.
+pub fn rank(spec: &TableSpec, s: &RowStats) -> u128 {
+    let v = spec.sort.key(s).map_or(0, |v| u128::from(v) + 1);
+    if spec.descending {
+        u128::MAX - v
+    } else {
+        v
+    }
+}
+
 /// The order of two rows under `spec`: by the sort column, then by key, ascending.
 pub fn compare(spec: &TableSpec, a: (&GroupKey, &RowStats), b: (&GroupKey, &RowStats)) -> Ordering {
-    let by_col = spec.sort.compare(a.1, b.1);
-    let by_col = if spec.descending {
-        by_col.reverse()
-    } else {
-        by_col
-    };
-    by_col.then_with(|| a.0.cmp(b.0))
+    rank(spec, a.1)
+        .cmp(&rank(spec, b.1))
+        .then_with(|| a.0.cmp(b.0))
 }
 
 /// Builds the sorted rows of `agg`; ties go by key, ascending.

@@ -42,6 +42,9 @@ pub struct Ledger {
     current: LiveTable,
     last: LiveTable,
     recent: Recent,
+    sum_total: Summary,
+    sum_current: Summary,
+    sum_last: Summary,
     drops: DropCounters,
     drops_at_roll: DropCounters,
     drops_last: DropCounters,
@@ -65,6 +68,9 @@ impl Ledger {
             last: LiveTable::new(dims, &filter),
             filter,
             recent: Recent::new(recent),
+            sum_total: Summary::default(),
+            sum_current: Summary::default(),
+            sum_last: Summary::default(),
             drops: DropCounters::default(),
             drops_at_roll: DropCounters::default(),
             drops_last: DropCounters::default(),
@@ -87,6 +93,8 @@ impl Ledger {
     pub fn add(&mut self, item: Item, at: Duration) {
         match item {
             Item::Close(c) => {
+                self.sum_total.add_close(&c);
+                self.sum_current.add_close(&c);
                 self.fine_total.add(&c);
                 self.fine_current.add(&c);
                 self.total.add(&c);
@@ -94,6 +102,8 @@ impl Ledger {
                 self.recent.push(c, at);
             }
             Item::Folded(f) => {
+                self.sum_total.add_folded(&f);
+                self.sum_current.add_folded(&f);
                 self.fine_total.add_folded(&f.totals, &f.local, &f.peer);
                 self.fine_current.add_folded(&f.totals, &f.local, &f.peer);
                 self.total.add_folded(&f);
@@ -106,6 +116,7 @@ impl Ledger {
     /// Completes the interval in progress at `now`: it becomes the last interval.
     pub fn roll(&mut self, now: Duration) {
         self.fine_last = std::mem::take(&mut self.fine_current);
+        self.sum_last = std::mem::take(&mut self.sum_current);
         let fresh = LiveTable::new(&self.dims, &self.filter);
         self.last = std::mem::replace(&mut self.current, fresh);
         self.last_len = now.saturating_sub(self.rolled_at);
@@ -148,14 +159,15 @@ impl Ledger {
 
     /// Header totals of `span`; `now` is the time on the source's clock.
     pub fn summary(&self, span: Span, now: Duration) -> Summary {
-        match span {
-            Span::Last => Summary::of(
-                &self.fine_last,
-                self.drops_last,
-                self.last_len.as_secs_f64(),
-                self.rto,
-            ),
-            Span::Total => Summary::of(&self.fine_total, self.drops, now.as_secs_f64(), self.rto),
+        let (sum, drops, len) = match span {
+            Span::Last => (&self.sum_last, self.drops_last, self.last_len),
+            Span::Total => (&self.sum_total, self.drops, now),
+        };
+        Summary {
+            secs: len.as_secs_f64(),
+            drops,
+            rto: self.rto.then(|| sum.rto.unwrap_or_default()),
+            ..sum.clone()
         }
     }
 

@@ -1,8 +1,7 @@
-//! The header's totals: sums over every row of a time span, and the share of bytes that
-//! crossed availability zones.
+//! The header's totals: sums over every record of a time span, kept as records arrive,
+//! and the share of bytes that crossed availability zones.
 use crate::{
-    aggregation::{Dimension, FineAggregator},
-    attribution::UNKNOWN,
+    attribution::{AttributedClose, AttributedFolded, Attribution, UNKNOWN},
     collector::{DropCounters, RtoCounters},
 };
 
@@ -32,33 +31,51 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Sums every row of `fine`. `rto` says whether the kernel has RTO counters.
-    pub fn of(fine: &FineAggregator, drops: DropCounters, secs: f64, rto: bool) -> Self {
-        let az = Dimension::Az.index();
-        let mut s = Summary {
-            secs,
-            drops,
-            rto: rto.then(RtoCounters::default),
-            ..Default::default()
-        };
-        for (k, m) in fine.groups() {
-            s.closes += m.connections + m.failed_connects;
-            s.failed_connects += m.failed_connects;
-            s.bytes += m.bytes();
-            s.retransmits += m.retransmits;
-            s.lost += m.lost;
-            if let (Some(total), Some(r)) = (s.rto.as_mut(), m.rto) {
-                *total += r;
-            }
-            let (l, p) = (&*k.local[az], &*k.peer[az]);
-            if l != UNKNOWN && p != UNKNOWN {
-                s.zoned_bytes += m.bytes();
-                if l != p {
-                    s.cross_az_bytes += m.bytes();
-                }
+    /// Adds one closed socket.
+    pub fn add_close(&mut self, c: &AttributedClose) {
+        let e = &c.event;
+        self.closes += 1;
+        self.failed_connects += u64::from(e.failed_connect);
+        self.add(
+            e.bytes_sent + e.bytes_received,
+            e.retransmits,
+            e.lost,
+            e.rto,
+        );
+        self.add_zones(&c.local, &c.peer, e.bytes_sent + e.bytes_received);
+    }
+
+    /// Adds folded overflow totals.
+    pub fn add_folded(&mut self, f: &AttributedFolded) {
+        let t = &f.totals;
+        self.closes += t.records;
+        self.failed_connects += t.failed_connects;
+        self.add(
+            t.bytes_sent + t.bytes_received,
+            t.retransmits,
+            t.lost,
+            t.rto,
+        );
+        self.add_zones(&f.local, &f.peer, t.bytes_sent + t.bytes_received);
+    }
+
+    fn add(&mut self, bytes: u64, retransmits: u64, lost: u64, rto: Option<RtoCounters>) {
+        self.bytes += bytes;
+        self.retransmits += retransmits;
+        self.lost += lost;
+        if let Some(r) = rto {
+            *self.rto.get_or_insert_with(RtoCounters::default) += r;
+        }
+    }
+
+    fn add_zones(&mut self, local: &Attribution, peer: &Attribution, bytes: u64) {
+        let (l, p) = (&*local.az, &*peer.az);
+        if l != UNKNOWN && p != UNKNOWN {
+            self.zoned_bytes += bytes;
+            if l != p {
+                self.cross_az_bytes += bytes;
             }
         }
-        s
     }
 
     /// Percent of zoned bytes that crossed zones; `None` when no bytes had both zones.
