@@ -56,7 +56,7 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
                     lost: n % 3,
                     srtt_us: 80 + (n * 7919 % 5_000) as u32,
                     rto: Some(RtoCounters::default()),
-                    failed_connect: n % 50 == 0,
+                    failed_connect: n.is_multiple_of(50),
                     origin: Origin::Connect,
                     lifetime_us: Some(100_000),
                 },
@@ -82,6 +82,8 @@ pub fn write_recording(path: &Path, closes: &[AttributedClose]) {
 /// tcptop running on a pseudo-terminal, its output collected.
 pub struct PtyRun {
     pub pid: i32,
+    /// Reaped with wait4 in [`PtyRun::quit`], for its resource usage.
+    _child: std::process::Child,
     pub started: Instant,
     master: OwnedFd,
     output: Arc<Mutex<Vec<u8>>>,
@@ -144,6 +146,7 @@ impl PtyRun {
         });
         Self {
             pid: child.id() as i32,
+            _child: child,
             started,
             master,
             output,
