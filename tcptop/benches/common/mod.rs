@@ -166,11 +166,15 @@ impl PtyRun {
             {
                 return self.started.elapsed();
             }
-            assert!(
-                self.started.elapsed() < timeout,
-                "timed out waiting for {:?}",
-                String::from_utf8_lossy(needle)
-            );
+            if self.started.elapsed() > timeout {
+                let out = self.output.lock().unwrap();
+                let tail =
+                    String::from_utf8_lossy(&out[out.len().saturating_sub(3000)..]).into_owned();
+                panic!(
+                    "timed out waiting for {:?}; output ends: {tail:?}",
+                    String::from_utf8_lossy(needle)
+                );
+            }
             thread::sleep(Duration::from_micros(200));
         }
     }
