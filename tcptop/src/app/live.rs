@@ -240,7 +240,7 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
     if let Some(r) = recorder.as_mut() {
         if let Some(s) = source.as_mut() {
             s.finish(&mut batch);
-            let t = started.elapsed();
+            let t = r.elapsed();
             for item in batch.drain(..) {
                 r.write(t, &item)?;
             }
@@ -266,7 +266,7 @@ fn take(
 ) -> Result<()> {
     for item in batch.drain(..) {
         if let Some(r) = recorder.as_deref_mut() {
-            r.write(t, &item)?;
+            r.write(r.elapsed(), &item)?;
         }
         if ui.app.paused && paused.len() < MAX_PAUSED {
             paused.push((t, item));

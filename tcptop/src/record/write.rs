@@ -4,7 +4,7 @@ use std::{
     fs::File,
     io::{BufWriter, Write},
     path::{Path, PathBuf},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde::Serialize;
@@ -24,6 +24,7 @@ pub struct Recorder<W: Write = BufWriter<File>> {
     out: W,
     path: PathBuf,
     line: Vec<u8>,
+    started: Instant,
 }
 
 impl Recorder {
@@ -44,6 +45,7 @@ impl<W: Write> Recorder<W> {
             out,
             path: path.to_owned(),
             line: Vec::with_capacity(1024),
+            started: Instant::now(),
         };
         r.put(header)?;
         r.flush()?;
@@ -56,6 +58,11 @@ impl<W: Write> Recorder<W> {
             t_ms: t.as_millis() as u64,
             item,
         })
+    }
+
+    /// Time since the recording started, the header's `started_unix_ms`.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// Pushes buffered lines to the file.
