@@ -189,6 +189,17 @@ impl Aggregator {
         self.groups.entry(key).or_default()
     }
 
+    /// Adds a row's metrics under `key`, copying them when the row is new (much cheaper
+    /// than merging a histogram into an empty one).
+    pub fn merge_row(&mut self, key: GroupKey, m: &Metrics) {
+        match self.groups.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(m),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(m.clone());
+            }
+        }
+    }
+
     /// The metrics of row `key`, if it exists.
     pub fn get(&self, key: &GroupKey) -> Option<&Metrics> {
         self.groups.get(key)

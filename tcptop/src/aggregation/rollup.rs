@@ -129,7 +129,7 @@ impl FineAggregator {
                 local: dims.iter().map(|d| k.local[d.index()].clone()).collect(),
                 peer: dims.iter().map(|d| k.peer[d.index()].clone()).collect(),
             };
-            out.entry(key).merge(m);
+            out.merge_row(key, m);
         }
         out
     }

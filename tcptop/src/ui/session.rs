@@ -28,7 +28,7 @@ impl Session {
             let (dims, filter) = (dims.to_vec(), filter.clone());
             self.ledger.set_focus(&dims, &filter);
         }
-        self.ledger.refresh();
+        self.ledger.refresh(self.app.mode.span());
     }
 
     /// The rows of the level shown, up to date.

@@ -143,13 +143,16 @@ impl Ledger {
         self.last = table(&self.fine_last);
     }
 
-    /// Brings the row summaries of the shown tables up to date.
-    pub fn refresh(&mut self) {
-        self.total.refresh(self.rto);
-        self.last.refresh(self.rto);
+    /// Brings the row summaries of `span`'s table up to date. The other table waits
+    /// until it is shown: after a roll-over or a regrouping every row needs it.
+    pub fn refresh(&mut self, span: Span) {
+        match span {
+            Span::Last => self.last.refresh(self.rto),
+            Span::Total => self.total.refresh(self.rto),
+        }
     }
 
-    /// The focused table of `span`, as of the last [`Ledger::refresh`].
+    /// The focused table of `span`, as of its last [`Ledger::refresh`].
     pub fn table(&self, span: Span) -> &LiveTable {
         match span {
             Span::Last => &self.last,

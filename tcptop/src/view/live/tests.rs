@@ -67,7 +67,8 @@ fn intervals_roll_and_totals_accumulate() {
     );
     l.add(Item::Drops(DropCounters { folded: 2, lost: 1 }), s(1));
     l.roll(s(3));
-    l.refresh();
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
     let k = key(&["web", "az-a"], &["db", "az-b"]);
     let last = row(&l, Span::Last, &k);
     assert_eq!(
@@ -110,7 +111,8 @@ fn refresh_updates_only_what_changed_and_sees_new_records() {
         )),
         s(0),
     );
-    l.refresh();
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
     let k1 = key(&["web-1"], &["db-0"]);
     assert_eq!(row(&l, Span::Total, &k1).bytes_sent, 10);
     l.add(
@@ -129,7 +131,8 @@ fn refresh_updates_only_what_changed_and_sees_new_records() {
         )),
         s(0),
     );
-    l.refresh();
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
     assert_eq!(row(&l, Span::Total, &k1).bytes_sent, 15);
     assert_eq!(
         row(&l, Span::Total, &key(&["web-2"], &["db-0"])).bytes_sent,
@@ -155,7 +158,8 @@ fn refocusing_rolls_up_every_span_exactly() {
     l.set_focus(&[Dimension::Pod], &filter);
     l.add(Item::Close(recs[1].clone()), s(1));
     l.roll(s(2));
-    l.refresh();
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
     let mut direct = Aggregator::new(vec![Dimension::Pod]);
     for r in [&recs[0], &recs[1], &recs[2], &recs[1]] {
         if filter.matches(r) {
@@ -198,7 +202,8 @@ fn folded_totals_count_in_tables_and_header() {
         }),
         s(0),
     );
-    l.refresh();
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
     let r = row(&l, Span::Total, &key(&["web", "az-a"], &["db", "az-b"]));
     assert_eq!(
         (r.connections, r.failed_connects, r.bytes_sent),
