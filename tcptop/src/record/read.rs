@@ -103,7 +103,7 @@ impl<R: BufRead> Replay<R> {
                 .map_err(|e| RecordError::BadLine {
                     path: self.path.clone(),
                     line: self.line_no,
-                    reason: e.to_string(),
+                    reason: reason(&e),
                 });
         }
     }
@@ -134,5 +134,16 @@ impl<R: BufRead> Replay<R> {
             });
         }
         Ok(n > 0)
+    }
+}
+
+/// serde's message, its position given as a column of the line (serde counts every
+/// line as line 1, since it sees one at a time).
+fn reason(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    match msg.strip_suffix(&at) {
+        Some(m) => format!("{m}, column {}", e.column()),
+        None => msg,
     }
 }

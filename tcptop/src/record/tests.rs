@@ -147,6 +147,10 @@ fn bad_files_get_one_clear_line() {
     for (bytes, want) in cases {
         let e = error(&bytes);
         assert!(e.contains(want), "{e:?} lacks {want:?}");
+        assert!(
+            !e.contains("at line 1"),
+            "serde's own line number misleads: {e}"
+        );
     }
 }
 
