@@ -38,16 +38,6 @@ impl KeyFilter {
         self
     }
 
-    /// The conditions, in the order they were added.
-    pub fn parts(&self) -> &[(Dimension, Arc<str>, Arc<str>)] {
-        &self.parts
-    }
-
-    /// True when the filter has no conditions.
-    pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
-    }
-
     /// True when the connection between these ends passes.
     pub fn matches_ends(
         &self,
@@ -230,7 +220,10 @@ mod tests {
             (r.event.peer.ip(), &r.peer),
         );
         let by_key = KeyFilter::all().and_key(&[Dimension::Pod], &key);
-        assert_eq!(by_key.parts().len(), 1);
+        assert_eq!(
+            by_key,
+            KeyFilter::all().and(Dimension::Pod, "web-10.0.0.1".into(), "db-10.0.1.1".into())
+        );
         assert!(by_key.matches(r) && !by_key.matches(&sample()[1]));
     }
 }

@@ -183,11 +183,6 @@ impl Ledger {
     pub fn recent(&self) -> &Recent {
         &self.recent
     }
-
-    /// Rows of the finest grouping since start: a measure of memory held.
-    pub fn fine_rows(&self) -> usize {
-        self.fine_total.len()
-    }
 }
 
 #[cfg(test)]
