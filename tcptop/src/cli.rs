@@ -24,6 +24,19 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub duration: Duration,
 
+    /// How often the interactive UI refreshes, e.g. 500ms, 1s, 5s (at least 100ms).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// Write every attributed record to FILE as it arrives (JSON lines; see --replay).
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// Play a recording made with --record, without root or a kernel: into the UI at
+    /// the pace it was recorded, or all of it into --once.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+
     /// Group rows by these dimensions of both ends: ip, pod, namespace, node, az.
     #[arg(
         long,
@@ -82,6 +95,9 @@ pub struct Args {
     pub btf: PathBuf,
 }
 
+/// The shortest UI refresh interval accepted.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Parses durations such as `500ms`, `5s` and `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.trim())
@@ -138,6 +154,12 @@ where
     if let Err(e) = parse_dimensions(&listed.join(",")) {
         return Parsed::Usage(format!("invalid value for --group-by: {e}"));
     }
+    if args.interval < MIN_INTERVAL {
+        return Parsed::Usage(format!(
+            "--interval {} is too short: use at least 100ms",
+            humantime::format_duration(args.interval)
+        ));
+    }
     if let Some(path) = &args.kubeconfig {
         if !path.is_file() {
             return Parsed::Usage(format!(
@@ -192,6 +214,8 @@ mod tests {
         assert_eq!(a.context, None);
         assert_eq!(a.zone_label, "topology.kubernetes.io/zone");
         assert_eq!(a.tombstone_grace, Duration::from_secs(120));
+        assert_eq!(a.interval, Duration::from_secs(1));
+        assert_eq!((a.record, a.replay), (None, None));
     }
 
     #[test]
@@ -207,6 +231,18 @@ mod tests {
         assert_eq!(a.context.as_deref(), Some("prod"));
         assert_eq!(a.zone_label, "example.com/rack");
         assert_eq!(a.tombstone_grace, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn ui_flags() {
+        let a = run(&["--interval", "250ms", "--record", "/tmp/r.jsonl"]);
+        assert_eq!(a.interval, Duration::from_millis(250));
+        assert_eq!(
+            a.record.as_deref(),
+            Some(std::path::Path::new("/tmp/r.jsonl"))
+        );
+        let a = run(&["--once", "--replay", "r.jsonl"]);
+        assert_eq!(a.replay.as_deref(), Some(std::path::Path::new("r.jsonl")));
     }
 
     #[test]
@@ -247,6 +283,8 @@ mod tests {
             (&["--sort", "speed"], "unknown sort column"),
             (&["--output", "xml"], "table, json or csv"),
             (&["--bogus"], "--bogus"),
+            (&["--interval", "10ms"], "at least 100ms"),
+            (&["--record", "a", "--replay", "b"], "cannot be used with"),
             (
                 &["--kubeconfig", "/nonexistent/kubeconfig"],
                 "does not exist",

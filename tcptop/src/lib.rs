@@ -13,4 +13,8 @@ pub mod cli;
 pub mod collector;
 pub mod output;
 pub mod plugin;
+pub mod record;
+#[cfg(test)]
+mod testdata;
+pub mod ui;
 pub mod view;

@@ -6,9 +6,11 @@
 //! - `run`: setup, then build tcptop in release mode and run it with the given flags.
 //! - `dist`: static musl binaries, the krew plugin archive and manifest in target/distrib.
 //! - `image`: dist, then an OCI image archive of tcptop in target/distrib.
+//! - `screenshots`: renders the UI from the demo recording into `screenshots/`.
 mod dist;
 mod image;
 mod krew;
+mod screenshots;
 mod setup;
 mod setup_deploy;
 
@@ -37,6 +39,8 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Render the UI from the demo recording into screenshots/*.svg.
+    Screenshots,
     /// Run setup, then the benchmarks (as root).
     Bench {
         /// Arguments passed to `cargo bench` after `--`.
@@ -52,6 +56,7 @@ enum Cmd {
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Setup => setup::all(),
+        Cmd::Screenshots => screenshots::all(),
         Cmd::Test => {
             setup::all()?;
             test()

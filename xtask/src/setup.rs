@@ -19,6 +19,7 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("bpftool", "bpftool"),
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
+    ("tmux", "tmux"),
 ];
 
 /// Runs every setup step.

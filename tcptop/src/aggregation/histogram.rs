@@ -28,9 +28,12 @@ impl SrttHistogram {
         if srtt_us == 0 {
             return;
         }
-        // The histogram auto-resizes, so this fails only when one bucket passes 4e9
-        // samples; the exact maximum below is kept either way.
-        let _ = self.hist.record(u64::from(srtt_us));
+        // `record` grows the auto-resizing histogram; `saturating_record` would clamp the
+        // sample to the current (tiny) maximum instead. It can only fail if growing
+        // overflowed usize, which a u32 sample cannot cause; clamp then, as a last resort.
+        if self.hist.record(u64::from(srtt_us)).is_err() {
+            self.hist.saturating_record(u64::from(srtt_us));
+        }
         self.max = self.max.max(srtt_us);
     }
 

@@ -2,6 +2,7 @@
 //! ends, summing their counters into [`Metrics`]. Pure logic, no I/O.
 pub mod histogram;
 pub mod metrics;
+pub mod rollup;
 
 use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, sync::Arc};
 
@@ -10,6 +11,7 @@ use crate::{
     collector::FoldedTotals,
 };
 pub use metrics::Metrics;
+pub use rollup::{FineAggregator, KeyFilter};
 
 /// A property of one end of a connection that rows can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,6 +46,17 @@ impl Dimension {
             Dimension::Namespace => "namespace",
             Dimension::Node => "node",
             Dimension::Az => "az",
+        }
+    }
+
+    /// This dimension's position in [`Dimension::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Dimension::Ip => 0,
+            Dimension::Pod => 1,
+            Dimension::Namespace => 2,
+            Dimension::Node => 3,
+            Dimension::Az => 4,
         }
     }
 
@@ -100,7 +113,8 @@ pub struct GroupKey {
 }
 
 impl GroupKey {
-    fn new(
+    /// The key of a connection between `local` and `peer` under the grouping `dims`.
+    pub fn new(
         dims: &[Dimension],
         local: (IpAddr, &Attribution),
         peer: (IpAddr, &Attribution),
@@ -133,20 +147,57 @@ impl Aggregator {
         &self.group_by
     }
 
-    /// Adds one closed socket.
-    pub fn add(&mut self, rec: &AttributedClose) {
-        let key = GroupKey::new(
+    /// The key `rec` falls under.
+    pub fn key_of(&self, rec: &AttributedClose) -> GroupKey {
+        GroupKey::new(
             &self.group_by,
             (rec.event.local.ip(), &rec.local),
             (rec.event.peer.ip(), &rec.peer),
-        );
-        self.groups.entry(key).or_default().add_event(&rec.event);
+        )
+    }
+
+    /// The key folded totals fall under.
+    pub fn key_of_folded(
+        &self,
+        f: &FoldedTotals,
+        local: &Attribution,
+        peer: &Attribution,
+    ) -> GroupKey {
+        GroupKey::new(&self.group_by, (f.local, local), (f.peer, peer))
+    }
+
+    /// Adds one closed socket.
+    pub fn add(&mut self, rec: &AttributedClose) {
+        let key = self.key_of(rec);
+        self.entry(key).add_event(&rec.event);
     }
 
     /// Adds the totals of records that overflowed the ring buffer.
     pub fn add_folded(&mut self, f: &FoldedTotals, local: &Attribution, peer: &Attribution) {
-        let key = GroupKey::new(&self.group_by, (f.local, local), (f.peer, peer));
-        self.groups.entry(key).or_default().add_folded(f);
+        let key = self.key_of_folded(f, local, peer);
+        self.entry(key).add_folded(f);
+    }
+
+    /// The metrics of row `key`, created empty when missing. The key must be one of this
+    /// grouping's (see [`Aggregator::key_of`]).
+    pub fn entry(&mut self, key: GroupKey) -> &mut Metrics {
+        self.groups.entry(key).or_default()
+    }
+
+    /// Adds a row's metrics under `key`, copying them when the row is new (much cheaper
+    /// than merging a histogram into an empty one).
+    pub fn merge_row(&mut self, key: GroupKey, m: &Metrics) {
+        match self.groups.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(m),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(m.clone());
+            }
+        }
+    }
+
+    /// The metrics of row `key`, if it exists.
+    pub fn get(&self, key: &GroupKey) -> Option<&Metrics> {
+        self.groups.get(key)
     }
 
     /// The rows, in no particular order.

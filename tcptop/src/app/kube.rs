@@ -41,6 +41,14 @@ impl Labels {
         }
     }
 
+    /// The cache's status now, for the UI header.
+    pub fn status(&self) -> KubeStatus {
+        match self {
+            Labels::IpOnly(_) => KubeStatus::Disabled,
+            Labels::Kube(cache, _, _) => cache.status(),
+        }
+    }
+
     /// Prints [`Labels::status_line`] to stderr. Called once collection has worked, so
     /// that a fatal error stays the only line.
     pub fn report(&self) {

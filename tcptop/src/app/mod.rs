@@ -1,9 +1,12 @@
 //! Wires the data flow for each mode: `once` collects a window and writes a snapshot,
-//! `idle` keeps a DaemonSet pod up without collecting.
+//! `idle` keeps a DaemonSet pod up without collecting, `live` runs the interactive UI;
+//! `source` is where `once` and `live` get their records.
 pub mod host;
 pub mod idle;
 pub mod kube;
+pub mod live;
 pub mod once;
+pub mod source;
 
 use std::io::{self, IsTerminal};
 
@@ -22,5 +25,5 @@ pub fn run(args: Args) -> Result<()> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         bail!("no terminal: the interactive UI needs one (use `kubectl exec -it`, or ssh -t), or pass --once for a snapshot");
     }
-    bail!("the interactive UI is not built yet: pass --once for a snapshot")
+    live::run(&args)
 }

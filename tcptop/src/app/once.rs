@@ -1,19 +1,20 @@
-//! `--once`: load the collector, collect for `--duration`, print one snapshot.
-use std::{
-    io::{self, Write},
-    time::Instant,
-};
+//! `--once`: collect for `--duration` (or play a whole `--replay` recording), print one
+//! snapshot.
+use std::io::{self, Write};
 
 use anyhow::{Context, Result};
-use tokio::io::unix::AsyncFd;
 
-use super::host;
+use super::source::{KernelSource, ReplaySource, Source};
 use crate::{
     aggregation::Aggregator,
-    attribution::{AttributedClose, Resolver},
+    attribution::Resolver,
     cli::Args,
-    collector::kernel::{KernelCollector, LoadOptions, DRAIN_INTERVAL},
+    collector::{
+        kernel::{KernelCollector, LoadOptions},
+        DropCounters,
+    },
     output,
+    record::{Item, Recorder},
     view::{self, Snapshot, TableSpec},
 };
 
@@ -33,64 +34,89 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Loads the program, collects for the window, and builds the snapshot.
-pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
+/// Opens the source `args` ask for: the recording of `--replay`, played as fast as it
+/// reads, or the kernel collector, loaded and attached.
+pub fn open_source<'r>(args: &Args, resolver: &'r dyn Resolver) -> Result<Source<'r>> {
+    if let Some(path) = &args.replay {
+        return Ok(Source::Replay(ReplaySource::open(path, false)?));
+    }
     let opts = LoadOptions {
         ring_bytes: args.ring_bytes,
         ..LoadOptions::default()
     };
     let collector = KernelCollector::load(&args.btf, &opts)?;
-    let rto = collector.features().rto;
+    Ok(Source::Kernel(KernelSource::new(collector, resolver)?))
+}
+
+/// Collects for the window, or plays the whole recording, and builds the snapshot.
+pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
+    let mut source = open_source(args, resolver)?;
+    let mut recorder = match &args.record {
+        Some(path) => Some(Recorder::create(path, &source.info().header())?),
+        None => None,
+    };
+    let live = matches!(source, Source::Kernel(_));
+    if live {
+        eprintln!(
+            "tcptop: attached to inet_sock_set_state, collecting for {}",
+            humantime::format_duration(args.duration)
+        );
+    }
     let mut agg = Aggregator::new(args.group_by.clone());
-    let started = Instant::now();
-    eprintln!(
-        "tcptop: attached to inet_sock_set_state, collecting for {}",
-        humantime::format_duration(args.duration)
-    );
-    // SAFETY: the collector owns the ring buffer's descriptor, which stays open for as
-    // long as the AsyncFd holds the collector.
-    let mut ring = unsafe { AsyncFd::register(collector) }
-        .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
+    let mut drops = DropCounters::default();
+    let mut batch = Vec::new();
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
-    let mut poll = tokio::time::interval(DRAIN_INTERVAL);
     loop {
-        tokio::select! {
-            guard = ring.readable_mut() => {
-                let mut guard = guard.context("cannot poll the ring buffer")?;
-                guard.get_inner_mut().drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
-                guard.clear_ready();
-            }
-            _ = poll.tick() => {
-                let c = ring.get_mut();
-                c.drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
-                drain_overflow(c, &mut agg, resolver);
-            }
-            _ = &mut deadline => break,
+        let more = tokio::select! {
+            more = source.next(&mut batch) => more?,
+            _ = &mut deadline, if live => false,
+        };
+        take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut())?;
+        if !more {
+            break;
         }
     }
-    let collector = ring.get_mut();
-    collector.drain_events(|e| agg.add(&AttributedClose::new(e, resolver)));
-    drain_overflow(collector, &mut agg, resolver);
-    let drops = collector.drops();
+    source.finish(&mut batch);
+    take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut())?;
+    if let Some(r) = recorder.as_mut() {
+        r.flush()?;
+    }
     let spec = TableSpec {
         sort: args.sort,
         descending: true,
         top: args.top,
     };
+    let info = source.info();
     Ok(Snapshot {
-        node: host::node_name(),
-        kernel: host::kernel_release(),
-        window_secs: started.elapsed().as_secs_f64(),
+        node: info.node.clone(),
+        kernel: info.kernel.clone(),
+        window_secs: source.elapsed().as_secs_f64(),
         group_by: args.group_by.clone(),
         events_dropped: drops.dropped(),
         events_lost: drops.lost_entirely(),
-        rows: view::rows(&agg, &spec, rto),
+        rows: view::rows(&agg, &spec, info.rto),
     })
 }
 
-fn drain_overflow(c: &mut KernelCollector, agg: &mut Aggregator, resolver: &dyn Resolver) {
-    c.drain_overflow(|f| {
-        agg.add_folded(&f, &resolver.resolve(f.local), &resolver.resolve(f.peer));
-    });
+/// Records and aggregates a batch, emptying it.
+fn take(
+    batch: &mut Vec<Item>,
+    source: &Source,
+    agg: &mut Aggregator,
+    drops: &mut DropCounters,
+    mut recorder: Option<&mut Recorder>,
+) -> Result<()> {
+    let t = source.elapsed();
+    for item in batch.drain(..) {
+        if let Some(r) = recorder.as_deref_mut() {
+            r.write(t, &item)?;
+        }
+        match item {
+            Item::Close(c) => agg.add(&c),
+            Item::Folded(f) => agg.add_folded(&f.totals, &f.local, &f.peer),
+            Item::Drops(d) => *drops = d,
+        }
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
-use crate::collector::CloseEvent;
+use crate::collector::{CloseEvent, FoldedTotals};
 
 /// The label for a value that is not (yet) known.
 pub const UNKNOWN: &str = "unknown";
@@ -103,6 +103,28 @@ impl AttributedClose {
             local: resolver.resolve(event.local.ip()),
             peer: resolver.resolve(event.peer.ip()),
             event,
+        }
+    }
+}
+
+/// Totals of records that overflowed the ring buffer, with both ends attributed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributedFolded {
+    /// The totals.
+    pub totals: FoldedTotals,
+    /// The local end's owner.
+    pub local: Attribution,
+    /// The peer end's owner.
+    pub peer: Attribution,
+}
+
+impl AttributedFolded {
+    /// Attributes both ends of `totals` with `resolver`.
+    pub fn new(totals: FoldedTotals, resolver: &dyn Resolver) -> Self {
+        Self {
+            local: resolver.resolve(totals.local),
+            peer: resolver.resolve(totals.peer),
+            totals,
         }
     }
 }

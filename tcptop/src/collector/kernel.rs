@@ -24,7 +24,7 @@ use super::{
 };
 
 /// The eBPF object built by build.rs.
-static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
+static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop-ebpf"));
 
 /// The program for kernels without `bpf_skc_to_tcp_sock`.
 const COMPAT_PROGRAM: &str = "inet_sock_set_state_compat";

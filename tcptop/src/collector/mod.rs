@@ -76,7 +76,7 @@ pub struct CloseEvent {
 
 /// Totals of records the ring buffer could not take, for one address pair, since the
 /// previous drain. Their per-socket detail (ports, srtt) is lost; their sums are not.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoldedTotals {
     /// Local address.
     pub local: IpAddr,
@@ -99,14 +99,15 @@ pub struct FoldedTotals {
 }
 
 /// Counters of records whose detail, or whole self, was lost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DropCounters {
     /// Records folded into the overflow aggregate: totals exact, detail lost.
     pub folded: u64,
     /// Records lost entirely: ring buffer and overflow map were both full.
     pub lost: u64,
     /// Closes the kernel never ran the program for (it was already running on that
-    /// CPU, interrupted by another close).
+    /// CPU, interrupted by another close). Absent from older recordings.
+    #[serde(default)]
     pub missed: u64,
 }
 

@@ -1,8 +1,9 @@
 //! The view model: aggregated rows turned into a sorted, cut, display-ready table that
 //! the snapshot outputs and the UI widgets draw. Pure logic, no I/O.
+pub mod live;
 pub mod sort;
 
-use std::sync::Arc;
+use std::{cmp::Ordering, sync::Arc};
 
 use crate::aggregation::{Aggregator, Dimension, GroupKey, Metrics};
 pub use sort::SortColumn;
@@ -61,6 +62,23 @@ impl RowStats {
     }
 }
 
+/// The payload size a retransmitted segment is assumed to carry for RETR%: a full
+/// segment on a 1500-byte Ethernet path with TCP timestamps.
+pub const RETRANS_SEGMENT_BYTES: u64 = 1448;
+
+impl RowStats {
+    /// RETR%: the estimated share of bytes sent that were retransmissions, in percent:
+    /// `retransmits x 1448 / bytes_sent x 100`. The kernel counts retransmitted segments
+    /// and bytes sent (retransmissions included), not retransmitted bytes, so each
+    /// retransmitted segment is taken as one full segment: traffic of small messages
+    /// reads high, loopback (64 KiB segments) reads low. `None` without bytes sent.
+    pub fn retrans_pct(&self) -> Option<f64> {
+        (self.bytes_sent > 0).then(|| {
+            self.retransmits as f64 * RETRANS_SEGMENT_BYTES as f64 * 100.0 / self.bytes_sent as f64
+        })
+    }
+}
+
 /// One display row: its key and its numbers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -93,21 +111,31 @@ impl Default for TableSpec {
     }
 }
 
+/// A number that orders rows as `spec` sorts them, before ties go by key: missing
+/// values sort lowest.
+pub fn rank(spec: &TableSpec, s: &RowStats) -> u128 {
+    let v = spec.sort.key(s).map_or(0, |v| u128::from(v) + 1);
+    if spec.descending {
+        u128::MAX - v
+    } else {
+        v
+    }
+}
+
+/// The order of two rows under `spec`: by the sort column, then by key, ascending.
+pub fn compare(spec: &TableSpec, a: (&GroupKey, &RowStats), b: (&GroupKey, &RowStats)) -> Ordering {
+    rank(spec, a.1)
+        .cmp(&rank(spec, b.1))
+        .then_with(|| a.0.cmp(b.0))
+}
+
 /// Builds the sorted rows of `agg`; ties go by key, ascending.
 pub fn rows(agg: &Aggregator, spec: &TableSpec, rto: bool) -> Vec<Row> {
     let mut pairs: Vec<(&GroupKey, RowStats)> = agg
         .groups()
         .map(|(k, m)| (k, RowStats::from_metrics(m, rto)))
         .collect();
-    pairs.sort_by(|(ka, a), (kb, b)| {
-        let by_col = spec.sort.compare(a, b);
-        let by_col = if spec.descending {
-            by_col.reverse()
-        } else {
-            by_col
-        };
-        by_col.then_with(|| ka.cmp(kb))
-    });
+    pairs.sort_by(|(ka, a), (kb, b)| compare(spec, (ka, a), (kb, b)));
     if let Some(n) = spec.top {
         pairs.truncate(n);
     }

@@ -18,6 +18,9 @@ pub enum SortColumn {
     BytesReceived,
     /// Retransmits.
     Retransmits,
+    /// Estimated share of bytes sent that were retransmitted (see
+    /// [`RowStats::retrans_pct`]).
+    RetransPct,
     /// Lost segments.
     Lost,
     /// srtt median.
@@ -38,13 +41,14 @@ pub enum SortColumn {
 
 impl SortColumn {
     /// Every column, in display order.
-    pub const ALL: [SortColumn; 14] = [
+    pub const ALL: [SortColumn; 15] = [
         SortColumn::Bytes,
         SortColumn::Connections,
         SortColumn::FailedConnects,
         SortColumn::BytesSent,
         SortColumn::BytesReceived,
         SortColumn::Retransmits,
+        SortColumn::RetransPct,
         SortColumn::Lost,
         SortColumn::SrttP50,
         SortColumn::SrttP90,
@@ -55,7 +59,7 @@ impl SortColumn {
         SortColumn::RtoTime,
     ];
 
-    /// The name on the command line: the output field name, or `bytes`.
+    /// The name on the command line: the output field name, `bytes` or `retrans_pct`.
     pub fn name(self) -> &'static str {
         match self {
             SortColumn::Bytes => "bytes",
@@ -64,6 +68,7 @@ impl SortColumn {
             SortColumn::BytesSent => "bytes_sent",
             SortColumn::BytesReceived => "bytes_received",
             SortColumn::Retransmits => "retransmits",
+            SortColumn::RetransPct => "retrans_pct",
             SortColumn::Lost => "lost",
             SortColumn::SrttP50 => "srtt_p50_us",
             SortColumn::SrttP90 => "srtt_p90_us",
@@ -84,6 +89,8 @@ impl SortColumn {
             SortColumn::BytesSent => Some(s.bytes_sent),
             SortColumn::BytesReceived => Some(s.bytes_received),
             SortColumn::Retransmits => Some(s.retransmits),
+            // Parts per million keep the order of the percentages.
+            SortColumn::RetransPct => s.retrans_pct().map(|p| (p * 1e4) as u64),
             SortColumn::Lost => Some(s.lost),
             SortColumn::SrttP50 => s.srtt_p50_us,
             SortColumn::SrttP90 => s.srtt_p90_us,

@@ -1,0 +1,81 @@
+//! Time from start to the first frame (target: 300 ms or less), on the real binary in a
+//! pseudo-terminal: from a replay, and, as root, live (the first frame comes before
+//! the eBPF program is loaded; the time until it is attached is reported too, from
+//! `--once`, which announces it).
+//! Kubernetes is not waited for in either case.
+//!
+//! `cargo bench -p tcptop --bench ui_startup`
+mod common;
+
+use std::time::Duration;
+
+use common::PtyRun;
+
+const TARGET_MS: f64 = 300.0;
+const RUNS: usize = 10;
+
+/// Median and maximum of `ms`.
+fn summary(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    (ms[ms.len() / 2], ms[ms.len() - 1])
+}
+
+fn main() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo.jsonl");
+    let mut ok = true;
+    let mut first = Vec::new();
+    for _ in 0..RUNS {
+        let run = PtyRun::start(&["--replay", fixture], 160, 48);
+        // The header's totals row is in every first frame.
+        first.push(
+            run.wait_for("closes/s", Duration::from_secs(10))
+                .as_secs_f64()
+                * 1e3,
+        );
+        assert_eq!(run.quit().0, 0);
+    }
+    let (median, max) = summary(first);
+    ok &= common::report(
+        "start to first frame, replay, median",
+        median,
+        "ms",
+        TARGET_MS,
+    );
+    ok &= common::report("start to first frame, replay, max", max, "ms", TARGET_MS);
+    if common::root() {
+        let (mut first, mut attached) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let run = PtyRun::start(&["--no-kube"], 160, 48);
+            first.push(
+                run.wait_for("closes/s", Duration::from_secs(10))
+                    .as_secs_f64()
+                    * 1e3,
+            );
+            assert_eq!(run.quit().0, 0);
+            // Loading and attaching the program, which the UI does after its first
+            // frame, timed where it is announced: --once.
+            let once = PtyRun::start(&["--once", "--duration", "100ms", "--no-kube"], 160, 48);
+            attached.push(
+                once.wait_for("attached", Duration::from_secs(30))
+                    .as_secs_f64()
+                    * 1e3,
+            );
+            assert_eq!(once.quit().0, 0);
+        }
+        let (median, max) = summary(first);
+        ok &= common::report(
+            "start to first frame, live, median",
+            median,
+            "ms",
+            TARGET_MS,
+        );
+        ok &= common::report("start to first frame, live, max", max, "ms", TARGET_MS);
+        let (median, max) = summary(attached);
+        println!("start to eBPF attached (informational): median {median:.1} ms, max {max:.1} ms");
+    } else {
+        println!("start to first frame, live: skipped: needs root");
+    }
+    if !ok {
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,198 @@
+//! Round trips and rejected files.
+use std::{io::Cursor, path::Path, time::Duration};
+
+use super::*;
+use crate::{
+    attribution::{AttributedClose, AttributedFolded, Attribution},
+    collector::{CloseEvent, DropCounters, FoldedTotals, Origin, RtoCounters},
+};
+
+fn items() -> Vec<Item> {
+    let owner = Attribution {
+        namespace: "shop".into(),
+        pod: "web-1".into(),
+        node: "n1".into(),
+        az: "az-a".into(),
+    };
+    vec![
+        Item::Close(AttributedClose {
+            event: CloseEvent {
+                local: "10.0.0.1:4000".parse().unwrap(),
+                peer: "[fd00::2]:443".parse().unwrap(),
+                bytes_sent: 1 << 40,
+                bytes_received: 7,
+                retransmits: 3,
+                lost: 1,
+                srtt_us: 250,
+                rto: Some(RtoCounters {
+                    timeouts: 1,
+                    recoveries: 1,
+                    time_ms: 200,
+                }),
+                failed_connect: false,
+                origin: Origin::Accept,
+                lifetime_us: Some(1_000_000),
+            },
+            local: owner.clone(),
+            peer: Attribution::unknown(),
+        }),
+        Item::Folded(AttributedFolded {
+            totals: FoldedTotals {
+                local: "10.0.0.1".parse().unwrap(),
+                peer: "0.0.0.0".parse().unwrap(),
+                records: 4,
+                failed_connects: 1,
+                bytes_sent: 10,
+                bytes_received: 20,
+                retransmits: 0,
+                lost: 0,
+                rto: None,
+            },
+            local: owner,
+            peer: Attribution::unknown(),
+        }),
+        Item::Drops(DropCounters {
+            folded: 4,
+            lost: 0,
+            missed: 0,
+        }),
+    ]
+}
+
+fn header() -> Header {
+    Header::new("node-a".into(), "6.18.4".into(), true)
+}
+
+fn recording() -> Vec<u8> {
+    let mut r = Recorder::new(Vec::new(), Path::new("mem"), &header()).unwrap();
+    for (i, item) in items().iter().enumerate() {
+        r.write(Duration::from_millis(10 * i as u64), item).unwrap();
+    }
+    r.flush().unwrap();
+    r.into_inner()
+}
+
+fn open(bytes: &[u8]) -> Result<Replay<Cursor<Vec<u8>>>, RecordError> {
+    Replay::new(Cursor::new(bytes.to_vec()), Path::new("rec.jsonl"))
+}
+
+fn read_all(bytes: &[u8]) -> Result<Vec<Line>, RecordError> {
+    let mut r = open(bytes)?;
+    let mut out = Vec::new();
+    while let Some(l) = r.next_line()? {
+        out.push(l);
+    }
+    Ok(out)
+}
+
+#[test]
+fn round_trip_keeps_every_item() {
+    let bytes = recording();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.starts_with(r#"{"format":"tcptop-record","version":1,"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"{"t_ms":0,"close":{"event":"#), "{text}");
+    let r = open(&bytes).unwrap();
+    assert_eq!(r.header(), &header());
+    let lines = read_all(&bytes).unwrap();
+    let got: Vec<Item> = lines.iter().map(|l| l.item.clone()).collect();
+    assert_eq!(got, items());
+    assert_eq!(
+        lines.iter().map(|l| l.t_ms).collect::<Vec<_>>(),
+        [0, 10, 20]
+    );
+}
+
+#[test]
+fn blank_lines_are_skipped() {
+    let mut bytes = recording();
+    bytes.extend_from_slice(b"\n\n");
+    assert_eq!(read_all(&bytes).unwrap().len(), 3);
+}
+
+fn error(bytes: &[u8]) -> String {
+    let e = read_all(bytes).unwrap_err().to_string();
+    assert!(!e.contains('\n'), "{e}");
+    e
+}
+
+#[test]
+fn bad_files_get_one_clear_line() {
+    let good = String::from_utf8(recording()).unwrap();
+    let header_line = good.lines().next().unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (vec![], "rec.jsonl is empty"),
+        (b"hello world\n".to_vec(), "not a tcptop recording"),
+        (b"\x00\xff\xfe binary".to_vec(), "not a tcptop recording"),
+        (br#"{"format":"pcap"}"#.to_vec(), "not a tcptop recording"),
+        (
+            br#"{"format":"tcptop-record","version":2,"tcptop":"9.0.0"}"#.to_vec(),
+            "version 2 tcptop recording, this tcptop reads version 1",
+        ),
+        (
+            br#"{"format":"tcptop-record","version":1}"#.to_vec(),
+            "line 1: not a valid tcptop record (header: missing field",
+        ),
+        (
+            format!("{header_line}\n{{\"t_ms\":1,\"close\":{{}}}}\n").into_bytes(),
+            "line 2: not a valid tcptop record",
+        ),
+        (
+            format!("{header_line}\n{{\"t_ms\":1,\"bogus\":{{}}}}\n").into_bytes(),
+            "line 2: not a valid tcptop record",
+        ),
+        (
+            good.as_bytes()[..good.len() - 20].to_vec(),
+            "line 4: not a valid tcptop record",
+        ),
+    ];
+    for (bytes, want) in cases {
+        let e = error(&bytes);
+        assert!(e.contains(want), "{e:?} lacks {want:?}");
+        assert!(
+            !e.contains("at line 1"),
+            "serde's own line number misleads: {e}"
+        );
+    }
+}
+
+#[test]
+fn files_that_cannot_be_opened() {
+    let e = Replay::open(Path::new("/nonexistent/rec.jsonl"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("cannot open replay file /nonexistent/rec.jsonl"),
+        "{e}"
+    );
+    let e = Replay::open(Path::new("/")).err().unwrap().to_string();
+    assert!(e.contains("not a tcptop recording"), "{e}");
+    let e = Recorder::create(Path::new("/nonexistent/rec.jsonl"), &header())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("cannot create recording /nonexistent/rec.jsonl"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_full_disk_is_an_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::io::BufWriter::new(full);
+    let e = Recorder::new(out, Path::new("/dev/full"), &header())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("cannot write recording /dev/full: No space left"),
+        "{e}"
+    );
+}

@@ -1,0 +1,188 @@
+//! The recent-connections table: the last level of the drill-down, one row per closed
+//! socket, newest first.
+use std::time::Duration;
+
+use ratatui::{
+    layout::{Constraint, Layout, Rect},
+    text::Line,
+    widgets::{Cell, Paragraph, Row, Table},
+    Frame,
+};
+
+use super::{
+    columns::{count, squeeze},
+    header::uptime,
+    listing::Listing,
+    table::title_bar,
+    Screen,
+};
+use crate::{
+    collector::{CloseEvent, Origin},
+    output::table::{bytes, micros},
+};
+
+/// A column of the connections table: title, width, and its cell.
+struct Col {
+    title: &'static str,
+    width: u16,
+    cell: fn(&CloseEvent, Duration) -> String,
+}
+
+/// Metric columns, most important first: a narrow terminal drops from the end. They
+/// show in this order.
+const COLS: [Col; 9] = [
+    Col {
+        title: "AGE",
+        width: 6,
+        cell: |_, age| uptime(age),
+    },
+    Col {
+        title: "TX",
+        width: 11,
+        cell: |e, _| bytes(e.bytes_sent),
+    },
+    Col {
+        title: "RX",
+        width: 11,
+        cell: |e, _| bytes(e.bytes_received),
+    },
+    Col {
+        title: "SRTT",
+        width: 8,
+        cell: |e, _| srtt(e),
+    },
+    Col {
+        title: "RETRANS",
+        width: 7,
+        cell: |e, _| count(e.retransmits),
+    },
+    Col {
+        title: "STATE",
+        width: 8,
+        cell: |e, _| state(e).into(),
+    },
+    Col {
+        title: "LIFETIME",
+        width: 8,
+        cell: |e, _| micros(e.lifetime_us),
+    },
+    Col {
+        title: "LOST",
+        width: 5,
+        cell: |e, _| count(e.lost),
+    },
+    Col {
+        title: "RTO",
+        width: 4,
+        cell: |e, _| e.rto.map_or("-".into(), |r| count(r.timeouts)),
+    },
+];
+
+/// Address columns are this wide at least (an IPv4 socket address fits).
+const ADDR_MIN: u16 = 21;
+
+/// How a socket ended: a failed connect, or who opened it.
+pub fn state(e: &CloseEvent) -> &'static str {
+    match (e.failed_connect, e.origin) {
+        (true, _) => "failed",
+        (false, Origin::Connect) => "connect",
+        (false, Origin::Accept) => "accept",
+        (false, Origin::Unknown) => "-",
+    }
+}
+
+/// The smoothed RTT, `-` when none was measured.
+pub fn srtt(e: &CloseEvent) -> String {
+    micros((e.srtt_us > 0).then_some(u64::from(e.srtt_us)))
+}
+
+/// Draws the title bar and the connections table.
+pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
+    let Listing::Conns { rows, .. } = s.listing else {
+        return;
+    };
+    let [title, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(title_bar(s, title.width), title);
+    let longest = rows
+        .iter()
+        .map(|c| {
+            c.close
+                .event
+                .local
+                .to_string()
+                .len()
+                .max(c.close.event.peer.to_string().len())
+        })
+        .max()
+        .unwrap_or(ADDR_MIN.into()) as u16;
+    let addr = longest.max(ADDR_MIN);
+    let mut budget = i32::from(body.width) - 2 * i32::from(addr) - 1;
+    let shown: Vec<&Col> = COLS
+        .iter()
+        .take_while(|c| {
+            budget -= i32::from(c.width) + 1;
+            budget >= 0
+        })
+        .collect();
+    let numbers: u16 = shown.iter().map(|c| c.width + 1).sum();
+    let addr = addr.min(body.width.saturating_sub(numbers + 1) / 2);
+    let theme = s.theme;
+    let header = ["LOCAL", "PEER"].into_iter().map(Cell::from).chain(
+        shown
+            .iter()
+            .map(|c| Cell::from(Line::from(c.title).right_aligned())),
+    );
+    let page = usize::from(body.height.saturating_sub(1));
+    let level = s.app.level();
+    let lines = rows
+        .iter()
+        .enumerate()
+        .skip(level.offset)
+        .take(page)
+        .map(|(i, c)| {
+            let e = &c.close.event;
+            let age = s.now.saturating_sub(c.at);
+            let cells = [e.local.to_string(), e.peer.to_string()]
+                .into_iter()
+                .map(|a| Cell::from(squeeze(&a, usize::from(addr))))
+                .chain(
+                    shown
+                        .iter()
+                        .map(|col| Cell::from(Line::from((col.cell)(e, age)).right_aligned())),
+                );
+            let row = Row::new(cells);
+            if i == level.index {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
+    let widths = [addr, addr]
+        .into_iter()
+        .chain(shown.iter().map(|c| c.width))
+        .map(Constraint::Length);
+    let table = Table::new(lines, widths)
+        .header(Row::new(header).style(theme.header()))
+        .column_spacing(1);
+    frame.render_widget(table, body);
+    let evicted = s.ledger.recent().evicted();
+    let note = if rows.is_empty() && s.listing.unfiltered() > 0 {
+        Some("no connections match the filter (Esc clears it)".to_string())
+    } else if rows.is_empty() {
+        Some(format!(
+            "none of the last {} closes kept is between these ends ({} older ones were not kept)",
+            s.ledger.recent().len(),
+            evicted
+        ))
+    } else {
+        None
+    };
+    if let Some(msg) = note {
+        let y = body.y + 2.min(body.height.saturating_sub(1));
+        let line = Rect::new(body.x, y, body.width, 1.min(body.height));
+        frame.render_widget(
+            Paragraph::new(Line::from(msg).centered()).style(theme.dim()),
+            line,
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! The header: node, kernel, time running, Kubernetes status and status notes on the
+//! first line; then the totals of the last interval and since start.
+use std::time::Duration;
+
+use ratatui::{
+    layout::{Constraint, Layout, Rect},
+    style::{Modifier, Style},
+    text::{Line, Span},
+    widgets::{Cell, Row, Table},
+    Frame,
+};
+
+use super::{
+    columns::{count, pct, rate},
+    state::Mode,
+    theme::Level,
+    Screen,
+};
+use crate::{output::table::bytes, view::live::Summary};
+
+/// Lines the header takes.
+pub const HEIGHT: u16 = 4;
+
+/// What the header says about Kubernetes. The Kubernetes resolver's status converts
+/// into this; without it, [`Kube::disabled`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kube {
+    /// E.g. `synced, 412 pods` or `unavailable: 403 Forbidden`.
+    pub text: String,
+    /// How it is doing.
+    pub level: Level,
+}
+
+impl Kube {
+    /// Kubernetes was turned off with `--no-kube`.
+    pub fn disabled() -> Self {
+        Self {
+            text: "disabled (--no-kube)".into(),
+            level: Level::Off,
+        }
+    }
+}
+
+/// The header's fixed facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderInfo {
+    /// The node's name.
+    pub node: String,
+    /// The kernel release.
+    pub kernel: String,
+    /// Kubernetes status.
+    pub kube: Kube,
+    /// Notes shown on the right, e.g. `REPLAY file`, `REC file`, `PAUSED`.
+    pub notes: Vec<(String, Level)>,
+}
+
+/// Formats a running time: `42s`, `5m12s`, `1h02m`, `3d04h`.
+pub fn uptime(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// The header's totals columns, most important first: a narrow terminal drops from the
+/// end.
+const COLUMNS: [(&str, u16); 8] = [
+    ("closes/s", 8),
+    ("bytes/s", 11),
+    ("cross-AZ", 8),
+    ("retrans", 8),
+    ("dropped", 8),
+    ("failed", 7),
+    ("lost", 7),
+    ("rto stalls", 10),
+];
+
+/// Width of the row labels.
+const LABEL: u16 = 11;
+
+/// Draws the header.
+pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
+    let [top, totals] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(identity(s, top.width), top);
+    let mut budget = totals.width.saturating_sub(LABEL);
+    let shown: Vec<usize> = (0..COLUMNS.len())
+        .take_while(|i| {
+            let need = COLUMNS[*i].1 + 1;
+            let fits = need <= budget;
+            budget = budget.saturating_sub(need);
+            fits
+        })
+        .collect();
+    let last = s.ledger.summary(crate::view::live::Span::Last, s.now);
+    let total = s.ledger.summary(crate::view::live::Span::Total, s.now);
+    let interval = s.ledger.last_interval();
+    let label = |text: String, mode: Mode| {
+        let style = if s.app.mode == mode {
+            s.theme.header()
+        } else {
+            s.theme.dim()
+        };
+        Cell::from(text).style(style)
+    };
+    let last_label = if interval.is_zero() {
+        "last -".to_string()
+    } else {
+        format!("last {:.1}s", interval.as_secs_f64())
+    };
+    let rows = [
+        (label(last_label, Mode::Rates), &last),
+        (label("since start".into(), Mode::Totals), &total),
+    ]
+    .map(|(l, sum)| {
+        let cells = shown.iter().map(|i| cell(*i, sum, s));
+        Row::new(std::iter::once(l).chain(cells))
+    });
+    let header = Row::new(
+        std::iter::once(Cell::from("")).chain(
+            shown
+                .iter()
+                .map(|i| Cell::from(Line::from(COLUMNS[*i].0).right_aligned())),
+        ),
+    )
+    .style(s.theme.dim());
+    let widths = std::iter::once(Constraint::Length(LABEL))
+        .chain(shown.iter().map(|i| Constraint::Length(COLUMNS[*i].1)));
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        totals,
+    );
+}
+
+/// The first line: who, where, how long, Kubernetes, then notes on the right. When it
+/// does not fit, the kernel goes first, then the labels.
+fn identity<'a>(s: &Screen<'a>, width: u16) -> Line<'a> {
+    let t = &s.theme;
+    let mut notes: Vec<Span> = Vec::new();
+    let mut add_note = |text: &str, level: Level| {
+        notes.push(Span::raw("  "));
+        notes.push(Span::styled(
+            text.to_string(),
+            t.level(level).add_modifier(Modifier::BOLD),
+        ));
+    };
+    if s.app.paused {
+        add_note("PAUSED", Level::Warn);
+    }
+    for (text, level) in &s.info.notes {
+        add_note(text, *level);
+    }
+    let note_width: usize = notes.iter().map(Span::width).sum();
+    let fields = [
+        ("node", s.info.node.clone(), Style::new()),
+        ("kernel", s.info.kernel.clone(), Style::new()),
+        ("up", uptime(s.now), Style::new()),
+        ("k8s", s.info.kube.text.clone(), t.level(s.info.kube.level)),
+    ];
+    let build = |kernel: bool, labels: bool| {
+        let mut spans = vec![Span::styled("tcptop", t.header())];
+        for (label, value, style) in &fields {
+            if *label == "kernel" && !kernel {
+                continue;
+            }
+            let label = if labels {
+                format!("  {label} ")
+            } else {
+                " ".into()
+            };
+            spans.push(Span::styled(label, t.dim()));
+            spans.push(Span::styled(value.clone(), *style));
+        }
+        spans
+    };
+    let fits = |spans: &Vec<Span>| {
+        spans.iter().map(Span::width).sum::<usize>() + note_width <= usize::from(width)
+    };
+    let mut spans = build(true, true);
+    for (kernel, labels) in [(false, true), (false, false)] {
+        if fits(&spans) {
+            break;
+        }
+        spans = build(kernel, labels);
+    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    spans.push(Span::raw(
+        " ".repeat(usize::from(width).saturating_sub(used + note_width)),
+    ));
+    spans.extend(notes);
+    Line::from(spans)
+}
+
+/// The cell of totals column `i` for `sum`.
+fn cell<'a>(i: usize, sum: &Summary, s: &Screen) -> Cell<'a> {
+    let no_time = sum.secs <= 0.0;
+    let (text, level) = match i {
+        0 if no_time => ("-".into(), Level::Ok),
+        0 => (rate(sum.per_sec(sum.closes)), Level::Ok),
+        1 if no_time => ("-".into(), Level::Ok),
+        1 => (bytes(sum.per_sec(sum.bytes).round() as u64), Level::Ok),
+        2 => (pct(sum.cross_az_pct()), Level::Ok),
+        3 => (count(sum.retransmits), Level::Ok),
+        4 => {
+            let n = sum.drops.dropped();
+            let level = match (sum.drops.lost_entirely(), n) {
+                (1.., _) => Level::Bad,
+                (0, 1..) => Level::Warn,
+                _ => Level::Ok,
+            };
+            (count(n), level)
+        }
+        5 => (count(sum.failed_connects), Level::Ok),
+        6 => (count(sum.lost), Level::Ok),
+        _ => match sum.rto {
+            Some(r) => (count(r.recoveries), Level::Ok),
+            None => ("n/a".into(), Level::Off),
+        },
+    };
+    let style = match level {
+        Level::Ok => Style::new(),
+        l => s.theme.level(l),
+    };
+    Cell::from(Line::from(text).right_aligned()).style(style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptimes_read_short() {
+        let f = |s| uptime(Duration::from_secs(s));
+        assert_eq!(
+            [f(0), f(59), f(312), f(3720), f(273_600)],
+            ["0s", "59s", "5m12s", "1h02m", "3d04h"]
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! The rows a level shows: the focused table (or the connection ring), narrowed by the
+//! text filter and sorted. Built afresh for every frame and key; pure.
+use std::{fmt::Write, net::SocketAddr};
+
+use crate::{
+    aggregation::{Dimension, GroupKey},
+    attribution::AttributedClose,
+    view::{
+        self,
+        live::{Ledger, RecentClose},
+        RowStats,
+    },
+};
+
+use super::state::{App, Selected, View};
+
+/// The rows of the level shown.
+pub enum Listing<'a> {
+    /// Pairs of a grouping.
+    Pairs {
+        /// The grouped dimensions.
+        dims: &'a [Dimension],
+        /// Sorted rows that pass the text filter.
+        rows: Vec<(&'a GroupKey, &'a RowStats)>,
+        /// Rows before the text filter.
+        unfiltered: usize,
+    },
+    /// Recent connections, newest first.
+    Conns {
+        /// Connections of this level that pass the text filter.
+        rows: Vec<&'a RecentClose>,
+        /// Connections of this level before the text filter.
+        unfiltered: usize,
+    },
+}
+
+impl<'a> Listing<'a> {
+    /// The rows `app` shows from `ledger`, which must be focused on `app.focus()` and
+    /// refreshed.
+    pub fn build(app: &App, ledger: &'a Ledger) -> Self {
+        let needle = app.filter.trim();
+        match &app.level().view {
+            View::Pairs(_) => {
+                let table = ledger.table(app.mode.span());
+                let spec = app.spec();
+                // Ranked in one sequential pass, sorted as view::compare orders rows.
+                let mut ranked: Vec<_> = table
+                    .rows()
+                    .filter(|(k, _)| {
+                        needle.is_empty()
+                            || k.local
+                                .iter()
+                                .chain(k.peer.iter())
+                                .any(|v| contains(v, needle))
+                    })
+                    .map(|(k, s)| (view::rank(&spec, s), k, s))
+                    .collect();
+                ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+                let rows = ranked.into_iter().map(|(_, k, s)| (k, s)).collect();
+                Listing::Pairs {
+                    dims: table.group_by(),
+                    rows,
+                    unfiltered: table.len(),
+                }
+            }
+            View::Conns => {
+                let filter = &app.level().filter;
+                let mut unfiltered = 0;
+                let mut text = String::new();
+                let rows = ledger
+                    .recent()
+                    .newest_first()
+                    .filter(|c| filter.matches(&c.close))
+                    .inspect(|_| unfiltered += 1)
+                    .filter(|c| needle.is_empty() || conn_matches(&c.close, needle, &mut text))
+                    .collect();
+                Listing::Conns { rows, unfiltered }
+            }
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Listing::Pairs { rows, .. } => rows.len(),
+            Listing::Conns { rows, .. } => rows.len(),
+        }
+    }
+
+    /// True without rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows before the text filter.
+    pub fn unfiltered(&self) -> usize {
+        match self {
+            Listing::Pairs { unfiltered, .. } | Listing::Conns { unfiltered, .. } => *unfiltered,
+        }
+    }
+
+    /// The identity of row `i`.
+    pub fn selected(&self, i: usize) -> Option<Selected> {
+        match self {
+            Listing::Pairs { rows, .. } => rows.get(i).map(|(k, _)| Selected::Pair((*k).clone())),
+            Listing::Conns { rows, .. } => rows.get(i).map(|c| Selected::Conn(c.seq)),
+        }
+    }
+
+    /// Where row `sel` is now.
+    pub fn position(&self, sel: &Selected) -> Option<usize> {
+        match (self, sel) {
+            (Listing::Pairs { rows, .. }, Selected::Pair(key)) => {
+                rows.iter().position(|(k, _)| *k == key)
+            }
+            (Listing::Conns { rows, .. }, Selected::Conn(seq)) => {
+                rows.iter().position(|c| c.seq == *seq)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Case-insensitive substring test without allocating.
+pub fn contains(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// True when any of a connection's texts (addresses, owners) contains `needle`.
+fn conn_matches(c: &AttributedClose, needle: &str, text: &mut String) -> bool {
+    let addr = |text: &mut String, a: SocketAddr| {
+        text.clear();
+        let _ = write!(text, "{a}");
+        contains(text, needle)
+    };
+    addr(text, c.event.local)
+        || addr(text, c.event.peer)
+        || [&c.local, &c.peer].iter().any(|o| {
+            [&o.namespace, &o.pod, &o.node, &o.az]
+                .iter()
+                .any(|v| contains(v, needle))
+        })
+}

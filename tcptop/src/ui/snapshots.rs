@@ -1,0 +1,63 @@
+//! Frame snapshots of every view at 80x24 and 160x48, from the demo recording. Review
+//! changes with `cargo insta review`.
+use super::tests::Harness;
+
+/// Renders the view reached by `keys` at both sizes and snapshots each frame.
+fn frames(name: &str, keys: &str) {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut harness = Harness::new(w, h);
+        harness.press(keys);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), harness.render());
+    }
+}
+
+#[test]
+fn main_table_rates() {
+    frames("main_rates", "");
+}
+
+#[test]
+fn main_table_totals() {
+    frames("main_totals", "t");
+}
+
+#[test]
+fn histogram_of_the_unhappy_pair() {
+    // Sorted by retransmits, the unhappy pair comes first.
+    frames("histogram", "t5");
+}
+
+#[test]
+fn drill_down_to_pods() {
+    frames("drill_pods", "t5<Enter>");
+}
+
+#[test]
+fn drill_down_to_ips() {
+    frames("drill_ips", "t5<Enter><Enter>");
+}
+
+#[test]
+fn drill_down_to_connections() {
+    frames("drill_conns", "t5<Enter><Enter><Enter>");
+}
+
+#[test]
+fn grouped_by_pod() {
+    frames("group_pod", "tggg");
+}
+
+#[test]
+fn filtering() {
+    frames("filter", "t/db");
+}
+
+#[test]
+fn help() {
+    frames("help", "?");
+}
+
+#[test]
+fn paused_without_detail() {
+    frames("paused_no_detail", "t d");
+}

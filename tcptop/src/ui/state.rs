@@ -1,0 +1,373 @@
+//! The UI's state and how each [`Action`] changes it: grouping, drill-down, sorting,
+//! filtering, selection and modes. Pure logic; the rows come in as a [`Listing`].
+use crate::{
+    aggregation::{Dimension, GroupKey, KeyFilter},
+    view::{live::Span, SortColumn, TableSpec},
+};
+
+use super::{columns::Column, listing::Listing};
+
+/// The groupings `g` cycles through.
+pub const GROUPINGS: [&[Dimension]; 6] = [
+    &[Dimension::Namespace, Dimension::Az],
+    &[Dimension::Namespace],
+    &[Dimension::Az],
+    &[Dimension::Pod],
+    &[Dimension::Ip],
+    &[Dimension::Node],
+];
+
+/// Numbers for the last interval, per second, or totals since start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Per second over the last interval.
+    Rates,
+    /// Since start.
+    Totals,
+}
+
+impl Mode {
+    /// The ledger span this mode reads.
+    pub fn span(self) -> Span {
+        match self {
+            Mode::Rates => Span::Last,
+            Mode::Totals => Span::Total,
+        }
+    }
+}
+
+/// What a level of the drill-down shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Pairs grouped by these dimensions.
+    Pairs(Vec<Dimension>),
+    /// The most recent individual connections.
+    Conns,
+}
+
+/// The row a level has selected, identified so that it survives re-sorting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selected {
+    /// A pair, by key.
+    Pair(GroupKey),
+    /// A connection, by arrival number.
+    Conn(u64),
+}
+
+/// One level of the drill-down stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Level {
+    /// What it shows.
+    pub view: View,
+    /// Which connections it covers: the rows drilled into above it.
+    pub filter: KeyFilter,
+    /// The row drilled into to get here, as shown (empty at the top).
+    pub crumb: String,
+    /// The selected row's index in the listing.
+    pub index: usize,
+    /// The selected row.
+    pub selected: Option<Selected>,
+    /// The first row shown.
+    pub offset: usize,
+    /// The text filter this level had when a deeper one was opened; it comes back
+    /// when the deeper one closes.
+    pub saved_filter: String,
+}
+
+impl Level {
+    fn new(view: View, filter: KeyFilter, crumb: String) -> Self {
+        Self {
+            view,
+            filter,
+            crumb,
+            index: 0,
+            selected: None,
+            offset: 0,
+            saved_filter: String::new(),
+        }
+    }
+}
+
+/// Everything a key can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Leave tcptop.
+    Quit,
+    /// Open or close the help screen.
+    ToggleHelp,
+    /// Start editing the filter.
+    StartFilter,
+    /// Type into the filter.
+    FilterChar(char),
+    /// Delete the filter's last character.
+    FilterBackspace,
+    /// Stop editing, keeping the filter.
+    FilterDone,
+    /// Close help, else clear the filter, else go up a level.
+    Escape,
+    /// Sort by this column; again inverts.
+    SortBy(Column),
+    /// Sort by the next column to the right.
+    SortNext,
+    /// Sort by the next column to the left.
+    SortPrev,
+    /// Invert the sort order.
+    Invert,
+    /// Next grouping.
+    CycleGrouping,
+    /// Pause or resume refreshing.
+    TogglePause,
+    /// Rates or totals.
+    ToggleMode,
+    /// Show or hide the detail pane.
+    ToggleDetail,
+    /// Drill into the selected row.
+    DrillDown,
+    /// Back up a level.
+    DrillUp,
+    /// Select the row above.
+    Up,
+    /// Select the row below.
+    Down,
+    /// A page up.
+    PageUp,
+    /// A page down.
+    PageDown,
+    /// The first row.
+    Home,
+    /// The last row.
+    End,
+}
+
+/// The UI's state.
+#[derive(Clone, Debug)]
+pub struct App {
+    /// The groupings `g` cycles through.
+    pub groupings: Vec<Vec<Dimension>>,
+    /// The current one.
+    pub grouping: usize,
+    /// The drill-down stack; never empty, `levels[0]` shows the grouping.
+    pub levels: Vec<Level>,
+    /// The sort column.
+    pub sort: SortColumn,
+    /// Largest first.
+    pub descending: bool,
+    /// Rows must contain this text (any key, case-insensitive).
+    pub filter: String,
+    /// Keys go into the filter.
+    pub editing: bool,
+    /// The help screen is open.
+    pub help: bool,
+    /// Refreshing is paused.
+    pub paused: bool,
+    /// Rates or totals.
+    pub mode: Mode,
+    /// The detail pane is shown.
+    pub detail: bool,
+    /// Leave at the next chance.
+    pub quit: bool,
+}
+
+impl App {
+    /// Starts on grouping `group_by` (put first in the cycle when it is not one of
+    /// [`GROUPINGS`]), sorted by `sort`, largest first.
+    pub fn new(group_by: &[Dimension], sort: SortColumn) -> Self {
+        let mut groupings: Vec<Vec<Dimension>> = GROUPINGS.iter().map(|g| g.to_vec()).collect();
+        let grouping = match groupings.iter().position(|g| g == group_by) {
+            Some(i) => i,
+            None => {
+                groupings.insert(0, group_by.to_vec());
+                0
+            }
+        };
+        let top = Level::new(
+            View::Pairs(groupings[grouping].clone()),
+            KeyFilter::all(),
+            String::new(),
+        );
+        Self {
+            groupings,
+            grouping,
+            levels: vec![top],
+            sort,
+            descending: true,
+            filter: String::new(),
+            editing: false,
+            help: false,
+            paused: false,
+            mode: Mode::Rates,
+            detail: true,
+            quit: false,
+        }
+    }
+
+    /// The level shown.
+    pub fn level(&self) -> &Level {
+        self.levels.last().expect("the level stack is never empty")
+    }
+
+    fn level_mut(&mut self) -> &mut Level {
+        self.levels
+            .last_mut()
+            .expect("the level stack is never empty")
+    }
+
+    /// The current grouping.
+    pub fn group_by(&self) -> &[Dimension] {
+        &self.groupings[self.grouping]
+    }
+
+    /// How rows are ordered.
+    pub fn spec(&self) -> TableSpec {
+        TableSpec {
+            sort: self.sort,
+            descending: self.descending,
+            top: None,
+        }
+    }
+
+    /// The grouping and filter the ledger must focus on; `None` for connections.
+    pub fn focus(&self) -> Option<(&[Dimension], &KeyFilter)> {
+        match &self.level().view {
+            View::Pairs(dims) => Some((dims, &self.level().filter)),
+            View::Conns => None,
+        }
+    }
+
+    /// Follows the selected row into a fresh `listing`, and scrolls so that it shows
+    /// in a table of `page` rows.
+    pub fn sync(&mut self, listing: &Listing, page: usize) {
+        let level = self.level_mut();
+        if let Some(i) = level.selected.as_ref().and_then(|s| listing.position(s)) {
+            level.index = i;
+        }
+        level.index = level.index.min(listing.len().saturating_sub(1));
+        level.selected = listing.selected(level.index);
+        let page = page.max(1);
+        if level.index < level.offset {
+            level.offset = level.index;
+        } else if level.index >= level.offset + page {
+            level.offset = level.index + 1 - page;
+        }
+        level.offset = level.offset.min(listing.len().saturating_sub(page));
+    }
+
+    /// Applies `action` to the state; `listing` holds the rows shown, in a table of
+    /// `page` rows.
+    pub fn apply(&mut self, action: Action, listing: &Listing, page: usize) {
+        let page = page.max(1);
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.help = !self.help,
+            Action::StartFilter => self.editing = true,
+            Action::FilterChar(c) => self.filter.push(c),
+            Action::FilterBackspace => {
+                self.filter.pop();
+            }
+            Action::FilterDone => self.editing = false,
+            Action::Escape => {
+                if self.help {
+                    self.help = false;
+                } else if self.editing || !self.filter.is_empty() {
+                    self.editing = false;
+                    self.filter.clear();
+                } else {
+                    self.drill_up();
+                }
+            }
+            Action::SortBy(c) => {
+                if self.sort == c.sort() {
+                    self.descending = !self.descending;
+                } else {
+                    self.sort = c.sort();
+                    self.descending = true;
+                }
+            }
+            Action::SortNext | Action::SortPrev => {
+                let n = Column::ALL.len();
+                let next = match Column::of_sort(self.sort) {
+                    Some(c) => {
+                        let i = Column::ALL.iter().position(|x| *x == c).unwrap_or(0);
+                        if action == Action::SortNext {
+                            (i + 1) % n
+                        } else {
+                            (i + n - 1) % n
+                        }
+                    }
+                    None => 0,
+                };
+                self.sort = Column::ALL[next].sort();
+            }
+            Action::Invert => self.descending = !self.descending,
+            Action::CycleGrouping => {
+                self.grouping = (self.grouping + 1) % self.groupings.len();
+                let view = View::Pairs(self.groupings[self.grouping].clone());
+                self.levels = vec![Level::new(view, KeyFilter::all(), String::new())];
+            }
+            Action::TogglePause => self.paused = !self.paused,
+            Action::ToggleMode => {
+                self.mode = match self.mode {
+                    Mode::Rates => Mode::Totals,
+                    Mode::Totals => Mode::Rates,
+                }
+            }
+            Action::ToggleDetail => self.detail = !self.detail,
+            Action::DrillDown => self.drill_down(listing),
+            Action::DrillUp => self.drill_up(),
+            Action::Up => self.select(listing, |i| i.saturating_sub(1)),
+            Action::Down => self.select(listing, |i| i + 1),
+            Action::PageUp => self.select(listing, |i| i.saturating_sub(page)),
+            Action::PageDown => self.select(listing, |i| i + page),
+            Action::Home => self.select(listing, |_| 0),
+            Action::End => self.select(listing, |_| usize::MAX),
+        }
+    }
+
+    fn select(&mut self, listing: &Listing, to: impl Fn(usize) -> usize) {
+        let level = self.level_mut();
+        level.index = to(level.index).min(listing.len().saturating_sub(1));
+        level.selected = listing.selected(level.index);
+    }
+
+    /// Pairs go to pod pairs, then IP pairs, then connections.
+    fn drill_down(&mut self, listing: &Listing) {
+        let level = self.level();
+        let View::Pairs(dims) = &level.view else {
+            return;
+        };
+        let Some(Selected::Pair(key)) = listing.selected(level.index) else {
+            return;
+        };
+        let view = if dims.contains(&Dimension::Ip) {
+            View::Conns
+        } else if dims.contains(&Dimension::Pod) {
+            View::Pairs(vec![Dimension::Ip])
+        } else {
+            View::Pairs(vec![Dimension::Pod])
+        };
+        let filter = level.filter.clone().and_key(dims, &key);
+        let crumb = pair_label(&key);
+        // The text filter found the row; the level below starts unfiltered.
+        self.level_mut().saved_filter = std::mem::take(&mut self.filter);
+        self.editing = false;
+        self.levels.push(Level::new(view, filter, crumb));
+    }
+
+    fn drill_up(&mut self) {
+        if self.levels.len() > 1 {
+            self.levels.pop();
+            self.filter = std::mem::take(&mut self.level_mut().saved_filter);
+            self.editing = false;
+        }
+    }
+}
+
+/// A pair as the UI names it: `local → peer`, dimensions joined by `/`.
+pub fn pair_label(key: &GroupKey) -> String {
+    format!("{} → {}", join(&key.local), join(&key.peer))
+}
+
+/// One end's values joined by `/`.
+pub fn join(values: &[std::sync::Arc<str>]) -> String {
+    values.iter().map(|v| &**v).collect::<Vec<_>>().join("/")
+}

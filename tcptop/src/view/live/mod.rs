@@ -1,0 +1,190 @@
+//! The live view model: everything the UI shows, kept up to date record by record.
+//!
+//! The [`Ledger`] keeps one [`FineAggregator`] per time span (since start, the interval
+//! in progress, the last completed interval): any grouping or drill-down level rolls
+//! up from them exactly. Only the focused level (one grouping and filter) is also kept
+//! as [`LiveTable`]s fed on every record, so refreshing costs nothing for rows that did
+//! not change, and regrouping costs one roll-up. Pure logic: time is passed in.
+pub mod recent;
+pub mod summary;
+pub mod table;
+
+use std::time::Duration;
+
+use crate::{
+    aggregation::{Dimension, FineAggregator, KeyFilter},
+    collector::DropCounters,
+    record::Item,
+};
+pub use recent::{Recent, RecentClose};
+pub use summary::Summary;
+pub use table::LiveTable;
+
+/// Which span of time numbers cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    /// The last completed interval (shown as rates).
+    Last,
+    /// Everything since start.
+    Total,
+}
+
+/// The live store behind the UI.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    rto: bool,
+    fine_total: FineAggregator,
+    fine_current: FineAggregator,
+    fine_last: FineAggregator,
+    dims: Vec<Dimension>,
+    filter: KeyFilter,
+    total: LiveTable,
+    current: LiveTable,
+    last: LiveTable,
+    recent: Recent,
+    sum_total: Summary,
+    sum_current: Summary,
+    sum_last: Summary,
+    drops: DropCounters,
+    drops_at_roll: DropCounters,
+    drops_last: DropCounters,
+    rolled_at: Duration,
+    last_len: Duration,
+}
+
+impl Ledger {
+    /// An empty ledger focused on `dims`. `rto` says whether the kernel has RTO
+    /// counters; the connections ring keeps `recent` closes.
+    pub fn new(rto: bool, dims: &[Dimension], recent: usize) -> Self {
+        let filter = KeyFilter::all();
+        Self {
+            rto,
+            fine_total: FineAggregator::default(),
+            fine_current: FineAggregator::default(),
+            fine_last: FineAggregator::default(),
+            dims: dims.to_vec(),
+            total: LiveTable::new(dims, &filter),
+            current: LiveTable::new(dims, &filter),
+            last: LiveTable::new(dims, &filter),
+            filter,
+            recent: Recent::new(recent),
+            sum_total: Summary::default(),
+            sum_current: Summary::default(),
+            sum_last: Summary::default(),
+            drops: DropCounters::default(),
+            drops_at_roll: DropCounters::default(),
+            drops_last: DropCounters::default(),
+            rolled_at: Duration::ZERO,
+            last_len: Duration::ZERO,
+        }
+    }
+
+    /// Whether the kernel has RTO counters.
+    pub fn rto(&self) -> bool {
+        self.rto
+    }
+
+    /// Sets whether the kernel has RTO counters (known once the collector is loaded).
+    pub fn set_rto(&mut self, rto: bool) {
+        self.rto = rto;
+    }
+
+    /// Takes one item that arrived at `at` on the source's clock.
+    pub fn add(&mut self, item: Item, at: Duration) {
+        match item {
+            Item::Close(c) => {
+                self.sum_total.add_close(&c);
+                self.sum_current.add_close(&c);
+                self.fine_total.add(&c);
+                self.fine_current.add(&c);
+                self.total.add(&c);
+                self.current.add(&c);
+                self.recent.push(c, at);
+            }
+            Item::Folded(f) => {
+                self.sum_total.add_folded(&f);
+                self.sum_current.add_folded(&f);
+                self.fine_total.add_folded(&f.totals, &f.local, &f.peer);
+                self.fine_current.add_folded(&f.totals, &f.local, &f.peer);
+                self.total.add_folded(&f);
+                self.current.add_folded(&f);
+            }
+            Item::Drops(d) => self.drops = d,
+        }
+    }
+
+    /// Completes the interval in progress at `now`: it becomes the last interval.
+    pub fn roll(&mut self, now: Duration) {
+        self.fine_last = std::mem::take(&mut self.fine_current);
+        self.sum_last = std::mem::take(&mut self.sum_current);
+        let fresh = LiveTable::new(&self.dims, &self.filter);
+        self.last = std::mem::replace(&mut self.current, fresh);
+        self.last_len = now.saturating_sub(self.rolled_at);
+        self.rolled_at = now;
+        self.drops_last = DropCounters {
+            folded: self.drops.folded.saturating_sub(self.drops_at_roll.folded),
+            lost: self.drops.lost.saturating_sub(self.drops_at_roll.lost),
+            missed: self.drops.missed.saturating_sub(self.drops_at_roll.missed),
+        };
+        self.drops_at_roll = self.drops;
+    }
+
+    /// Focuses the tables on grouping `dims`, narrowed by `filter`. Rolls up from the
+    /// fine aggregators only when the focus changes.
+    pub fn set_focus(&mut self, dims: &[Dimension], filter: &KeyFilter) {
+        if self.dims == dims && self.filter == *filter {
+            return;
+        }
+        self.dims = dims.to_vec();
+        self.filter = filter.clone();
+        let table =
+            |fine: &FineAggregator| LiveTable::from_aggregator(fine.roll_up(dims, filter), filter);
+        self.total = table(&self.fine_total);
+        self.current = table(&self.fine_current);
+        self.last = table(&self.fine_last);
+    }
+
+    /// Brings the row summaries of `span`'s table up to date. The other table waits
+    /// until it is shown: after a roll-over or a regrouping every row needs it.
+    pub fn refresh(&mut self, span: Span) {
+        match span {
+            Span::Last => self.last.refresh(self.rto),
+            Span::Total => self.total.refresh(self.rto),
+        }
+    }
+
+    /// The focused table of `span`, as of its last [`Ledger::refresh`].
+    pub fn table(&self, span: Span) -> &LiveTable {
+        match span {
+            Span::Last => &self.last,
+            Span::Total => &self.total,
+        }
+    }
+
+    /// Header totals of `span`; `now` is the time on the source's clock.
+    pub fn summary(&self, span: Span, now: Duration) -> Summary {
+        let (sum, drops, len) = match span {
+            Span::Last => (&self.sum_last, self.drops_last, self.last_len),
+            Span::Total => (&self.sum_total, self.drops, now),
+        };
+        Summary {
+            secs: len.as_secs_f64(),
+            drops,
+            rto: self.rto.then(|| sum.rto.unwrap_or_default()),
+            ..sum.clone()
+        }
+    }
+
+    /// Length of the last completed interval.
+    pub fn last_interval(&self) -> Duration {
+        self.last_len
+    }
+
+    /// The most recent closes.
+    pub fn recent(&self) -> &Recent {
+        &self.recent
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! One table of the focused grouping, fed record by record, whose row summaries are
+//! recomputed only for rows that changed.
+use std::collections::HashMap;
+
+use crate::{
+    aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, Metrics},
+    attribution::{AttributedClose, AttributedFolded},
+    view::RowStats,
+};
+
+/// Rows of one grouping and filter, with cached [`RowStats`].
+#[derive(Clone, Debug)]
+pub struct LiveTable {
+    agg: Aggregator,
+    filter: KeyFilter,
+    stats: HashMap<GroupKey, Cached>,
+    dirty: Vec<GroupKey>,
+}
+
+/// A row's summary and whether it still matches the row's metrics.
+#[derive(Clone, Debug)]
+struct Cached {
+    stats: RowStats,
+    fresh: bool,
+}
+
+impl LiveTable {
+    /// An empty table grouping by `dims`, taking only records that pass `filter`.
+    pub fn new(dims: &[Dimension], filter: &KeyFilter) -> Self {
+        Self::from_aggregator(Aggregator::new(dims.to_vec()), filter)
+    }
+
+    /// A table holding `agg`'s rows, which must already have passed `filter`.
+    pub fn from_aggregator(agg: Aggregator, filter: &KeyFilter) -> Self {
+        let dirty = agg.groups().map(|(k, _)| k.clone()).collect();
+        Self {
+            agg,
+            filter: filter.clone(),
+            stats: HashMap::new(),
+            dirty,
+        }
+    }
+
+    /// Adds one closed socket, if it passes the filter.
+    pub fn add(&mut self, rec: &AttributedClose) {
+        if self.filter.matches(rec) {
+            let key = self.agg.key_of(rec);
+            self.touch(&key);
+            self.agg.entry(key).add_event(&rec.event);
+        }
+    }
+
+    /// Adds folded overflow totals, if they pass the filter.
+    pub fn add_folded(&mut self, f: &AttributedFolded) {
+        let local = (f.totals.local, &f.local);
+        let peer = (f.totals.peer, &f.peer);
+        if self.filter.matches_ends(local, peer) {
+            let key = self.agg.key_of_folded(&f.totals, &f.local, &f.peer);
+            self.touch(&key);
+            self.agg.entry(key).add_folded(&f.totals);
+        }
+    }
+
+    /// Marks `key` for recomputation, once. Its old summary stays until then, so a
+    /// row never drops out of [`LiveTable::rows`] between refreshes.
+    fn touch(&mut self, key: &GroupKey) {
+        match self.stats.get_mut(key) {
+            Some(c) if c.fresh => {
+                c.fresh = false;
+                self.dirty.push(key.clone());
+            }
+            Some(_) => {}
+            None if self.agg.get(key).is_none() => self.dirty.push(key.clone()),
+            None => {}
+        }
+    }
+
+    /// Recomputes the summaries of rows that changed since the last call. `rto` says
+    /// whether the kernel has RTO counters.
+    pub fn refresh(&mut self, rto: bool) {
+        for key in self.dirty.drain(..) {
+            if let Some(m) = self.agg.get(&key) {
+                let stats = RowStats::from_metrics(m, rto);
+                self.stats.insert(key, Cached { stats, fresh: true });
+            }
+        }
+    }
+
+    /// Every row with its summary as of the last [`LiveTable::refresh`]; rows new
+    /// since then are not listed yet.
+    pub fn rows(&self) -> impl Iterator<Item = (&GroupKey, &RowStats)> {
+        self.stats.iter().map(|(k, c)| (k, &c.stats))
+    }
+
+    /// The summary of row `key`, as of the last refresh.
+    pub fn stats(&self, key: &GroupKey) -> Option<&RowStats> {
+        self.stats.get(key).map(|c| &c.stats)
+    }
+
+    /// The full metrics of row `key` (its srtt histogram included).
+    pub fn metrics(&self, key: &GroupKey) -> Option<&Metrics> {
+        self.agg.get(key)
+    }
+
+    /// The grouped dimensions.
+    pub fn group_by(&self) -> &[Dimension] {
+        self.agg.group_by()
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.agg.len()
+    }
+
+    /// True without rows.
+    pub fn is_empty(&self) -> bool {
+        self.agg.is_empty()
+    }
+}

@@ -1,0 +1,271 @@
+//! Tests of the live store: spans, focus changes, header sums, the ring.
+use std::time::Duration;
+
+use super::*;
+use crate::{
+    aggregation::{Aggregator, GroupKey},
+    attribution::{AttributedFolded, Attribution},
+    collector::FoldedTotals,
+    record::Item,
+    testdata::{close, owner},
+    view::RowStats,
+};
+
+const NS_AZ: [Dimension; 2] = [Dimension::Namespace, Dimension::Az];
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn owners() -> (Attribution, Attribution, Attribution) {
+    (
+        owner("web", "web-1", "n1", "az-a"),
+        owner("db", "db-0", "n2", "az-b"),
+        owner("web", "web-2", "n1", "az-a"),
+    )
+}
+
+fn key(l: &[&str], p: &[&str]) -> GroupKey {
+    GroupKey {
+        local: l.iter().map(|v| (*v).into()).collect(),
+        peer: p.iter().map(|v| (*v).into()).collect(),
+    }
+}
+
+fn row<'a>(ledger: &'a Ledger, span: Span, k: &GroupKey) -> &'a RowStats {
+    ledger.table(span).stats(k).expect("row exists")
+}
+
+#[test]
+fn intervals_roll_and_totals_accumulate() {
+    let (web, db, _) = owners();
+    let mut l = Ledger::new(true, &NS_AZ, 100);
+    l.add(
+        Item::Close(close(
+            "10.0.0.1:1",
+            "10.0.1.1:5432",
+            (&web, &db),
+            100,
+            1000,
+            3,
+            400,
+        )),
+        s(0),
+    );
+    l.roll(s(1));
+    l.add(
+        Item::Close(close(
+            "10.0.0.1:2",
+            "10.0.1.1:5432",
+            (&web, &db),
+            50,
+            10,
+            0,
+            800,
+        )),
+        s(1),
+    );
+    l.add(
+        Item::Drops(DropCounters {
+            folded: 2,
+            lost: 1,
+            missed: 0,
+        }),
+        s(1),
+    );
+    l.roll(s(3));
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
+    let k = key(&["web", "az-a"], &["db", "az-b"]);
+    let last = row(&l, Span::Last, &k);
+    assert_eq!(
+        (last.connections, last.bytes_sent, last.retransmits),
+        (1, 50, 0)
+    );
+    assert_eq!(last.srtt_p50_us, Some(800));
+    let total = row(&l, Span::Total, &k);
+    assert_eq!(
+        (total.connections, total.bytes_sent, total.retransmits),
+        (2, 150, 3)
+    );
+    assert_eq!(l.last_interval(), s(2));
+    let sum = l.summary(Span::Last, s(3));
+    assert_eq!((sum.closes, sum.bytes, sum.secs), (1, 60, 2.0));
+    assert_eq!(sum.per_sec(sum.bytes), 30.0);
+    assert_eq!((sum.drops.folded, sum.drops.lost), (2, 1));
+    let sum = l.summary(Span::Total, s(3));
+    assert_eq!((sum.closes, sum.bytes, sum.retransmits), (2, 1160, 3));
+    assert_eq!(sum.rto.unwrap().timeouts, 1);
+    // Drops are per interval in the last span: nothing new since the previous roll.
+    l.roll(s(4));
+    assert_eq!(l.summary(Span::Last, s(4)).drops, DropCounters::default());
+    assert_eq!(l.summary(Span::Total, s(4)).drops.folded, 2);
+}
+
+#[test]
+fn refresh_updates_only_what_changed_and_sees_new_records() {
+    let (web, db, web2) = owners();
+    let mut l = Ledger::new(false, &[Dimension::Pod], 100);
+    l.add(
+        Item::Close(close(
+            "10.0.0.1:1",
+            "10.0.1.1:1",
+            (&web, &db),
+            10,
+            0,
+            0,
+            100,
+        )),
+        s(0),
+    );
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
+    let k1 = key(&["web-1"], &["db-0"]);
+    assert_eq!(row(&l, Span::Total, &k1).bytes_sent, 10);
+    l.add(
+        Item::Close(close("10.0.0.1:2", "10.0.1.1:1", (&web, &db), 5, 0, 0, 100)),
+        s(0),
+    );
+    l.add(
+        Item::Close(close(
+            "10.0.0.2:1",
+            "10.0.1.1:1",
+            (&web2, &db),
+            7,
+            0,
+            0,
+            100,
+        )),
+        s(0),
+    );
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
+    assert_eq!(row(&l, Span::Total, &k1).bytes_sent, 15);
+    assert_eq!(
+        row(&l, Span::Total, &key(&["web-2"], &["db-0"])).bytes_sent,
+        7
+    );
+    assert_eq!(l.table(Span::Total).rows().count(), 2);
+}
+
+#[test]
+fn refocusing_rolls_up_every_span_exactly() {
+    let (web, db, web2) = owners();
+    let recs = [
+        close("10.0.0.1:1", "10.0.1.1:1", (&web, &db), 10, 1, 1, 100),
+        close("10.0.0.2:1", "10.0.1.1:1", (&web2, &db), 20, 2, 2, 300),
+        close("10.0.1.1:1", "10.0.0.1:1", (&db, &web), 40, 4, 0, 900),
+    ];
+    let mut l = Ledger::new(true, &NS_AZ, 100);
+    l.add(Item::Close(recs[0].clone()), s(0));
+    l.roll(s(1));
+    l.add(Item::Close(recs[1].clone()), s(1));
+    l.add(Item::Close(recs[2].clone()), s(1));
+    let filter = KeyFilter::all().and(Dimension::Namespace, "web".into(), "db".into());
+    l.set_focus(&[Dimension::Pod], &filter);
+    l.add(Item::Close(recs[1].clone()), s(1));
+    l.roll(s(2));
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
+    let mut direct = Aggregator::new(vec![Dimension::Pod]);
+    for r in [&recs[0], &recs[1], &recs[2], &recs[1]] {
+        if filter.matches(r) {
+            direct.add(r);
+        }
+    }
+    let total = l.table(Span::Total);
+    assert_eq!(total.len(), direct.len());
+    for (k, m) in direct.groups() {
+        assert_eq!(total.stats(k), Some(&RowStats::from_metrics(m, true)));
+    }
+    let k2 = key(&["web-2"], &["db-0"]);
+    assert_eq!(row(&l, Span::Last, &k2).connections, 2);
+    assert!(l
+        .table(Span::Last)
+        .stats(&key(&["web-1"], &["db-0"]))
+        .is_none());
+}
+
+#[test]
+fn folded_totals_count_in_tables_and_header() {
+    let (web, db, _) = owners();
+    let mut l = Ledger::new(false, &NS_AZ, 100);
+    let f = FoldedTotals {
+        local: "10.0.0.1".parse().unwrap(),
+        peer: "10.0.1.1".parse().unwrap(),
+        records: 3,
+        failed_connects: 1,
+        bytes_sent: 100,
+        bytes_received: 0,
+        retransmits: 0,
+        lost: 0,
+        rto: None,
+    };
+    l.add(
+        Item::Folded(AttributedFolded {
+            totals: f,
+            local: web,
+            peer: db,
+        }),
+        s(0),
+    );
+    l.refresh(Span::Last);
+    l.refresh(Span::Total);
+    let r = row(&l, Span::Total, &key(&["web", "az-a"], &["db", "az-b"]));
+    assert_eq!(
+        (r.connections, r.failed_connects, r.bytes_sent),
+        (2, 1, 100)
+    );
+    let sum = l.summary(Span::Total, s(1));
+    assert_eq!((sum.closes, sum.failed_connects), (3, 1));
+    assert!(l.recent().is_empty(), "folded totals carry no connections");
+}
+
+#[test]
+fn cross_az_share_counts_known_zones_only() {
+    let (web, db, web2) = owners();
+    let nowhere = owner("x", "x", "x", crate::attribution::UNKNOWN);
+    let mut l = Ledger::new(false, &NS_AZ, 100);
+    for (o, tx) in [
+        ((&web, &db), 300),
+        ((&web, &web2), 100),
+        ((&web, &nowhere), 5000),
+    ] {
+        l.add(
+            Item::Close(close("10.0.0.1:1", "10.0.1.1:1", o, tx, 0, 0, 1)),
+            s(0),
+        );
+    }
+    let sum = l.summary(Span::Total, s(1));
+    assert_eq!((sum.cross_az_bytes, sum.zoned_bytes), (300, 400));
+    assert_eq!(sum.cross_az_pct(), Some(75.0));
+    assert_eq!(
+        Ledger::new(false, &NS_AZ, 1)
+            .summary(Span::Total, s(1))
+            .cross_az_pct(),
+        None
+    );
+}
+
+#[test]
+fn the_ring_keeps_the_newest_and_counts_the_rest() {
+    let (web, db, _) = owners();
+    let mut l = Ledger::new(false, &NS_AZ, 3);
+    for i in 0..5u64 {
+        let c = close(
+            &format!("10.0.0.1:{}", i + 1),
+            "10.0.1.1:1",
+            (&web, &db),
+            i,
+            0,
+            0,
+            1,
+        );
+        l.add(Item::Close(c), s(i));
+    }
+    let r = l.recent();
+    assert_eq!((r.len(), r.evicted(), r.capacity()), (3, 2, 3));
+    let seqs: Vec<u64> = r.newest_first().map(|c| c.seq).collect();
+    assert_eq!(seqs, [4, 3, 2]);
+    assert_eq!(r.newest_first().next().unwrap().at, s(4));
+}

@@ -1,0 +1,413 @@
+//! End-to-end tests of the interactive UI: the real binary in tmux, driven by keys as a
+//! person would, read back with `capture-pane`. The live test needs root (it loads the
+//! eBPF program); it prints "skipped: needs root" otherwise, unless
+//! TCPTOP_REQUIRE_ROOT_TESTS=1, when it fails. The replay tests need no root. All need
+//! tmux (`cargo xtask setup` installs it).
+use std::{
+    io::{Read, Write},
+    net::{Shutdown, SocketAddr, TcpListener, TcpStream},
+    path::Path,
+    process::{Command, Output},
+    thread,
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tcptop");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo.jsonl");
+
+/// A tmux server of our own with one window running a shell.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, w: u16, h: u16) -> Self {
+        let t = Tmux {
+            socket: format!("tcptop-e2e-{name}-{}", std::process::id()),
+        };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+            "env",
+            "-i",
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "TERM=tmux-256color",
+            "PS1=$ ",
+            "sh",
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (cargo xtask setup installs it)")
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "main", "-l", text]);
+    }
+
+    /// Presses named keys (`Enter`, `Escape`, `q`, ...).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-t", "main", "-p"]).stdout)
+            .into_owned()
+    }
+
+    fn display(&self, format: &str) -> String {
+        String::from_utf8_lossy(
+            &self
+                .run(&["display-message", "-t", "main", "-p", format])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// Waits up to `secs` for the screen to satisfy `ok`; returns the last screen.
+    fn wait_for(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Starts tcptop with `args` in the shell, echoing its exit status afterwards.
+    fn launch(&self, args: &str) {
+        self.type_text(&format!("{BIN} {args}; echo EXIT=$?"));
+        self.keys(&["Enter"]);
+    }
+
+    /// Presses `q`, then checks that the shell is back with exit status 0 and the
+    /// alternate screen off.
+    fn quit_cleanly(&self) {
+        self.keys(&["q"]);
+        let s = self.wait_for("exit status", 10, |s| exit_status(s).is_some());
+        assert_eq!(exit_status(&s), Some(0), "{s}");
+        assert_eq!(
+            self.display("#{alternate_on}"),
+            "0",
+            "alternate screen is off"
+        );
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The exit status the shell printed after tcptop, if it did yet. The command line
+/// holds `EXIT=$?`; the status may follow a prompt on the same line.
+fn exit_status(screen: &str) -> Option<u32> {
+    screen.split("EXIT=").skip(1).find_map(|rest| {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
+/// True when the test may go on; prints the skip otherwise.
+fn have_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    assert_ne!(
+        std::env::var("TCPTOP_REQUIRE_ROOT_TESTS").as_deref(),
+        Ok("1"),
+        "this test needs root and TCPTOP_REQUIRE_ROOT_TESTS=1 forbids skipping"
+    );
+    eprintln!("skipped: needs root");
+    false
+}
+
+/// `conns` connections from `client` to a listener on `server`: each sends `up`
+/// bytes, the server answers `down` bytes, both close.
+fn traffic(client: &str, server: &str, conns: usize, up: usize, down: usize) {
+    let listener = TcpListener::bind((server, 0)).expect("bind a loopback address");
+    let addr = listener.local_addr().unwrap();
+    let srv = thread::spawn(move || {
+        for _ in 0..conns {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf).unwrap();
+            assert_eq!(buf.len(), up);
+            s.write_all(&vec![b'y'; down]).unwrap();
+        }
+    });
+    for _ in 0..conns {
+        let sock = connect_from(client, addr);
+        let mut s = sock;
+        s.write_all(&vec![b'x'; up]).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        s.read_to_end(&mut back).unwrap();
+        assert_eq!(back.len(), down);
+    }
+    srv.join().unwrap();
+}
+
+/// A stream from `client` (any port) to `to`. std cannot bind before connecting, so a
+/// raw socket is bound first.
+fn connect_from(client: &str, to: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let ip: std::net::Ipv4Addr = client.parse().unwrap();
+    let SocketAddr::V4(to) = to else {
+        unreachable!()
+    };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns; the addresses are
+    // valid sockaddr_in values of the given length.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let local = sin(ip, 0);
+        assert_eq!(
+            libc::bind(fd, (&raw const local).cast(), len),
+            0,
+            "bind {client}"
+        );
+        let peer = sin(*to.ip(), to.port());
+        assert_eq!(
+            libc::connect(fd, (&raw const peer).cast(), len),
+            0,
+            "connect {to}"
+        );
+        TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// The screen's table rows that start with `prefix` (after the selection marker).
+fn rows<'a>(screen: &'a str, prefix: &str) -> Vec<&'a str> {
+    screen
+        .lines()
+        .filter(|l| l.trim_start().starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn live_traffic_sort_filter_help_resize_and_quit() {
+    if !have_root() {
+        return;
+    }
+    // Addresses of this test only: 127.61.N.1-4, N from the pid.
+    let n = std::process::id() % 200 + 1;
+    let ip = |h: u8| format!("127.61.{n}.{h}");
+    let t = Tmux::start("live", 160, 48);
+    t.launch("--interval 500ms --no-kube");
+    t.wait_for("the first frame", 10, |s| s.contains("namespace,az pairs"));
+    t.wait_for("the collector", 30, |s| !s.contains("attaching"));
+    traffic(&ip(1), &ip(2), 10, 1000, 100);
+    traffic(&ip(3), &ip(4), 3, 50_000, 20);
+    // Live traffic appears: the loopback pair shows in the default grouping.
+    t.keys(&["t"]);
+    t.wait_for("a loopback row", 10, |s| !rows(s, "loopback").is_empty());
+    // Regroup by IP (namespace,az > namespace > az > pod > ip) and filter to ours.
+    t.keys(&["g", "g", "g", "g"]);
+    t.wait_for("ip pairs", 5, |s| s.contains("ip pairs"));
+    t.keys(&["/"]);
+    t.type_text(&format!("127.61.{n}."));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("our four rows", 10, |s| rows(s, "127.61.").len() == 4);
+    // The client rows carry exact counts: 10 connections, 10 x 1000 bytes sent.
+    let client = rows(&s, &format!("{} ", ip(1)))[0].to_string();
+    let cells: Vec<&str> = client.split_whitespace().collect();
+    assert_eq!(cells[1], ip(2), "{client}");
+    assert_eq!(
+        (cells[2], cells[3]),
+        ("10", "0"),
+        "10 connections, 0 failed: {client}"
+    );
+    assert_eq!(
+        &cells[4..6],
+        ["9.77", "KiB"],
+        "10 x 1000 bytes sent: {client}"
+    );
+    // The kernel counts the peer's FIN as a received byte.
+    assert_eq!(
+        &cells[6..8],
+        ["1010", "B"],
+        "10 x (100 + FIN) received: {client}"
+    );
+    // Sorted by bytes: the 150 KB pair first; by TX ascending: the 60-byte server first.
+    assert!(
+        rows(&s, "127.61.")[0].contains(&format!("{} ", ip(3))),
+        "{s}"
+    );
+    t.keys(&["3", "3"]);
+    let s = t.wait_for("TX ascending", 5, |s| s.contains("sort TX ▲"));
+    assert!(
+        rows(&s, "127.61.")[0].starts_with(&format!("{} ", ip(4))),
+        "{s}"
+    );
+    // Filter to the second pair only.
+    // Esc alone: followed at once by another key, a terminal reads Alt+key.
+    t.keys(&["Escape"]);
+    t.wait_for("the filter cleared", 5, |s| !s.contains("filter \""));
+    t.keys(&["/"]);
+    t.type_text(&ip(3));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("two rows", 5, |s| rows(s, "127.61.").len() == 2);
+    assert!(rows(&s, &ip(1)).is_empty(), "{s}");
+    // Help opens and closes.
+    t.keys(&["?"]);
+    t.wait_for("help", 5, |s| {
+        s.contains("tcptop keys") && s.contains("RETR% is per byte")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("help closed", 5, |s| !s.contains("tcptop keys"));
+    // A resize to 80x24 keeps it readable: header, titles, our rows, the key hints.
+    t.run(&["resize-window", "-t", "main", "-x", "80", "-y", "24"]);
+    let s = t.wait_for("80 columns", 5, |s| {
+        s.lines().all(|l| l.chars().count() <= 80) && s.contains("q quit")
+    });
+    for needle in [
+        "tcptop", "closes/s", "LOCAL", "CONNS", "TX", "RX", "SRTT p99", "q quit",
+    ] {
+        assert!(s.contains(needle), "{needle} missing at 80x24:\n{s}");
+    }
+    assert_eq!(rows(&s, "127.61.").len(), 2, "{s}");
+    t.quit_cleanly();
+}
+
+#[test]
+fn replay_in_tmux_drills_down_and_quits() {
+    let t = Tmux::start("replay", 100, 30);
+    t.launch(&format!("--replay {FIXTURE} --interval 200ms"));
+    let s = t.wait_for("rows from the recording", 10, |s| s.contains("eu-west-1a"));
+    assert!(
+        s.contains("REPLAY demo.jsonl") && s.contains("ip-10-0-1-23"),
+        "{s}"
+    );
+    // Pods talking to postgres (namespace,az > namespace > az > pod), since start.
+    t.keys(&["t", "g", "g", "g", "/"]);
+    t.type_text("postgres");
+    t.keys(&["Enter"]);
+    t.wait_for("a pod pair", 10, |s| {
+        !rows(s, "api-").is_empty() || !rows(s, "cart-").is_empty()
+    });
+    t.keys(&["Enter"]);
+    let s = t.wait_for("IP pairs", 5, |s| s.contains("IP pairs"));
+    assert!(s.contains("10.0.2.30"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("connections", 5, |s| s.contains("recent connections"));
+    assert!(s.contains("10.0.2.30:5432"), "{s}");
+    t.keys(&["BSpace", "BSpace"]);
+    t.wait_for("the top", 5, |s| s.contains("pod pairs │"));
+    t.quit_cleanly();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let t = Tmux::start("sigterm", 100, 30);
+    t.launch(&format!("--replay {FIXTURE}"));
+    t.wait_for("the UI", 10, |s| s.contains("namespace,az pairs"));
+    let shell = t.display("#{pane_pid}");
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+    let pid: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: sends a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let s = t.wait_for("exit status", 10, |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&s), Some(0), "{s}");
+    assert_eq!(t.display("#{alternate_on}"), "0");
+}
+
+fn tcptop(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+#[test]
+fn without_a_terminal_it_says_to_use_once() {
+    let out = tcptop(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--once"), "{err}");
+}
+
+#[test]
+fn once_replays_a_whole_recording() {
+    let out = tcptop(&[
+        "--once",
+        "--replay",
+        FIXTURE,
+        "--output",
+        "csv",
+        "--group-by",
+        "ip",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.starts_with("local_ip,peer_ip,connections,"), "{csv}");
+    assert!(csv.contains("10.0.1.20,10.0.2.30,"), "{csv}");
+}
+
+#[test]
+fn bad_recordings_are_one_line_errors() {
+    let dir = std::env::temp_dir().join(format!("tcptop-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"format\":\"pcap\"}\n").unwrap();
+    for (args, needle) in [
+        (
+            vec!["--once", "--replay", bad.to_str().unwrap()],
+            "not a tcptop recording",
+        ),
+        (
+            vec!["--once", "--replay", "/nonexistent.jsonl"],
+            "cannot open replay file",
+        ),
+        (
+            vec!["--replay", "a", "--record", "b"],
+            "cannot be used with",
+        ),
+    ] {
+        let out = tcptop(&args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+    assert!(Path::new(&bad).exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
