@@ -12,12 +12,12 @@ use tokio::{io::unix::AsyncFd, time::Interval};
 use super::host;
 use crate::{
     attribution::{AttributedClose, AttributedFolded, Resolver},
-    collector::{kernel::KernelCollector, DropCounters},
+    collector::{
+        kernel::{KernelCollector, DRAIN_INTERVAL},
+        DropCounters,
+    },
     record::{Header, Item, Line, Replay},
 };
-
-/// How often the overflow aggregate and drop counters are read.
-const OVERFLOW_POLL: Duration = Duration::from_millis(250);
 
 /// Most items handed out per call, so that a caller stays responsive during a replay.
 const BATCH: usize = 4096;
@@ -111,7 +111,7 @@ impl<'r> KernelSource<'r> {
         Ok(Self {
             ring,
             resolver,
-            poll: tokio::time::interval(OVERFLOW_POLL),
+            poll: tokio::time::interval(DRAIN_INTERVAL),
             drops: DropCounters::default(),
             started: Instant::now(),
             info,
@@ -128,18 +128,24 @@ impl<'r> KernelSource<'r> {
                 });
                 guard.clear_ready();
             }
-            _ = self.poll.tick() => self.drain_overflow(out),
+            // The program wakes the reader only for a batch: drain the rest on a timer.
+            _ = self.poll.tick() => self.drain_all(out),
         }
         Ok(())
     }
 
     fn finish(&mut self, out: &mut Vec<Item>) {
+        self.drain_all(out);
+        out.push(Item::Drops(self.drops));
+    }
+
+    /// Everything waiting: ring buffer records, folded totals and drop counters.
+    fn drain_all(&mut self, out: &mut Vec<Item>) {
         let resolver = self.resolver;
         self.ring
             .get_mut()
             .drain_events(|e| out.push(Item::Close(AttributedClose::new(e, resolver))));
         self.drain_overflow(out);
-        out.push(Item::Drops(self.drops));
     }
 
     /// Folded overflow totals, and the drop counters when they changed.
