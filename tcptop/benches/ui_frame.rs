@@ -27,6 +27,7 @@ fn session() -> Session {
     }
     ledger.roll(Duration::from_secs(1));
     let info = HeaderInfo {
+        version: "0.1.0".into(),
         node: "bench-node".into(),
         kernel: "6.18.0".into(),
         kube: Kube::disabled(),

@@ -94,6 +94,7 @@ fn load(path: &std::path::Path) -> Result<(Session, Duration)> {
     }
     ledger.roll(next);
     let info = HeaderInfo {
+        version: "0.1.0".into(),
         node: header.node,
         kernel: header.kernel,
         // What the UI says on a replay: attribution was done when recording.

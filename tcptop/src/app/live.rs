@@ -28,6 +28,7 @@ use super::{
 };
 use crate::{
     attribution::{kube::KubeStatus, IpOnly},
+    build_info,
     cli::Args,
     collector::kernel::{KernelCollector, LoadError, LoadOptions},
     record::{Item, Recorder},
@@ -121,6 +122,7 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
         ledger: Ledger::new(rto, app.group_by(), DEFAULT_CAPACITY),
         app,
         info: HeaderInfo {
+            version: format!("{} ({})", build_info::VERSION, build_info::GIT_REVISION),
             node,
             kernel,
             kube,

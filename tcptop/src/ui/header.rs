@@ -44,6 +44,8 @@ impl Kube {
 /// The header's fixed facts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeaderInfo {
+    /// tcptop's version and git revision, e.g. `0.1.0 (1a2b3c4d5e6f)`.
+    pub version: String,
     /// The node's name.
     pub node: String,
     /// The kernel release.
@@ -160,7 +162,10 @@ fn identity<'a>(s: &Screen<'a>, width: u16) -> Line<'a> {
         ("k8s", s.info.kube.text.clone(), t.level(s.info.kube.level)),
     ];
     let build = |kernel: bool, labels: bool| {
-        let mut spans = vec![Span::styled("tcptop", t.header())];
+        let mut spans = vec![Span::styled(
+            format!("tcptop {}", s.info.version),
+            t.header(),
+        )];
         for (label, value, style) in &fields {
             if *label == "kernel" && !kernel {
                 continue;

@@ -41,6 +41,7 @@ impl Harness {
         }
         ledger.roll(next);
         let info = HeaderInfo {
+            version: "0.1.0".into(),
             node: header.node,
             kernel: header.kernel,
             kube: Kube {
