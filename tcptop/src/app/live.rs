@@ -183,6 +183,8 @@ async fn ui_loop(args: &Args, replay: Option<ReplaySource>, record: Option<File>
                     Ok(Err(e)) => break Err(e.into()),
                     Err(e) => break Err(anyhow::anyhow!("loading the eBPF program failed: {e}")),
                 };
+                let support = build_info::KernelSupport::Ready(collector.features());
+                ui.info.kernel = format!("{} ({})", ui.info.kernel, support.short());
                 let kernel = match KernelSource::new(collector, resolver) {
                     Ok(k) => Source::Kernel(k),
                     Err(e) => break Err(e),
