@@ -75,17 +75,22 @@ pub fn dist() -> Result<Dist> {
     let started = Instant::now();
     // tcptop's build script builds the eBPF crate for bpfel-unknown-none in its own
     // cargo run; --target here changes only the userspace binaries.
-    run(cargo().current_dir(workspace()).args([
-        "build",
-        "-p",
-        "tcptop",
-        "--bins",
-        "--locked",
-        "--profile",
-        PROFILE,
-        "--target",
-        MUSL_TARGET,
-    ]))?;
+    // ring (rustls, for the Kubernetes client) compiles C: Debian's musl-tools has the
+    // compiler, under the name musl-gcc.
+    run(cargo()
+        .current_dir(workspace())
+        .env("CC_x86_64_unknown_linux_musl", "musl-gcc")
+        .args([
+            "build",
+            "-p",
+            "tcptop",
+            "--bins",
+            "--locked",
+            "--profile",
+            PROFILE,
+            "--target",
+            MUSL_TARGET,
+        ]))?;
     let built = target_dir().join(MUSL_TARGET).join(PROFILE);
     let out = dist_dir();
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;

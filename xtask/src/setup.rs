@@ -11,7 +11,7 @@ const BPF_LINKER: &str = "0.10.0";
 
 /// Debian packages the tests and benchmarks use: ip and nft for the test network
 /// namespaces, bpftrace and bpftool for the kernel-cost baseline, skopeo and umoci to
-/// check the OCI image.
+/// check the OCI image, tmux for the UI tests, musl-tools for the static binary.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("nft", "nftables"),
@@ -20,6 +20,7 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("tmux", "tmux"),
+    ("musl-gcc", "musl-tools"),
 ];
 
 /// Runs every setup step.
