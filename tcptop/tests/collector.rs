@@ -81,6 +81,28 @@ fn collect<T>(
     (out, events)
 }
 
+/// Asserts that `agg`'s IP-pair row from `local` to `peer` equals the TCP_INFO sums of
+/// those sockets, and counts `failed` failed connects.
+fn assert_row_matches(
+    agg: &Aggregator,
+    reports: &[traffic::SocketReport],
+    local: IpAddr,
+    peer: IpAddr,
+    failed: u64,
+) {
+    let (n, tx, rx, _) = traffic::sums(reports, local, peer);
+    let (_, m) = agg
+        .groups()
+        .find(|(k, _)| *k.local[0] == *local.to_string() && *k.peer[0] == *peer.to_string())
+        .expect("row for the pair");
+    assert_eq!(
+        (m.connections, m.bytes_sent, m.bytes_received),
+        (n, tx, rx),
+        "{local} -> {peer}"
+    );
+    assert_eq!(m.failed_connects, failed, "{local} -> {peer}");
+}
+
 fn sizes(n: usize, seed: usize) -> Vec<(usize, usize)> {
     (0..n)
         .map(|i| {
@@ -211,18 +233,8 @@ fn counters_match_tcp_info(id: u8, compat: bool) {
     }
     for fam in [4, 6] {
         for (l, p) in [(0, 1), (1, 0)] {
-            let (local, peer) = (pair.addr(l, fam), pair.addr(p, fam));
-            let (n, tx, rx, _) = traffic::sums(&reports, local, peer);
-            let (_, m) = agg
-                .groups()
-                .find(|(k, _)| *k.local[0] == *local.to_string() && *k.peer[0] == *peer.to_string())
-                .expect("row for the pair");
-            assert_eq!(
-                (m.connections, m.bytes_sent, m.bytes_received),
-                (n, tx, rx),
-                "{local} -> {peer}"
-            );
-            assert_eq!(m.failed_connects, if l == 0 { 5 } else { 0 });
+            let failed = if l == 0 { 5 } else { 0 };
+            assert_row_matches(&agg, &reports, pair.addr(l, fam), pair.addr(p, fam), failed);
         }
     }
 }
@@ -316,18 +328,8 @@ fn a_full_ring_buffer_folds_records_and_keeps_totals_exact() {
         agg.add_folded(f, &ip_only.resolve(f.local), &ip_only.resolve(f.peer));
     }
     for (l, p) in [(0, 1), (1, 0)] {
-        let (local, peer): (IpAddr, IpAddr) = (pair.addr(l, 4), pair.addr(p, 4));
-        let (n, tx, rx, _) = traffic::sums(&reports, local, peer);
-        let (_, m) = agg
-            .groups()
-            .find(|(k, _)| *k.local[0] == *local.to_string() && *k.peer[0] == *peer.to_string())
-            .expect("row for the pair");
-        assert_eq!(
-            (m.connections, m.bytes_sent, m.bytes_received),
-            (n, tx, rx),
-            "{local} -> {peer}"
-        );
-        assert_eq!(m.failed_connects, if l == 0 { 20 } else { 0 });
+        let failed = if l == 0 { 20 } else { 0 };
+        assert_row_matches(&agg, &reports, pair.addr(l, 4), pair.addr(p, 4), failed);
     }
     // A second drain reports nothing new: deltas, not running totals.
     let mut again = 0;
