@@ -66,26 +66,7 @@ fn main() {
 
 /// Starts `tcptop --once` for `secs` and waits until it is attached.
 fn start_tcptop(secs: u64) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
-        .args([
-            "--once",
-            "--output",
-            "json",
-            "--group-by",
-            "ip",
-            "--duration",
-            &format!("{secs}s"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tcptop");
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("attached"), "tcptop: {line}");
-    thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    child
+    support::once::start(&["--duration", &format!("{secs}s")])
 }
 
 /// Waits for tcptop; returns its JSON and its CPU time in seconds.

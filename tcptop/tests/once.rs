@@ -3,34 +3,15 @@
 mod support;
 
 use std::{
-    io::{BufRead, BufReader, Read},
+    io::Read,
     net::IpAddr,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     sync::Arc,
     thread,
 };
 
 use serde_json::Value;
 use support::{netns::NetPair, require_root, traffic};
-
-/// Starts `tcptop --once ... --output json` and waits until it is attached.
-fn start(args: &[&str]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
-        .args(["--once", "--output", "json", "--group-by", "ip"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tcptop");
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("attached"), "tcptop did not attach: {line}");
-    // Keep draining stderr so tcptop never blocks on it.
-    thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    child
-}
 
 fn finish(mut child: Child) -> Value {
     let mut out = String::new();
@@ -60,7 +41,7 @@ fn once_json_rows_equal_tcp_info() {
         return;
     }
     let pair = Arc::new(NetPair::new(21));
-    let child = start(&["--duration", "4s"]);
+    let child = support::once::start(&["--duration", "4s"]);
     let p = pair.clone();
     let reports = thread::spawn(move || {
         let sizes: Vec<(usize, usize)> = (0..20).map(|i| (100 + i * 3000, 5000 + i * 77)).collect();
@@ -105,7 +86,7 @@ fn tiny_ring_buffer_keeps_totals_exact() {
         return;
     }
     let pair = Arc::new(NetPair::new(22));
-    let child = start(&["--duration", "4s", "--ring-bytes", "4096"]);
+    let child = support::once::start(&["--duration", "4s", "--ring-bytes", "4096"]);
     let p = pair.clone();
     let reports = thread::spawn(move || {
         let sizes: Vec<(usize, usize)> = (0..400).map(|i| (8 + i, 1 + i)).collect();

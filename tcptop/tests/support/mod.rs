@@ -4,6 +4,7 @@
 
 pub mod churn;
 pub mod netns;
+pub mod once;
 pub mod tcpinfo;
 pub mod traffic;
 
