@@ -8,7 +8,7 @@ use std::{
 use tcptop::{
     aggregation::{Aggregator, Dimension},
     attribution::{AttributedClose, IpOnly},
-    collector::{CloseEvent, Origin},
+    collector::{CloseEvent, Counters, Origin},
 };
 
 fn event(i: u32) -> CloseEvent {
@@ -16,13 +16,15 @@ fn event(i: u32) -> CloseEvent {
     CloseEvent {
         local: SocketAddr::new(ip(i % 50), 40_000 + (i % 20_000) as u16),
         peer: SocketAddr::new(ip(1000 + i % 20), 443),
-        bytes_sent: 1000 + u64::from(i % 7),
-        bytes_received: 20_000,
-        retransmits: u64::from(i % 3),
-        lost: 0,
+        counters: Counters {
+            connections: u64::from(!i.is_multiple_of(100)),
+            failed_connects: u64::from(i.is_multiple_of(100)),
+            bytes_sent: 1000 + u64::from(i % 7),
+            bytes_received: 20_000,
+            retransmits: u64::from(i % 3),
+            ..Counters::default()
+        },
         srtt_us: 100 + i % 5000,
-        rto: None,
-        failed_connect: i.is_multiple_of(100),
         origin: Origin::Connect,
         lifetime_us: Some(1000),
     }

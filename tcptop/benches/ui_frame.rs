@@ -11,16 +11,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{backend::TestBackend, layout::Rect, Terminal};
 use tcptop::{
     aggregation::Dimension,
-    record::Item,
+    attribution::Item,
     ui::{state::App, theme::Level, HeaderInfo, Kube, Session, Theme},
-    view::{live::Ledger, SortColumn},
+    view::{live::Ledger, MetricId},
 };
 
 const ROWS: usize = 10_000;
 const TARGET_MS: f64 = 2.0;
 
 fn session() -> Session {
-    let app = App::new(&[Dimension::Namespace, Dimension::Az], SortColumn::Bytes);
+    let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
     let mut ledger = Ledger::new(true, app.group_by(), 10_000);
     for c in common::synthetic(ROWS, 3) {
         ledger.add(Item::Close(c), Duration::ZERO);
@@ -33,12 +33,7 @@ fn session() -> Session {
         kube: Kube::disabled(),
         notes: vec![("REPLAY bench".into(), Level::Off)],
     };
-    Session {
-        app,
-        ledger,
-        info,
-        theme: Theme::new(true),
-    }
+    Session::new(app, ledger, info, Theme::new(true))
 }
 
 /// Median and 99th percentile of `samples`, in milliseconds.

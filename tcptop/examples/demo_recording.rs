@@ -7,9 +7,9 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use tcptop::{
-    attribution::{AttributedClose, AttributedFolded, Attribution},
-    collector::{CloseEvent, DropCounters, FoldedTotals, Origin, RtoCounters},
-    record::{Header, Item, Recorder, FORMAT, VERSION},
+    attribution::{AttributedClose, AttributedFolded, Attribution, Item},
+    collector::{CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
+    record::{Header, Recorder, FORMAT, VERSION},
 };
 
 /// The collector's drop counters after the burst.
@@ -181,26 +181,31 @@ fn main() -> anyhow::Result<()> {
             } else {
                 (rng.range(f.tx.0, f.tx.1), rng.range(f.rx.0, f.rx.1))
             };
-            let rto = RtoCounters {
-                timeouts: u64::from(stalled) + u64::from(failed) * retrans,
-                recoveries: u64::from(stalled),
-                time_ms: if stalled { rng.range(200, 1_600) } else { 0 },
-            };
+            let rto_timeouts = u64::from(stalled) + u64::from(failed) * retrans;
+            let rto_time_ms = if stalled { rng.range(200, 1_600) } else { 0 };
             let lifetime = if failed {
                 3_000_000
             } else {
-                rng.range(2_000, 900_000) + rto.time_ms * 1000
+                rng.range(2_000, 900_000) + rto_time_ms * 1000
             };
             let event = |local: &End, peer: &End, lport, pport, tx, rx, origin| CloseEvent {
                 local: SocketAddr::new(local.ip.parse().unwrap(), lport),
                 peer: SocketAddr::new(peer.ip.parse().unwrap(), pport),
-                bytes_sent: tx,
-                bytes_received: rx + u64::from(!failed),
-                retransmits: retrans,
-                lost: retrans / 2,
+                counters: {
+                    let failed_connect = failed && origin == Origin::Connect;
+                    Counters {
+                        connections: u64::from(!failed_connect),
+                        failed_connects: u64::from(failed_connect),
+                        bytes_sent: tx,
+                        bytes_received: rx + u64::from(!failed),
+                        retransmits: retrans,
+                        lost: retrans / 2,
+                        rto_timeouts,
+                        rto_recoveries: u64::from(stalled),
+                        rto_time_ms,
+                    }
+                },
                 srtt_us: srtt,
-                rto: Some(rto),
-                failed_connect: failed && origin == Origin::Connect,
                 origin,
                 lifetime_us: Some(lifetime),
             };
@@ -241,13 +246,14 @@ fn main() -> anyhow::Result<()> {
             let totals = FoldedTotals {
                 local: api.ip.parse().expect("fixture IP"),
                 peer: pg.ip.parse().expect("fixture IP"),
-                records: 3,
-                failed_connects: 0,
-                bytes_sent: 61_440,
-                bytes_received: 1_572_864,
-                retransmits: 4,
-                lost: 2,
-                rto: Some(RtoCounters::default()),
+                counters: Counters {
+                    connections: 3,
+                    bytes_sent: 61_440,
+                    bytes_received: 1_572_864,
+                    retransmits: 4,
+                    lost: 2,
+                    ..Counters::default()
+                },
             };
             let folded = AttributedFolded {
                 totals,

@@ -4,8 +4,8 @@
 use std::{fmt, path::Path};
 
 use crate::{
-    app::host,
     collector::offsets::{self, Features, OffsetError, VMLINUX_BTF},
+    host,
 };
 
 /// The crate version.

@@ -8,7 +8,7 @@ use crate::{
     aggregation::{parse_dimensions, Dimension},
     collector::kernel::DEFAULT_RING_BYTES,
     output::Format,
-    view::SortColumn,
+    view::MetricId,
 };
 
 /// top for TCP on a Kubernetes node: traffic, retransmits, loss and RTT between
@@ -49,7 +49,7 @@ pub struct Args {
     /// Sort rows by this column, largest first: bytes (sent + received) or any output
     /// field such as retransmits or srtt_p99_us.
     #[arg(long, value_name = "COLUMN", default_value = "bytes")]
-    pub sort: SortColumn,
+    pub sort: MetricId,
 
     /// Show at most N rows.
     #[arg(long, value_name = "N")]
@@ -208,7 +208,7 @@ mod tests {
         assert!(a.once);
         assert_eq!(a.duration, Duration::from_secs(5));
         assert_eq!(a.group_by, vec![Dimension::Namespace, Dimension::Az]);
-        assert_eq!(a.sort, SortColumn::Bytes);
+        assert_eq!(a.sort, MetricId::BYTES);
         assert_eq!(a.output, Format::Table);
         assert_eq!(a.top, None);
         assert_eq!(a.context, None);
@@ -271,7 +271,7 @@ mod tests {
             "json",
         ]);
         assert_eq!(a.group_by, vec![Dimension::Ip]);
-        assert_eq!(a.sort, SortColumn::Retransmits);
+        assert_eq!(a.sort.name(), "retransmits");
         assert_eq!((a.top, a.output), (Some(3), Format::Json));
     }
 

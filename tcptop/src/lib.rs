@@ -11,6 +11,7 @@ pub mod attribution;
 pub mod build_info;
 pub mod cli;
 pub mod collector;
+pub mod host;
 pub mod output;
 pub mod plugin;
 pub mod record;

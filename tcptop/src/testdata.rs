@@ -3,9 +3,9 @@
 use std::{path::Path, time::Duration};
 
 use crate::{
-    attribution::{AttributedClose, Attribution},
-    collector::{CloseEvent, Origin, RtoCounters},
-    record::{Header, Item, Replay},
+    attribution::{AttributedClose, Attribution, Item},
+    collector::{CloseEvent, Counters, Origin},
+    record::{Header, Replay},
 };
 
 /// An owner: namespace, pod, node, zone.
@@ -30,25 +30,37 @@ pub fn close(
     srtt_us: u32,
 ) -> AttributedClose {
     AttributedClose {
-        event: CloseEvent {
-            local: local.parse().expect("socket address"),
-            peer: peer.parse().expect("socket address"),
-            bytes_sent: tx,
-            bytes_received: rx,
-            retransmits: retrans,
-            lost: retrans / 2,
+        event: event(
+            local,
+            peer,
+            Counters {
+                connections: 1,
+                bytes_sent: tx,
+                bytes_received: rx,
+                retransmits: retrans,
+                lost: retrans / 2,
+                rto_timeouts: retrans / 3,
+                rto_recoveries: retrans / 3,
+                rto_time_ms: 200 * (retrans / 3),
+                ..Counters::default()
+            },
             srtt_us,
-            rto: Some(RtoCounters {
-                timeouts: retrans / 3,
-                recoveries: retrans / 3,
-                time_ms: 200 * (retrans / 3),
-            }),
-            failed_connect: false,
-            origin: Origin::Connect,
-            lifetime_us: Some(1_500_000),
-        },
+        ),
         local: owners.0.clone(),
         peer: owners.1.clone(),
+    }
+}
+
+/// A connect()ed socket between `local` and `peer` (socket addresses) that closed with
+/// `counters` and srtt `srtt_us`.
+pub fn event(local: &str, peer: &str, counters: Counters, srtt_us: u32) -> CloseEvent {
+    CloseEvent {
+        local: local.parse().expect("socket address"),
+        peer: peer.parse().expect("socket address"),
+        counters,
+        srtt_us,
+        origin: Origin::Connect,
+        lifetime_us: Some(1_500_000),
     }
 }
 

@@ -14,7 +14,7 @@ use std::{
 use support::{netns::NetPair, require_root, traffic};
 use tcptop::{
     aggregation::{Aggregator, Dimension},
-    attribution::{AttributedClose, IpOnly, Resolver},
+    attribution::{AttributedClose, AttributedFolded, IpOnly},
     collector::{
         kernel::{KernelCollector, LoadOptions},
         offsets::VMLINUX_BTF,
@@ -96,11 +96,15 @@ fn assert_row_matches(
         .find(|(k, _)| *k.local[0] == *local.to_string() && *k.peer[0] == *peer.to_string())
         .expect("row for the pair");
     assert_eq!(
-        (m.connections, m.bytes_sent, m.bytes_received),
+        (
+            m.counters.connections,
+            m.counters.bytes_sent,
+            m.counters.bytes_received
+        ),
         (n, tx, rx),
         "{local} -> {peer}"
     );
-    assert_eq!(m.failed_connects, failed, "{local} -> {peer}");
+    assert_eq!(m.counters.failed_connects, failed, "{local} -> {peer}");
 }
 
 fn sizes(n: usize, seed: usize) -> Vec<(usize, usize)> {
@@ -156,7 +160,7 @@ fn counters_match_tcp_info(id: u8, compat: bool) {
 
     eprintln!("events {} drops {:?}", events.len(), c.drops());
     let mut by_tuple: HashMap<(SocketAddr, SocketAddr), Vec<&CloseEvent>> = HashMap::new();
-    for e in events.iter().filter(|e| !e.failed_connect) {
+    for e in events.iter().filter(|e| !e.failed_connect()) {
         by_tuple.entry((e.local, e.peer)).or_default().push(e);
     }
     let mut retrans = 0;
@@ -179,25 +183,30 @@ fn counters_match_tcp_info(id: u8, compat: bool) {
         );
         let e = seen[0];
         let i = &r.info;
-        assert_eq!(e.bytes_sent, i.bytes_sent, "bytes_sent of {}", r.local);
         assert_eq!(
-            e.bytes_received, i.bytes_received,
+            e.counters.bytes_sent, i.bytes_sent,
+            "bytes_sent of {}",
+            r.local
+        );
+        assert_eq!(
+            e.counters.bytes_received, i.bytes_received,
             "bytes_received of {}",
             r.local
         );
         assert!(
-            e.retransmits >= u64::from(i.total_retrans),
+            e.counters.retransmits >= u64::from(i.total_retrans),
             "retransmits of {}: {} < {}",
             r.local,
-            e.retransmits,
+            e.counters.retransmits,
             i.total_retrans
         );
         assert_eq!(e.srtt_us, i.rtt_us, "srtt of {}", r.local);
         if let Some(rto) = i.total_rto {
-            let got = e.rto.expect("this kernel has RTO counters");
-            assert!(got.timeouts >= u64::from(rto));
-            assert!(got.recoveries >= u64::from(i.total_rto_recoveries.unwrap()));
-            assert!(got.time_ms >= u64::from(i.total_rto_time_ms.unwrap()));
+            assert!(c.features().rto, "this kernel has RTO counters");
+            let got = &e.counters;
+            assert!(got.rto_timeouts >= u64::from(rto));
+            assert!(got.rto_recoveries >= u64::from(i.total_rto_recoveries.unwrap()));
+            assert!(got.rto_time_ms >= u64::from(i.total_rto_time_ms.unwrap()));
         }
         assert_eq!(
             e.origin,
@@ -208,7 +217,7 @@ fn counters_match_tcp_info(id: u8, compat: bool) {
             }
         );
         assert!(e.lifetime_us.is_some(), "lifetime of {}", r.local);
-        retrans += e.retransmits;
+        retrans += e.counters.retransmits;
     }
     assert!(
         retrans > 0,
@@ -220,7 +229,7 @@ fn counters_match_tcp_info(id: u8, compat: bool) {
         "records for sockets the test did not make"
     );
 
-    let failed: Vec<_> = events.iter().filter(|e| e.failed_connect).collect();
+    let failed: Vec<_> = events.iter().filter(|e| e.failed_connect()).collect();
     assert_eq!(failed.len(), 10, "failed connects");
     assert!(failed
         .iter()
@@ -306,7 +315,7 @@ fn a_full_ring_buffer_folds_records_and_keeps_totals_exact() {
             folded.push(f)
         }
     });
-    let records: u64 = folded.iter().map(|f| f.records).sum();
+    let records: u64 = folded.iter().map(|f| f.counters.closes()).sum();
     assert!(
         records > 0,
         "a 4 KiB ring under a 640-socket burst must overflow"
@@ -325,7 +334,7 @@ fn a_full_ring_buffer_folds_records_and_keeps_totals_exact() {
         agg.add(&AttributedClose::new(e.clone(), &ip_only));
     }
     for f in &folded {
-        agg.add_folded(f, &ip_only.resolve(f.local), &ip_only.resolve(f.peer));
+        agg.add_folded(&AttributedFolded::new(f.clone(), &ip_only));
     }
     for (l, p) in [(0, 1), (1, 0)] {
         let failed = if l == 0 { 20 } else { 0 };
@@ -333,6 +342,6 @@ fn a_full_ring_buffer_folds_records_and_keeps_totals_exact() {
     }
     // A second drain reports nothing new: deltas, not running totals.
     let mut again = 0;
-    c.drain_overflow(|f| again += f.records);
+    c.drain_overflow(|f| again += f.counters.closes());
     assert_eq!(again, 0);
 }

@@ -18,9 +18,9 @@ use std::{
 };
 
 use tcptop::{
-    attribution::{AttributedClose, Attribution},
-    collector::{CloseEvent, Origin, RtoCounters},
-    record::{Header, Item, Recorder},
+    attribution::{AttributedClose, Attribution, Item},
+    collector::{CloseEvent, Counters, Origin},
+    record::{Header, Recorder},
 };
 
 /// The tcptop binary cargo built for this benchmark.
@@ -50,13 +50,16 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
                     peer: format!("10.200.{}.{}:5432", i % 7, 10 + i % 3)
                         .parse()
                         .unwrap(),
-                    bytes_sent: 1_000 + n * 37 % 100_000,
-                    bytes_received: 5_000 + n * 91 % 1_000_000,
-                    retransmits: n % 5,
-                    lost: n % 3,
+                    counters: Counters {
+                        connections: u64::from(!n.is_multiple_of(50)),
+                        failed_connects: u64::from(n.is_multiple_of(50)),
+                        bytes_sent: 1_000 + n * 37 % 100_000,
+                        bytes_received: 5_000 + n * 91 % 1_000_000,
+                        retransmits: n % 5,
+                        lost: n % 3,
+                        ..Counters::default()
+                    },
                     srtt_us: 80 + (n * 7919 % 5_000) as u32,
-                    rto: Some(RtoCounters::default()),
-                    failed_connect: n.is_multiple_of(50),
                     origin: Origin::Connect,
                     lifetime_us: Some(100_000),
                 },

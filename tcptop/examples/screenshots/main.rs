@@ -14,7 +14,7 @@ use tcptop::{
     aggregation::Dimension,
     record::Replay,
     ui::{state::App, theme::Level, HeaderInfo, Kube, Session, Theme},
-    view::{live::Ledger, SortColumn},
+    view::{live::Ledger, MetricId},
 };
 
 /// The screenshots: file name, size, keys pressed (`\n` is Enter), and what it shows.
@@ -81,7 +81,7 @@ fn main() -> Result<()> {
 fn load(path: &std::path::Path) -> Result<(Session, Duration)> {
     let mut replay = Replay::open(path)?;
     let header = replay.header().clone();
-    let app = App::new(&[Dimension::Namespace, Dimension::Az], SortColumn::Bytes);
+    let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
     let mut ledger = Ledger::new(header.rto, app.group_by(), 10_000);
     let mut next = Duration::from_secs(1);
     while let Some(line) = replay.next_line()? {
@@ -104,11 +104,6 @@ fn load(path: &std::path::Path) -> Result<(Session, Duration)> {
         },
         notes: vec![("REPLAY demo.jsonl".into(), Level::Off)],
     };
-    let session = Session {
-        app,
-        ledger,
-        info,
-        theme: Theme::new(true),
-    };
+    let session = Session::new(app, ledger, info, Theme::new(true));
     Ok((session, next))
 }

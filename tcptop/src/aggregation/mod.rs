@@ -1,15 +1,13 @@
 //! Aggregation: groups attributed close records by the chosen [`Dimension`]s of both
-//! ends, summing their counters into [`Metrics`]. Pure logic, no I/O.
+//! ends, summing their [`Counters`](crate::collector::Counters) into [`Metrics`]. Pure
+//! logic, no I/O.
 pub mod histogram;
 pub mod metrics;
 pub mod rollup;
 
 use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, sync::Arc};
 
-use crate::{
-    attribution::{AttributedClose, Attribution},
-    collector::FoldedTotals,
-};
+use crate::attribution::{AttributedClose, AttributedFolded, Attribution, Item};
 pub use metrics::Metrics;
 pub use rollup::{FineAggregator, KeyFilter};
 
@@ -157,13 +155,12 @@ impl Aggregator {
     }
 
     /// The key folded totals fall under.
-    pub fn key_of_folded(
-        &self,
-        f: &FoldedTotals,
-        local: &Attribution,
-        peer: &Attribution,
-    ) -> GroupKey {
-        GroupKey::new(&self.group_by, (f.local, local), (f.peer, peer))
+    pub fn key_of_folded(&self, f: &AttributedFolded) -> GroupKey {
+        GroupKey::new(
+            &self.group_by,
+            (f.totals.local, &f.local),
+            (f.totals.peer, &f.peer),
+        )
     }
 
     /// Adds one closed socket.
@@ -173,9 +170,18 @@ impl Aggregator {
     }
 
     /// Adds the totals of records that overflowed the ring buffer.
-    pub fn add_folded(&mut self, f: &FoldedTotals, local: &Attribution, peer: &Attribution) {
-        let key = self.key_of_folded(f, local, peer);
-        self.entry(key).add_folded(f);
+    pub fn add_folded(&mut self, f: &AttributedFolded) {
+        let key = self.key_of_folded(f);
+        self.entry(key).add_counters(&f.totals.counters);
+    }
+
+    /// Adds a close or folded totals; drop counters are not rows.
+    pub fn add_item(&mut self, item: &Item) {
+        match item {
+            Item::Close(c) => self.add(c),
+            Item::Folded(f) => self.add_folded(f),
+            Item::Drops(_) => {}
+        }
     }
 
     /// The metrics of row `key`, created empty when missing. The key must be one of this
@@ -213,11 +219,6 @@ impl Aggregator {
     /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
-    }
-
-    /// Forgets every row, keeping the grouping.
-    pub fn clear(&mut self) {
-        self.groups.clear();
     }
 }
 

@@ -4,10 +4,7 @@
 use std::{net::IpAddr, sync::Arc};
 
 use super::{Aggregator, Dimension, GroupKey, Metrics};
-use crate::{
-    attribution::{AttributedClose, Attribution},
-    collector::FoldedTotals,
-};
+use crate::attribution::{AttributedClose, AttributedFolded, Attribution, Item};
 
 /// Conditions on both ends of a connection: for each listed dimension, the local and
 /// the peer value it must have. The empty filter matches everything.
@@ -57,6 +54,11 @@ impl KeyFilter {
         )
     }
 
+    /// True when folded totals pass.
+    pub fn matches_folded(&self, f: &AttributedFolded) -> bool {
+        self.matches_ends((f.totals.local, &f.local), (f.totals.peer, &f.peer))
+    }
+
     /// True when a key of a [`FineAggregator`] passes.
     fn matches_fine(&self, key: &GroupKey) -> bool {
         self.parts
@@ -85,14 +87,9 @@ impl Default for FineAggregator {
 }
 
 impl FineAggregator {
-    /// Adds one closed socket.
-    pub fn add(&mut self, rec: &AttributedClose) {
-        self.0.add(rec);
-    }
-
-    /// Adds the totals of records that overflowed the ring buffer.
-    pub fn add_folded(&mut self, f: &FoldedTotals, local: &Attribution, peer: &Attribution) {
-        self.0.add_folded(f, local, peer);
+    /// Adds a close or folded totals.
+    pub fn add_item(&mut self, item: &Item) {
+        self.0.add_item(item);
     }
 
     /// Every fine row: keys hold the values of [`Dimension::ALL`] in that order.
@@ -128,7 +125,7 @@ impl FineAggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::{CloseEvent, Origin};
+    use crate::{collector::Counters, testdata::event};
 
     fn rec(local: &str, peer: &str, ns: (&str, &str), tx: u64, srtt: u32) -> AttributedClose {
         let owner = |ns: &str, i: &str| Attribution {
@@ -137,20 +134,15 @@ mod tests {
             node: "n1".into(),
             az: format!("az-{}", ns.len() % 2).into(),
         };
+        let counters = Counters {
+            connections: 1,
+            bytes_sent: tx,
+            bytes_received: 1,
+            retransmits: 1,
+            ..Counters::default()
+        };
         AttributedClose {
-            event: CloseEvent {
-                local: local.parse().unwrap(),
-                peer: peer.parse().unwrap(),
-                bytes_sent: tx,
-                bytes_received: 1,
-                retransmits: 1,
-                lost: 0,
-                srtt_us: srtt,
-                rto: None,
-                failed_connect: false,
-                origin: Origin::Connect,
-                lifetime_us: None,
-            },
+            event: event(local, peer, counters, srtt),
             local: owner(ns.0, &local[..local.find(':').unwrap()]),
             peer: owner(ns.1, &peer[..peer.find(':').unwrap()]),
         }
@@ -170,7 +162,8 @@ mod tests {
     fn roll_up_equals_direct_aggregation() {
         let recs = sample();
         let mut fine = FineAggregator::default();
-        recs.iter().for_each(|r| fine.add(r));
+        recs.iter()
+            .for_each(|r| fine.add_item(&Item::Close(r.clone())));
         let filters = [
             KeyFilter::all(),
             KeyFilter::all().and(Dimension::Namespace, "web".into(), "db".into()),
@@ -193,10 +186,7 @@ mod tests {
                 assert_eq!(rolled.len(), direct.len(), "{dims:?} {f:?}");
                 for (k, m) in direct.groups() {
                     let r = rolled.get(k).expect("same keys");
-                    assert_eq!(
-                        (r.connections, r.bytes_sent, r.retransmits, r.srtt.len()),
-                        (m.connections, m.bytes_sent, m.retransmits, m.srtt.len())
-                    );
+                    assert_eq!((r.counters, r.srtt.len()), (m.counters, m.srtt.len()));
                     assert_eq!(r.srtt.quantile(0.99), m.srtt.quantile(0.99));
                 }
             }

@@ -1,10 +1,9 @@
 //! Tests of grouping and summing.
-use std::net::SocketAddr;
-
 use super::*;
 use crate::{
-    attribution::{AttributedClose, Attribution},
-    collector::{CloseEvent, FoldedTotals, Origin, RtoCounters},
+    attribution::{AttributedClose, AttributedFolded, Attribution},
+    collector::{CloseEvent, Counters, FoldedTotals},
+    testdata::event,
 };
 
 fn owner(ns: &str, az: &str) -> Attribution {
@@ -17,23 +16,18 @@ fn owner(ns: &str, az: &str) -> Attribution {
 }
 
 fn close(local: &str, peer: &str, tx: u64, srtt: u32, failed: bool) -> CloseEvent {
-    CloseEvent {
-        local: local.parse::<SocketAddr>().unwrap(),
-        peer: peer.parse::<SocketAddr>().unwrap(),
+    let counters = Counters {
+        connections: u64::from(!failed),
+        failed_connects: u64::from(failed),
         bytes_sent: tx,
         bytes_received: 2 * tx,
         retransmits: 1,
-        lost: 0,
-        srtt_us: srtt,
-        rto: Some(RtoCounters {
-            timeouts: 1,
-            recoveries: 1,
-            time_ms: 5,
-        }),
-        failed_connect: failed,
-        origin: Origin::Connect,
-        lifetime_us: None,
-    }
+        rto_timeouts: 1,
+        rto_recoveries: 1,
+        rto_time_ms: 5,
+        ..Counters::default()
+    };
+    event(local, peer, counters, srtt)
 }
 
 #[test]
@@ -58,19 +52,20 @@ fn groups_by_both_ends() {
     assert_eq!(agg.len(), 2);
     let (key, m) = agg.groups().find(|(k, _)| &*k.local[0] == "shop").unwrap();
     assert_eq!(&*key.peer[1], "az-2");
+    let c = &m.counters;
     assert_eq!(
         (
-            m.connections,
-            m.failed_connects,
-            m.bytes_sent,
-            m.bytes_received
+            c.connections,
+            c.failed_connects,
+            c.bytes_sent,
+            c.bytes_received
         ),
         (2, 0, 30, 60)
     );
-    assert_eq!(m.rto.unwrap().timeouts, 2);
+    assert_eq!(c.rto_timeouts, 2);
     assert_eq!(m.srtt.len(), 2);
     let (_, m) = agg.groups().find(|(k, _)| &*k.local[0] == "db").unwrap();
-    assert_eq!((m.connections, m.failed_connects), (0, 1));
+    assert_eq!((m.counters.connections, m.counters.failed_connects), (0, 1));
     assert!(m.srtt.is_empty(), "failed connects carry no srtt");
 }
 
@@ -93,27 +88,34 @@ fn folded_totals_count_without_srtt() {
     let f = FoldedTotals {
         local: "10.0.0.1".parse().unwrap(),
         peer: "10.0.0.2".parse().unwrap(),
-        records: 5,
-        failed_connects: 2,
-        bytes_sent: 100,
-        bytes_received: 50,
-        retransmits: 3,
-        lost: 1,
-        rto: None,
+        counters: Counters {
+            connections: 3,
+            failed_connects: 2,
+            bytes_sent: 100,
+            bytes_received: 50,
+            retransmits: 3,
+            lost: 1,
+            ..Counters::default()
+        },
     };
-    agg.add_folded(&f, &Attribution::unknown(), &Attribution::unknown());
+    agg.add_folded(&AttributedFolded {
+        totals: f,
+        local: Attribution::unknown(),
+        peer: Attribution::unknown(),
+    });
     let (_, m) = agg.groups().next().unwrap();
+    let c = &m.counters;
     assert_eq!(
         (
-            m.connections,
-            m.failed_connects,
-            m.bytes(),
-            m.retransmits,
-            m.lost
+            c.connections,
+            c.failed_connects,
+            c.bytes(),
+            c.retransmits,
+            c.lost
         ),
         (3, 2, 150, 3, 1)
     );
-    assert!(m.srtt.is_empty() && m.rto.is_none());
+    assert!(m.srtt.is_empty());
 }
 
 #[test]

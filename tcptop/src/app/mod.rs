@@ -1,12 +1,12 @@
 //! Wires the data flow for each mode: `once` collects a window and writes a snapshot,
 //! `idle` keeps a DaemonSet pod up without collecting, `live` runs the interactive UI;
 //! `source` is where `once` and `live` get their records.
-pub mod host;
 pub mod idle;
 pub mod kube;
 pub mod live;
 pub mod once;
 pub mod source;
+pub mod ui_loop;
 
 use std::io::{self, IsTerminal};
 

@@ -1,20 +1,22 @@
 //! `--once`: collect for `--duration` (or play a whole `--replay` recording), print one
-//! snapshot.
+//! snapshot. SIGINT, SIGTERM and SIGHUP end the window early: the snapshot of what was
+//! collected is printed, with its real length, and stderr says it was cut short.
 use std::io::{self, Write};
 
 use anyhow::{Context, Result};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use super::source::{KernelSource, ReplaySource, Source};
+use super::source::{Feed, KernelSource, Pulled, ReplaySource, Source};
 use crate::{
     aggregation::Aggregator,
-    attribution::Resolver,
+    attribution::{IpOnly, Item, Resolver},
     cli::Args,
     collector::{
         kernel::{KernelCollector, LoadOptions},
         DropCounters,
     },
     output,
-    record::{Item, Recorder},
+    record::Recorder,
     view::{self, Snapshot, TableSpec},
 };
 
@@ -24,14 +26,32 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    // Labels first, so that a short window is attributed from a synced cache.
-    let labels = rt.block_on(super::kube::start(args, super::kube::SYNC_WAIT))?;
-    let snap = rt.block_on(collect(args, labels.resolver()))?;
+    // Labels first, so that a short window is attributed from a synced cache. A replay
+    // never contacts a cluster: its records are attributed already.
+    let labels = match args.replay {
+        Some(_) => super::kube::Labels::IpOnly(IpOnly::default()),
+        None => rt.block_on(super::kube::start(args, super::kube::SYNC_WAIT))?,
+    };
+    let window = rt.block_on(collect(args, labels.resolver()))?;
     labels.report();
+    if let Some(signal) = window.cut_short_by {
+        eprintln!(
+            "tcptop: {signal}: the window was cut short after {:.1}s; this is what was collected",
+            window.snapshot.window_secs
+        );
+    }
     let mut out = io::stdout().lock();
-    output::write(&snap, args.output, &mut out)?;
+    output::write(&window.snapshot, args.output, &mut out)?;
     out.flush()?;
     Ok(())
+}
+
+/// A finished window.
+pub struct Window {
+    /// What it saw.
+    pub snapshot: Snapshot,
+    /// The signal that ended it before its time, if one did.
+    pub cut_short_by: Option<&'static str>,
 }
 
 /// Opens the source `args` ask for: the recording of `--replay`, played as fast as it
@@ -48,8 +68,37 @@ pub fn open_source<'r>(args: &Args, resolver: &'r dyn Resolver) -> Result<Source
     Ok(Source::Kernel(KernelSource::new(collector, resolver)?))
 }
 
+/// The signals that end a window early.
+struct Stops([(Signal, &'static str); 3]);
+
+impl Stops {
+    fn new() -> Result<Self> {
+        let on = |kind: SignalKind, name: &'static str| {
+            signal(kind)
+                .map(|s| (s, name))
+                .with_context(|| format!("cannot handle {name}"))
+        };
+        Ok(Self([
+            on(SignalKind::interrupt(), "SIGINT")?,
+            on(SignalKind::terminate(), "SIGTERM")?,
+            on(SignalKind::hangup(), "SIGHUP")?,
+        ]))
+    }
+
+    /// The name of the first of them to arrive.
+    async fn recv(&mut self) -> &'static str {
+        let [(a, an), (b, bn), (c, cn)] = &mut self.0;
+        tokio::select! {
+            _ = a.recv() => an,
+            _ = b.recv() => bn,
+            _ = c.recv() => cn,
+        }
+    }
+}
+
 /// Collects for the window, or plays the whole recording, and builds the snapshot.
-pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
+pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
+    let mut stops = Stops::new()?;
     let mut source = open_source(args, resolver)?;
     let mut recorder = match &args.record {
         Some(path) => Some(Recorder::create(path, &source.info().header())?),
@@ -67,28 +116,48 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
     let mut batch = Vec::new();
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
-    loop {
+    // Records reach the file at least this often.
+    let mut flush = tokio::time::interval(args.interval);
+    let mut cut_short_by = None;
+    let result: Result<()> = loop {
         let more = tokio::select! {
-            more = source.next(&mut batch) => more?,
+            pulled = source.pull(&mut batch) => match pulled {
+                Ok(p) => p != Pulled::Ended,
+                Err(e) => break Err(e),
+            },
             _ = &mut deadline, if live => false,
+            name = stops.recv() => {
+                cut_short_by = Some(name);
+                false
+            }
+            _ = flush.tick() => match recorder.as_mut().map(Recorder::flush) {
+                Some(Err(e)) => break Err(e.into()),
+                _ => true,
+            },
         };
-        take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut())?;
-        if !more {
-            break;
+        if let Err(e) = take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut()) {
+            break Err(e);
         }
+        if !more {
+            break Ok(());
+        }
+    };
+    // Whatever happened, what was recorded reaches the file.
+    if result.is_ok() {
+        source.finish(&mut batch);
+        take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut())?;
     }
-    source.finish(&mut batch);
-    take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut())?;
     if let Some(r) = recorder.as_mut() {
         r.flush()?;
     }
+    result?;
     let spec = TableSpec {
         sort: args.sort,
         descending: true,
         top: args.top,
     };
     let info = source.info();
-    Ok(Snapshot {
+    let snapshot = Snapshot {
         node: info.node.clone(),
         kernel: info.kernel.clone(),
         window_secs: source.elapsed().as_secs_f64(),
@@ -96,6 +165,10 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Snapshot> {
         events_dropped: drops.dropped(),
         events_lost: drops.lost_entirely(),
         rows: view::rows(&agg, &spec, info.rto),
+    };
+    Ok(Window {
+        snapshot,
+        cut_short_by,
     })
 }
 
@@ -112,10 +185,9 @@ fn take(
         if let Some(r) = recorder.as_deref_mut() {
             r.write(t, &item)?;
         }
-        match item {
-            Item::Close(c) => agg.add(&c),
-            Item::Folded(f) => agg.add_folded(&f.totals, &f.local, &f.peer),
-            Item::Drops(d) => *drops = d,
+        match &item {
+            Item::Drops(d) => *drops = *d,
+            other => agg.add_item(other),
         }
     }
     Ok(())

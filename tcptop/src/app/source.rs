@@ -1,22 +1,25 @@
 //! Where attributed records come from: the kernel collector, or a recording played
-//! back. Both hand out batches of [`Item`]s, so `--once` and the UI share one loop shape
-//! and a recording replays exactly what was seen live.
+//! back. Both hand out batches of [`Item`]s through the [`Feed`] seam, so `--once` and
+//! the UI share one loop shape, tests feed the UI loop from a script, and a recording
+//! replays exactly what was seen live.
 use std::{
+    future::Future,
     path::Path,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result};
-use tokio::{io::unix::AsyncFd, time::Interval};
+use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle, time::Interval};
 
-use super::host;
 use crate::{
-    attribution::{AttributedClose, AttributedFolded, Resolver},
+    attribution::{AttributedClose, AttributedFolded, Item, Resolver},
     collector::{
-        kernel::{KernelCollector, DRAIN_INTERVAL},
+        kernel::{KernelCollector, LoadError, DRAIN_INTERVAL},
+        offsets::Features,
         DropCounters,
     },
-    record::{Header, Item, Line, Replay},
+    host,
+    record::{Header, Line, RecordError, Replay},
 };
 
 /// Most items handed out per call, so that a caller stays responsive during a replay.
@@ -31,6 +34,8 @@ pub struct SourceInfo {
     pub kernel: String,
     /// Whether that kernel has RTO counters.
     pub rto: bool,
+    /// What the kernel offers, where it is the running one.
+    pub features: Option<Features>,
 }
 
 impl SourceInfo {
@@ -38,6 +43,28 @@ impl SourceInfo {
     pub fn header(&self) -> Header {
         Header::new(self.node.clone(), self.kernel.clone(), self.rto)
     }
+}
+
+/// What one [`Feed::pull`] came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pulled {
+    /// Items were appended (perhaps none).
+    Items,
+    /// The source is ready now (the kernel program attached), and describes itself so.
+    Attached(SourceInfo),
+    /// The source has nothing more to give; the last items may have been appended.
+    Ended,
+}
+
+/// A source of attributed records, as the loops see it.
+pub trait Feed {
+    /// Waits for the next records and appends them to `out`. Cancel-safe: dropping the
+    /// future loses nothing.
+    fn pull(&mut self, out: &mut Vec<Item>) -> impl Future<Output = Result<Pulled>>;
+
+    /// Appends whatever is still waiting, without blocking, and the final drop
+    /// counters. Call once, at the end.
+    fn finish(&mut self, out: &mut Vec<Item>);
 }
 
 /// A source of attributed records.
@@ -51,24 +78,6 @@ pub enum Source<'r> {
 }
 
 impl Source<'_> {
-    /// Waits for the next records and appends them to `out`. Returns false once the
-    /// source has nothing more to give (a recording's end); `out` may still have got
-    /// its last items. Cancel-safe: dropping the future loses nothing.
-    pub async fn next(&mut self, out: &mut Vec<Item>) -> Result<bool> {
-        match self {
-            Source::Kernel(k) => k.next(out).await.map(|()| true),
-            Source::Replay(r) => r.next(out).await,
-        }
-    }
-
-    /// Appends whatever is still waiting, without blocking, and the final drop
-    /// counters. Call once, at the end.
-    pub fn finish(&mut self, out: &mut Vec<Item>) {
-        if let Source::Kernel(k) = self {
-            k.finish(out);
-        }
-    }
-
     /// Time on the source's clock: since attaching, or the recording's time so far.
     pub fn elapsed(&self) -> Duration {
         match self {
@@ -86,6 +95,68 @@ impl Source<'_> {
     }
 }
 
+impl Feed for Source<'_> {
+    async fn pull(&mut self, out: &mut Vec<Item>) -> Result<Pulled> {
+        match self {
+            Source::Kernel(k) => k.next(out).await.map(|()| Pulled::Items),
+            Source::Replay(r) => r.next(out).await,
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Item>) {
+        if let Source::Kernel(k) = self {
+            k.finish(out);
+        }
+    }
+}
+
+/// The kernel collector, loaded in the background (the UI draws meanwhile), then read.
+// One lives per run, so the size of the ready variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Loading<'r> {
+    /// Loading and attaching, with the resolver to attribute with once loaded.
+    Pending(
+        JoinHandle<Result<KernelCollector, LoadError>>,
+        &'r dyn Resolver,
+    ),
+    /// Loaded, or a recording from the start.
+    Ready(Source<'r>),
+}
+
+impl<'r> Loading<'r> {
+    /// Starts loading the collector with `load` on a blocking thread.
+    pub fn start(
+        load: impl FnOnce() -> Result<KernelCollector, LoadError> + Send + 'static,
+        resolver: &'r dyn Resolver,
+    ) -> Self {
+        Loading::Pending(tokio::task::spawn_blocking(load), resolver)
+    }
+}
+
+impl Feed for Loading<'_> {
+    async fn pull(&mut self, out: &mut Vec<Item>) -> Result<Pulled> {
+        match self {
+            Loading::Ready(s) => s.pull(out).await,
+            Loading::Pending(handle, resolver) => {
+                let collector = match handle.await {
+                    Ok(c) => c?,
+                    Err(e) => anyhow::bail!("loading the eBPF program failed: {e}"),
+                };
+                let source = Source::Kernel(KernelSource::new(collector, *resolver)?);
+                let info = source.info().clone();
+                *self = Loading::Ready(source);
+                Ok(Pulled::Attached(info))
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Item>) {
+        if let Loading::Ready(s) = self {
+            s.finish(out);
+        }
+    }
+}
+
 /// Records from the loaded eBPF program, attributed on arrival.
 pub struct KernelSource<'r> {
     ring: AsyncFd<KernelCollector>,
@@ -99,10 +170,12 @@ pub struct KernelSource<'r> {
 impl<'r> KernelSource<'r> {
     /// Starts reading `collector`, attributing with `resolver`. Needs a tokio runtime.
     pub fn new(collector: KernelCollector, resolver: &'r dyn Resolver) -> Result<Self> {
+        let features = collector.features();
         let info = SourceInfo {
             node: host::node_name(),
             kernel: host::kernel_release(),
-            rto: collector.features().rto,
+            rto: features.rto,
+            features: Some(features),
         };
         // SAFETY: the collector owns the ring buffer's descriptor, which stays open for as
         // long as the AsyncFd holds the collector.
@@ -142,16 +215,8 @@ impl<'r> KernelSource<'r> {
     /// Everything waiting: ring buffer records, folded totals and drop counters.
     fn drain_all(&mut self, out: &mut Vec<Item>) {
         let resolver = self.resolver;
-        self.ring
-            .get_mut()
-            .drain_events(|e| out.push(Item::Close(AttributedClose::new(e, resolver))));
-        self.drain_overflow(out);
-    }
-
-    /// Folded overflow totals, and the drop counters when they changed.
-    fn drain_overflow(&mut self, out: &mut Vec<Item>) {
-        let resolver = self.resolver;
         let collector = self.ring.get_mut();
+        collector.drain_events(|e| out.push(Item::Close(AttributedClose::new(e, resolver))));
         collector.drain_overflow(|f| out.push(Item::Folded(AttributedFolded::new(f, resolver))));
         let drops = collector.drops();
         if drops != self.drops {
@@ -161,11 +226,16 @@ impl<'r> KernelSource<'r> {
     }
 }
 
+/// Lines read ahead of the consumer, in batches: a reader thread never blocks the loop,
+/// even on a pipe that stalls.
+const READ_AHEAD: usize = 4;
+
 /// Records from a recording, either as fast as they can be read or at the pace they
-/// were recorded.
+/// were recorded. A thread of its own reads the file.
 pub struct ReplaySource {
-    replay: Replay,
-    paced_from: Option<Instant>,
+    lines: mpsc::Receiver<Result<Vec<Line>, RecordError>>,
+    batch: std::vec::IntoIter<Line>,
+    paced_from: Option<tokio::time::Instant>,
     pending: Option<Line>,
     last_t_ms: u64,
     info: SourceInfo,
@@ -173,18 +243,49 @@ pub struct ReplaySource {
 
 impl ReplaySource {
     /// Opens the recording at `path` (its header is checked here). With `paced`, items
-    /// come out at the times they were recorded, counted from now.
+    /// come out at the times they were recorded, counted from now. Needs a tokio
+    /// runtime.
     pub fn open(path: &Path, paced: bool) -> Result<Self> {
-        let replay = Replay::open(path)?;
+        let mut replay = Replay::open(path)?;
         let h = replay.header();
         let info = SourceInfo {
             node: h.node.clone(),
             kernel: h.kernel.clone(),
             rto: h.rto,
+            features: None,
         };
+        let (tx, lines) = mpsc::channel(READ_AHEAD);
+        std::thread::Builder::new()
+            .name("tcptop-replay".into())
+            .spawn(move || loop {
+                let mut batch = Vec::with_capacity(BATCH);
+                let end = loop {
+                    match replay.next_line() {
+                        Ok(Some(l)) => batch.push(l),
+                        Ok(None) => break Ok(true),
+                        Err(e) => break Err(e),
+                    }
+                    if batch.len() == BATCH {
+                        break Ok(false);
+                    }
+                };
+                let sent = match end {
+                    Ok(done) => tx.blocking_send(Ok(batch)).is_ok() && !done,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Ok(batch));
+                        let _ = tx.blocking_send(Err(e));
+                        false
+                    }
+                };
+                if !sent {
+                    break;
+                }
+            })
+            .context("cannot start the replay reader")?;
         Ok(Self {
-            replay,
-            paced_from: paced.then(Instant::now),
+            lines,
+            batch: Vec::new().into_iter(),
+            paced_from: paced.then(tokio::time::Instant::now),
             pending: None,
             last_t_ms: 0,
             info,
@@ -196,30 +297,39 @@ impl ReplaySource {
         &self.info
     }
 
-    async fn next(&mut self, out: &mut Vec<Item>) -> Result<bool> {
+    /// The next line, waiting for the reader; `None` at the end.
+    async fn line(&mut self) -> Result<Option<Line>> {
         loop {
-            let line = match self.pending.take() {
-                Some(l) => l,
-                None => match self.replay.next_line()? {
-                    Some(l) => l,
-                    None => return Ok(false),
-                },
+            if let Some(l) = self.pending.take().or_else(|| self.batch.next()) {
+                return Ok(Some(l));
+            }
+            match self.lines.recv().await {
+                Some(batch) => self.batch = batch?.into_iter(),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    async fn next(&mut self, out: &mut Vec<Item>) -> Result<Pulled> {
+        loop {
+            let Some(line) = self.line().await? else {
+                return Ok(Pulled::Ended);
             };
             if let Some(start) = self.paced_from {
                 let due = start + Duration::from_millis(line.t_ms);
-                if due > Instant::now() {
+                if due > tokio::time::Instant::now() {
                     self.pending = Some(line);
                     if !out.is_empty() {
-                        return Ok(true);
+                        return Ok(Pulled::Items);
                     }
-                    tokio::time::sleep_until(due.into()).await;
+                    tokio::time::sleep_until(due).await;
                     continue;
                 }
             }
             self.last_t_ms = self.last_t_ms.max(line.t_ms);
             out.push(line.item);
             if out.len() >= BATCH {
-                return Ok(true);
+                return Ok(Pulled::Items);
             }
         }
     }

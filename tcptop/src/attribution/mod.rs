@@ -2,14 +2,15 @@
 //!
 //! The [`Resolver`] trait is the seam: [`IpOnly`] knows nothing but loopback, the
 //! Kubernetes resolver answers from a watch cache. Every close record is attributed
-//! once, on arrival, into an [`AttributedClose`].
+//! once, on arrival, into an [`AttributedClose`]; an [`Item`] is what this stage hands
+//! on, to aggregation and to recordings.
 pub mod kube;
 
 use std::{net::IpAddr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
-use crate::collector::{CloseEvent, FoldedTotals};
+use crate::collector::{CloseEvent, DropCounters, FoldedTotals};
 
 /// The label for a value that is not (yet) known.
 pub const UNKNOWN: &str = "unknown";
@@ -86,7 +87,7 @@ pub fn is_loopback(ip: IpAddr) -> bool {
 }
 
 /// A close record with both ends attributed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributedClose {
     /// The record.
     pub event: CloseEvent,
@@ -108,7 +109,7 @@ impl AttributedClose {
 }
 
 /// Totals of records that overflowed the ring buffer, with both ends attributed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributedFolded {
     /// The totals.
     pub totals: FoldedTotals,
@@ -127,6 +128,18 @@ impl AttributedFolded {
             totals,
         }
     }
+}
+
+/// One attributed record, as the live loop and `--once` consume it and a recording
+/// stores it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// A closed socket with both ends attributed.
+    Close(AttributedClose),
+    /// Totals of records that overflowed the ring buffer.
+    Folded(AttributedFolded),
+    /// The collector's drop counters so far.
+    Drops(DropCounters),
 }
 
 #[cfg(test)]

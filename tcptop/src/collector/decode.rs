@@ -3,7 +3,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use tcptop_common::{origin, tcp_state, CloseRecord, PairTotals};
 
-use super::{CloseEvent, FoldedTotals, Origin, RtoCounters};
+use super::{CloseEvent, Counters, FoldedTotals, Origin};
 
 /// Reads a 16-byte address; IPv4-mapped addresses become IPv4.
 pub fn ip(bytes: [u8; 16]) -> IpAddr {
@@ -14,28 +14,29 @@ pub fn ip(bytes: [u8; 16]) -> IpAddr {
     }
 }
 
-/// Decodes one ring buffer record. `rto` says whether the kernel has RTO counters.
-/// Returns `None` for a buffer of the wrong size.
-pub fn close_event(raw: &[u8], rto: bool) -> Option<CloseEvent> {
+/// Decodes one ring buffer record. Returns `None` for a buffer of the wrong size.
+pub fn close_event(raw: &[u8]) -> Option<CloseEvent> {
     if raw.len() < size_of::<CloseRecord>() {
         return None;
     }
     // SAFETY: CloseRecord is plain integers; the length was checked.
     let r: CloseRecord = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
+    let failed = r.old_state == tcp_state::SYN_SENT;
     Some(CloseEvent {
         local: SocketAddr::new(ip(r.local_addr), r.local_port),
         peer: SocketAddr::new(ip(r.peer_addr), r.peer_port),
-        bytes_sent: r.bytes_sent,
-        bytes_received: r.bytes_received,
-        retransmits: u64::from(r.total_retrans),
-        lost: u64::from(r.lost),
+        counters: Counters {
+            connections: u64::from(!failed),
+            failed_connects: u64::from(failed),
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+            retransmits: u64::from(r.total_retrans),
+            lost: u64::from(r.lost),
+            rto_timeouts: u64::from(r.total_rto),
+            rto_recoveries: u64::from(r.total_rto_recoveries),
+            rto_time_ms: u64::from(r.total_rto_time_ms),
+        },
         srtt_us: r.srtt_us,
-        rto: rto.then_some(RtoCounters {
-            timeouts: u64::from(r.total_rto),
-            recoveries: u64::from(r.total_rto_recoveries),
-            time_ms: u64::from(r.total_rto_time_ms),
-        }),
-        failed_connect: r.old_state == tcp_state::SYN_SENT,
         origin: match r.origin {
             origin::CONNECT => Origin::Connect,
             origin::ACCEPT => Origin::Accept,
@@ -45,53 +46,39 @@ pub fn close_event(raw: &[u8], rto: bool) -> Option<CloseEvent> {
     })
 }
 
-/// The growth of one overflow entry between two reads, as [`FoldedTotals`]; `None` when
-/// nothing changed.
-pub fn folded(
-    local: [u8; 16],
-    peer: [u8; 16],
-    now: &PairTotals,
-    before: &PairTotals,
-    rto: bool,
-) -> Option<FoldedTotals> {
-    let d = |a: u64, b: u64| a.saturating_sub(b);
-    let records = d(now.records, before.records);
-    if records == 0 {
-        return None;
-    }
-    Some(FoldedTotals {
-        local: ip(local),
-        peer: ip(peer),
-        records,
-        failed_connects: d(now.failed_connects, before.failed_connects),
-        bytes_sent: d(now.bytes_sent, before.bytes_sent),
-        bytes_received: d(now.bytes_received, before.bytes_received),
-        retransmits: d(now.retrans, before.retrans),
-        lost: d(now.lost, before.lost),
-        rto: rto.then_some(RtoCounters {
-            timeouts: d(now.rto, before.rto),
-            recoveries: d(now.rto_recoveries, before.rto_recoveries),
-            time_ms: d(now.rto_time_ms, before.rto_time_ms),
-        }),
+/// The counters of one overflow entry, summed over CPUs.
+pub fn pair_counters<'a>(values: impl IntoIterator<Item = &'a PairTotals>) -> Counters {
+    values.into_iter().fold(Counters::default(), |mut acc, v| {
+        let failed = v.failed_connects.min(v.records);
+        acc += Counters {
+            connections: v.records - failed,
+            failed_connects: failed,
+            bytes_sent: v.bytes_sent,
+            bytes_received: v.bytes_received,
+            retransmits: v.retrans,
+            lost: v.lost,
+            rto_timeouts: v.rto,
+            rto_recoveries: v.rto_recoveries,
+            rto_time_ms: v.rto_time_ms,
+        };
+        acc
     })
 }
 
-/// Adds up the per-CPU values of one overflow entry.
-pub fn sum_cpus<'a>(values: impl IntoIterator<Item = &'a PairTotals>) -> PairTotals {
-    values
-        .into_iter()
-        .fold(PairTotals::default(), |mut acc, v| {
-            acc.records += v.records;
-            acc.failed_connects += v.failed_connects;
-            acc.bytes_sent += v.bytes_sent;
-            acc.bytes_received += v.bytes_received;
-            acc.retrans += v.retrans;
-            acc.lost += v.lost;
-            acc.rto += v.rto;
-            acc.rto_recoveries += v.rto_recoveries;
-            acc.rto_time_ms += v.rto_time_ms;
-            acc
-        })
+/// The growth of one overflow entry between two reads, as [`FoldedTotals`]; `None` when
+/// no record was added.
+pub fn folded(
+    local: [u8; 16],
+    peer: [u8; 16],
+    now: &Counters,
+    before: &Counters,
+) -> Option<FoldedTotals> {
+    let counters = now.since(before);
+    (counters.closes() > 0).then(|| FoldedTotals {
+        local: ip(local),
+        peer: ip(peer),
+        counters,
+    })
 }
 
 #[cfg(test)]
@@ -140,19 +127,20 @@ mod tests {
             origin: origin::CONNECT,
             _pad: [0; 2],
         };
-        let e = close_event(&raw(&rec), true).unwrap();
+        let e = close_event(&raw(&rec)).unwrap();
         assert_eq!(e.local.to_string(), "[fd00::1]:80");
         assert_eq!(e.peer.port(), 4000);
+        let c = e.counters;
         assert_eq!(
-            (e.bytes_sent, e.bytes_received, e.retransmits, e.lost),
+            (c.bytes_sent, c.bytes_received, c.retransmits, c.lost),
             (10, 20, 3, 2)
         );
-        assert!(e.failed_connect);
+        assert!(e.failed_connect());
+        assert_eq!((c.connections, c.failed_connects), (0, 1));
         assert_eq!(e.origin, Origin::Connect);
         assert_eq!(e.lifetime_us, Some(5));
-        assert_eq!(e.rto.unwrap().time_ms, 200);
-        assert_eq!(close_event(&raw(&rec), false).unwrap().rto, None);
-        assert!(close_event(&[0u8; 8], true).is_none());
+        assert_eq!(c.rto_time_ms, 200);
+        assert!(close_event(&[0u8; 8]).is_none());
     }
 
     #[test]
@@ -168,10 +156,22 @@ mod tests {
             failed_connects: 1,
             ..Default::default()
         };
-        let f = folded([0; 16], [0; 16], &now, &before, false).unwrap();
-        assert_eq!((f.records, f.bytes_sent, f.failed_connects), (3, 300, 1));
-        assert!(folded([0; 16], [0; 16], &now, &now, false).is_none());
-        let s = sum_cpus([&before, &now]);
-        assert_eq!(s.records, 7);
+        let (now, before) = (pair_counters([&now]), pair_counters([&before]));
+        let f = folded([0; 16], [0; 16], &now, &before).unwrap();
+        let c = f.counters;
+        assert_eq!((c.closes(), c.bytes_sent, c.failed_connects), (3, 300, 1));
+        assert!(folded([0; 16], [0; 16], &now, &now).is_none());
+        let s = pair_counters([
+            &PairTotals {
+                records: 2,
+                ..Default::default()
+            },
+            &PairTotals {
+                records: 5,
+                failed_connects: 1,
+                ..Default::default()
+            },
+        ]);
+        assert_eq!((s.connections, s.failed_connects), (6, 1));
     }
 }

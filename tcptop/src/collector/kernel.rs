@@ -20,7 +20,7 @@ use thiserror::Error;
 use super::{
     decode, memlock, misses,
     offsets::{self, Features, OffsetError, TRACEPOINT},
-    CloseEvent, DropCounters, FoldedTotals,
+    CloseEvent, Counters, DropCounters, FoldedTotals,
 };
 
 /// The eBPF object built by build.rs.
@@ -74,7 +74,7 @@ pub struct KernelCollector {
     events: RingBuf<MapData>,
     overflow: PerCpuHashMap<MapData, PairKey, PairTotals>,
     stats: PerCpuArray<MapData, u64>,
-    seen_overflow: HashMap<PairKey, PairTotals>,
+    seen_overflow: HashMap<PairKey, Counters>,
     features: Features,
     program: &'static str,
     // Dropping the program detaches it; it must outlive the maps above.
@@ -168,10 +168,9 @@ impl KernelCollector {
 
     /// Hands every record waiting in the ring buffer to `sink`; returns how many.
     pub fn drain_events(&mut self, mut sink: impl FnMut(CloseEvent)) -> usize {
-        let rto = self.features.rto;
         let mut n = 0;
         while let Some(item) = self.events.next() {
-            if let Some(event) = decode::close_event(&item, rto) {
+            if let Some(event) = decode::close_event(&item) {
                 sink(event);
                 n += 1;
             }
@@ -181,12 +180,11 @@ impl KernelCollector {
 
     /// Hands the growth of the overflow aggregate since the previous call to `sink`.
     pub fn drain_overflow(&mut self, mut sink: impl FnMut(FoldedTotals)) {
-        let rto = self.features.rto;
         for entry in self.overflow.iter() {
             let Ok((key, values)) = entry else { continue };
-            let now = decode::sum_cpus(values.iter());
+            let now = decode::pair_counters(values.iter());
             let before = self.seen_overflow.get(&key).copied().unwrap_or_default();
-            if let Some(delta) = decode::folded(key.local_addr, key.peer_addr, &now, &before, rto) {
+            if let Some(delta) = decode::folded(key.local_addr, key.peer_addr, &now, &before) {
                 sink(delta);
                 self.seen_overflow.insert(key, now);
             }

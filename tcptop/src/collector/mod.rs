@@ -1,10 +1,12 @@
 //! The collector: close records from the kernel, decoded into [`CloseEvent`]s, plus the
-//! totals of records that overflowed the ring buffer ([`FoldedTotals`]).
+//! totals of records that overflowed the ring buffer ([`FoldedTotals`]). Both carry
+//! [`Counters`], the one counter set every later layer sums.
 //!
 //! `btf` and `offsets` read the kernel's layout from BTF, `kernel` loads and drains the eBPF
 //! program, `decode` turns its raw records into userspace types, `memlock` lifts the
 //! locked-memory limit old kernels charge maps to.
 pub mod btf;
+pub mod counters;
 pub mod decode;
 pub mod kernel;
 pub mod memlock;
@@ -14,6 +16,8 @@ pub mod offsets;
 use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
+
+pub use counters::Counters;
 
 /// Who opened a connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,74 +32,40 @@ pub enum Origin {
     Accept,
 }
 
-/// RTO counters of a socket (Linux 6.7+).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RtoCounters {
-    /// Retransmission timeouts.
-    pub timeouts: u64,
-    /// RTO recovery episodes.
-    pub recoveries: u64,
-    /// Milliseconds spent in RTO recovery.
-    pub time_ms: u64,
-}
-
-impl std::ops::AddAssign for RtoCounters {
-    fn add_assign(&mut self, o: Self) {
-        self.timeouts += o.timeouts;
-        self.recoveries += o.recoveries;
-        self.time_ms += o.time_ms;
-    }
-}
-
 /// One TCP socket that reached CLOSE, with its final counters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseEvent {
     /// Local address and port.
     pub local: SocketAddr,
     /// Peer address and port.
     pub peer: SocketAddr,
-    /// Bytes sent, retransmissions included.
-    pub bytes_sent: u64,
-    /// Bytes received (the peer's FIN counts as one).
-    pub bytes_received: u64,
-    /// Segments retransmitted.
-    pub retransmits: u64,
-    /// Segments marked lost over the connection's life.
-    pub lost: u64,
+    /// Its final counters; `connections` or `failed_connects` is 1.
+    pub counters: Counters,
     /// Smoothed RTT in microseconds; 0 when the socket never measured one.
     pub srtt_us: u32,
-    /// RTO counters, where the kernel has them.
-    pub rto: Option<RtoCounters>,
-    /// True for a connect that never completed (SYN_SENT -> CLOSE).
-    pub failed_connect: bool,
     /// Who opened it.
     pub origin: Origin,
     /// Open-to-close time in microseconds, where the open was seen.
     pub lifetime_us: Option<u64>,
 }
 
+impl CloseEvent {
+    /// True for a connect that never completed (SYN_SENT -> CLOSE).
+    pub fn failed_connect(&self) -> bool {
+        self.counters.failed_connects > 0
+    }
+}
+
 /// Totals of records the ring buffer could not take, for one address pair, since the
 /// previous drain. Their per-socket detail (ports, srtt) is lost; their sums are not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoldedTotals {
     /// Local address.
     pub local: IpAddr,
     /// Peer address.
     pub peer: IpAddr,
-    /// Closed sockets folded in.
-    pub records: u64,
-    /// Of those, failed connects.
-    pub failed_connects: u64,
-    /// Sum of bytes sent.
-    pub bytes_sent: u64,
-    /// Sum of bytes received.
-    pub bytes_received: u64,
-    /// Sum of retransmits.
-    pub retransmits: u64,
-    /// Sum of lost segments.
-    pub lost: u64,
-    /// Sum of RTO counters, where the kernel has them.
-    pub rto: Option<RtoCounters>,
+    /// The sums of the records folded in.
+    pub counters: Counters,
 }
 
 /// Counters of records whose detail, or whole self, was lost.
@@ -120,5 +90,14 @@ impl DropCounters {
     /// Records lost entirely, totals included.
     pub fn lost_entirely(&self) -> u64 {
         self.lost + self.missed
+    }
+
+    /// The growth from `before` to `self`.
+    pub fn since(&self, before: &DropCounters) -> DropCounters {
+        DropCounters {
+            folded: self.folded.saturating_sub(before.folded),
+            lost: self.lost.saturating_sub(before.lost),
+            missed: self.missed.saturating_sub(before.missed),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Snapshot output formats: one module per format, all writing a [`Snapshot`].
 //!
-//! JSON and CSV share one schema: the row fields of [`row_fields`].
+//! JSON and CSV share one schema: the row fields of [`row_fields`], derived from the
+//! metric table ([`crate::view::metric`]) as the table's columns are.
 pub mod csv;
 pub mod json;
 pub mod table;
@@ -9,7 +10,7 @@ use std::{fmt, io, str::FromStr};
 
 use serde_json::{Map, Value};
 
-use crate::view::{Row, Snapshot};
+use crate::view::{metric::Num, MetricId, Row, Snapshot};
 
 /// An output format of `--once`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,52 +57,34 @@ pub fn write(snap: &Snapshot, format: Format, out: &mut dyn io::Write) -> io::Re
     }
 }
 
-/// The metric field names of a row, in output order.
-pub const METRIC_FIELDS: [&str; 13] = [
-    "connections",
-    "failed_connects",
-    "bytes_sent",
-    "bytes_received",
-    "retransmits",
-    "lost",
-    "srtt_p50_us",
-    "srtt_p90_us",
-    "srtt_p99_us",
-    "srtt_max_us",
-    "rto",
-    "rto_recoveries",
-    "rto_time_ms",
-];
-
 /// One row as ordered `(field, value)` pairs: `local_<dim>` for each grouped dimension,
-/// then `peer_<dim>`, then [`METRIC_FIELDS`]. Missing values are null.
+/// then `peer_<dim>`, then the metric fields ([`MetricId::fields`]). Missing values are
+/// null.
 pub fn row_fields(snap: &Snapshot, row: &Row) -> Map<String, Value> {
     let mut m = Map::new();
-    for (side, values) in [("local", &row.local), ("peer", &row.peer)] {
+    for (name, values) in [("local", &row.local), ("peer", &row.peer)] {
         for (dim, v) in snap.group_by.iter().zip(values.iter()) {
-            m.insert(format!("{side}_{dim}"), Value::from(&**v));
+            m.insert(format!("{name}_{dim}"), Value::from(&**v));
         }
     }
-    let s = &row.stats;
-    let metrics = [
-        Some(s.connections),
-        Some(s.failed_connects),
-        Some(s.bytes_sent),
-        Some(s.bytes_received),
-        Some(s.retransmits),
-        Some(s.lost),
-        s.srtt_p50_us,
-        s.srtt_p90_us,
-        s.srtt_p99_us,
-        s.srtt_max_us,
-        s.rto,
-        s.rto_recoveries,
-        s.rto_time_ms,
-    ];
-    for (name, v) in METRIC_FIELDS.iter().zip(metrics) {
-        m.insert((*name).to_string(), v.map_or(Value::Null, Value::from));
+    for id in MetricId::fields() {
+        let value = match id.value(&row.stats) {
+            None => Value::Null,
+            Some(Num::Int(n)) => Value::from(n),
+            Some(Num::Real(x)) => Value::from(x),
+        };
+        m.insert(id.name().to_string(), value);
     }
     m
+}
+
+/// The column names of a row, as [`row_fields`] names them.
+pub fn field_names(snap: &Snapshot) -> Vec<String> {
+    ["local", "peer"]
+        .iter()
+        .flat_map(|side| snap.group_by.iter().map(move |d| format!("{side}_{d}")))
+        .chain(MetricId::fields().map(|f| f.name().to_string()))
+        .collect()
 }
 
 #[cfg(test)]

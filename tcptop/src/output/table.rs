@@ -1,28 +1,8 @@
-//! Table output: a summary line, then aligned columns with human-readable sizes.
+//! Table output: a summary line, then aligned columns with human-readable sizes. The
+//! metric columns are those of the metric table marked for it.
 use std::io;
 
-use humansize::{format_size, BINARY};
-
-use crate::view::{Row, Snapshot};
-
-/// Formats a byte count for people, e.g. `1.5 MiB`.
-pub fn bytes(n: u64) -> String {
-    format_size(n, BINARY)
-}
-
-/// Formats microseconds for people: `850us`, `12.3ms`, `1.20s`; `-` when missing.
-pub fn micros(us: Option<u64>) -> String {
-    match us {
-        None => "-".into(),
-        Some(v) if v < 1_000 => format!("{v}us"),
-        Some(v) if v < 1_000_000 => format!("{:.1}ms", v as f64 / 1e3),
-        Some(v) => format!("{:.2}s", v as f64 / 1e6),
-    }
-}
-
-fn count(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".into(), |v| v.to_string())
-}
+use crate::view::{metric::Metric, MetricId, Row, Snapshot};
 
 /// Writes `snap` as an aligned table.
 pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
@@ -40,6 +20,7 @@ pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
             String::new()
         }
     )?;
+    let metrics = MetricId::shown(|m: &Metric| m.table);
     let mut header: Vec<String> = ["LOCAL", "PEER"]
         .iter()
         .flat_map(|side| {
@@ -49,14 +30,12 @@ pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
         })
         .collect();
     header.extend(
-        [
-            "CONNS", "FAILED", "TX", "RX", "RETRANS", "LOST", "RTO", "SRTT_P50", "SRTT_P99",
-            "SRTT_MAX",
-        ]
-        .map(String::from),
+        metrics
+            .iter()
+            .map(|m| m.metric().title.to_uppercase().replace(' ', "_")),
     );
     let keys = snap.group_by.len() * 2;
-    let lines: Vec<Vec<String>> = snap.rows.iter().map(cells).collect();
+    let lines: Vec<Vec<String>> = snap.rows.iter().map(|r| cells(r, &metrics)).collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             lines
@@ -85,23 +64,15 @@ pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
     Ok(())
 }
 
-fn cells(row: &Row) -> Vec<String> {
-    let s = &row.stats;
+fn cells(row: &Row, metrics: &[MetricId]) -> Vec<String> {
     row.local
         .iter()
         .chain(row.peer.iter())
         .map(|v| v.to_string())
-        .chain([
-            s.connections.to_string(),
-            s.failed_connects.to_string(),
-            bytes(s.bytes_sent),
-            bytes(s.bytes_received),
-            s.retransmits.to_string(),
-            s.lost.to_string(),
-            count(s.rto),
-            micros(s.srtt_p50_us),
-            micros(s.srtt_p99_us),
-            micros(s.srtt_max_us),
-        ])
+        .chain(
+            metrics
+                .iter()
+                .map(|m| m.metric().unit.format(m.value(&row.stats))),
+        )
         .collect()
 }

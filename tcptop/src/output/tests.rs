@@ -1,25 +1,28 @@
 //! Snapshot tests of the output formats.
 use super::*;
-use crate::{aggregation::Dimension, view::RowStats};
+use crate::{aggregation::Dimension, collector::Counters, view::RowStats};
 
 fn snapshot() -> Snapshot {
     let row = |l: [&str; 2], p: [&str; 2], conns: u64, tx: u64, rto: Option<u64>| Row {
         local: l.iter().map(|s| (*s).into()).collect(),
         peer: p.iter().map(|s| (*s).into()).collect(),
         stats: RowStats {
-            connections: conns,
-            failed_connects: 1,
-            bytes_sent: tx,
-            bytes_received: tx / 3,
-            retransmits: 7,
-            lost: 2,
+            counters: Counters {
+                connections: conns,
+                failed_connects: 1,
+                bytes_sent: tx,
+                bytes_received: tx / 3,
+                retransmits: 7,
+                lost: 2,
+                rto_timeouts: rto.unwrap_or(0),
+                rto_recoveries: rto.unwrap_or(0),
+                rto_time_ms: rto.unwrap_or(0) * 200,
+            },
             srtt_p50_us: Some(850),
             srtt_p90_us: Some(12_300),
             srtt_p99_us: Some(1_200_000),
             srtt_max_us: Some(1_500_000),
-            rto,
-            rto_recoveries: rto,
-            rto_time_ms: rto.map(|r| r * 200),
+            rto: rto.is_some(),
         },
     };
     Snapshot {

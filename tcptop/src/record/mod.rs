@@ -10,16 +10,16 @@
 //!    the recording kernel had RTO counters.
 //! 2. Then items, each with `t_ms` (milliseconds since the recording started, never
 //!    decreasing) and exactly one of:
-//!    - `close`: a closed socket, an [`AttributedClose`] (`event` with the kernel's
-//!      final counters, `local` and `peer` owners);
-//!    - `folded`: totals of records that overflowed the ring buffer
-//!      ([`AttributedFolded`]);
+//!    - `close`: a closed socket (`event` with the kernel's final counters, `local` and
+//!      `peer` owners);
+//!    - `folded`: totals of records that overflowed the ring buffer (`totals`, owners);
 //!    - `drops`: the collector's drop counters so far (`folded`, `lost`).
 //!
 //! A reader rejects a file whose header is missing or of another version, and any line
 //! that is not a valid item, naming the line. Fields may be added within a version;
 //! anything else changes the version.
 pub mod read;
+mod wire;
 pub mod write;
 
 use std::{io, path::PathBuf};
@@ -27,10 +27,7 @@ use std::{io, path::PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::{
-    attribution::{AttributedClose, AttributedFolded},
-    collector::DropCounters,
-};
+use crate::attribution::Item;
 pub use read::Replay;
 pub use write::Recorder;
 
@@ -76,26 +73,12 @@ impl Header {
     }
 }
 
-/// One attributed record, as the live loop and `--once` consume it and a recording
-/// stores it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Item {
-    /// A closed socket with both ends attributed.
-    Close(AttributedClose),
-    /// Totals of records that overflowed the ring buffer.
-    Folded(AttributedFolded),
-    /// The collector's drop counters so far.
-    Drops(DropCounters),
-}
-
 /// One item line: the item and when it arrived.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Line {
     /// Milliseconds since the recording started.
     pub t_ms: u64,
     /// The item.
-    #[serde(flatten)]
     pub item: Item,
 }
 

@@ -6,7 +6,17 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::{Header, Line, RecordError, FORMAT, VERSION};
+use serde::Deserialize;
+
+use super::{wire::WireItem, Header, Line, RecordError, FORMAT, VERSION};
+
+/// [`Line`], as stored.
+#[derive(Deserialize)]
+struct WireLine {
+    t_ms: u64,
+    #[serde(flatten)]
+    item: WireItem,
+}
 
 /// The longest line accepted: records are well under 2 KiB.
 const MAX_LINE: u64 = 1 << 20;
@@ -99,7 +109,12 @@ impl<R: BufRead> Replay<R> {
                 continue;
             }
             return serde_json::from_str(&self.buf)
-                .map(Some)
+                .map(|w: WireLine| {
+                    Some(Line {
+                        t_ms: w.t_ms,
+                        item: w.item.item(),
+                    })
+                })
                 .map_err(|e| RecordError::BadLine {
                     path: self.path.clone(),
                     line: self.line_no,

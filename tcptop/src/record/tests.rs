@@ -4,7 +4,7 @@ use std::{io::Cursor, path::Path, time::Duration};
 use super::*;
 use crate::{
     attribution::{AttributedClose, AttributedFolded, Attribution},
-    collector::{CloseEvent, DropCounters, FoldedTotals, Origin, RtoCounters},
+    collector::{CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
 };
 
 fn items() -> Vec<Item> {
@@ -19,17 +19,18 @@ fn items() -> Vec<Item> {
             event: CloseEvent {
                 local: "10.0.0.1:4000".parse().unwrap(),
                 peer: "[fd00::2]:443".parse().unwrap(),
-                bytes_sent: 1 << 40,
-                bytes_received: 7,
-                retransmits: 3,
-                lost: 1,
+                counters: Counters {
+                    connections: 1,
+                    bytes_sent: 1 << 40,
+                    bytes_received: 7,
+                    retransmits: 3,
+                    lost: 1,
+                    rto_timeouts: 1,
+                    rto_recoveries: 1,
+                    rto_time_ms: 200,
+                    ..Counters::default()
+                },
                 srtt_us: 250,
-                rto: Some(RtoCounters {
-                    timeouts: 1,
-                    recoveries: 1,
-                    time_ms: 200,
-                }),
-                failed_connect: false,
                 origin: Origin::Accept,
                 lifetime_us: Some(1_000_000),
             },
@@ -40,13 +41,13 @@ fn items() -> Vec<Item> {
             totals: FoldedTotals {
                 local: "10.0.0.1".parse().unwrap(),
                 peer: "0.0.0.0".parse().unwrap(),
-                records: 4,
-                failed_connects: 1,
-                bytes_sent: 10,
-                bytes_received: 20,
-                retransmits: 0,
-                lost: 0,
-                rto: None,
+                counters: Counters {
+                    connections: 3,
+                    failed_connects: 1,
+                    bytes_sent: 10,
+                    bytes_received: 20,
+                    ..Counters::default()
+                },
             },
             local: owner,
             peer: Attribution::unknown(),

@@ -9,14 +9,15 @@ use std::{
 
 use serde::Serialize;
 
-use super::{Header, Item, RecordError};
+use super::{wire::WireItem, Header, RecordError};
+use crate::attribution::Item;
 
-/// [`super::Line`], borrowed for writing.
+/// [`super::Line`], as written.
 #[derive(Serialize)]
-struct LineRef<'a> {
+struct WireLine {
     t_ms: u64,
     #[serde(flatten)]
-    item: &'a Item,
+    item: WireItem,
 }
 
 /// An open recording.
@@ -25,6 +26,7 @@ pub struct Recorder<W: Write = BufWriter<File>> {
     path: PathBuf,
     line: Vec<u8>,
     started: Instant,
+    rto: bool,
 }
 
 impl Recorder {
@@ -46,6 +48,7 @@ impl<W: Write> Recorder<W> {
             path: path.to_owned(),
             line: Vec::with_capacity(1024),
             started: Instant::now(),
+            rto: header.rto,
         };
         r.put(header)?;
         r.flush()?;
@@ -54,9 +57,9 @@ impl<W: Write> Recorder<W> {
 
     /// Appends `item`, which arrived `t` after the recording started.
     pub fn write(&mut self, t: Duration, item: &Item) -> Result<(), RecordError> {
-        self.put(&LineRef {
+        self.put(&WireLine {
             t_ms: t.as_millis() as u64,
-            item,
+            item: WireItem::new(item, self.rto),
         })
     }
 

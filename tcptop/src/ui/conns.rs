@@ -9,23 +9,18 @@ use ratatui::{
     Frame,
 };
 
-use super::{
-    columns::{count, squeeze},
-    header::uptime,
-    listing::Listing,
-    table::title_bar,
-    Screen,
-};
+use super::{columns::squeeze, listing::Listing, table::title_bar, Screen};
 use crate::{
     collector::{CloseEvent, Origin},
-    output::table::{bytes, micros},
+    view::format::{bytes, count, micros, uptime},
 };
 
-/// A column of the connections table: title, width, and its cell.
+/// A column of the connections table: title, width, and its cell from the socket, its
+/// age and whether the kernel has RTO counters.
 struct Col {
     title: &'static str,
     width: u16,
-    cell: fn(&CloseEvent, Duration) -> String,
+    cell: fn(&CloseEvent, Duration, bool) -> String,
 }
 
 /// Metric columns, most important first: a narrow terminal drops from the end. They
@@ -34,47 +29,53 @@ const COLS: [Col; 9] = [
     Col {
         title: "AGE",
         width: 6,
-        cell: |_, age| uptime(age),
+        cell: |_, age, _| uptime(age),
     },
     Col {
         title: "TX",
         width: 11,
-        cell: |e, _| bytes(e.bytes_sent),
+        cell: |e, _, _| bytes(e.counters.bytes_sent),
     },
     Col {
         title: "RX",
         width: 11,
-        cell: |e, _| bytes(e.bytes_received),
+        cell: |e, _, _| bytes(e.counters.bytes_received),
     },
     Col {
         title: "SRTT",
         width: 8,
-        cell: |e, _| srtt(e),
+        cell: |e, _, _| srtt(e),
     },
     Col {
         title: "RETRANS",
         width: 7,
-        cell: |e, _| count(e.retransmits),
+        cell: |e, _, _| count(e.counters.retransmits),
     },
     Col {
         title: "STATE",
         width: 8,
-        cell: |e, _| state(e).into(),
+        cell: |e, _, _| state(e).into(),
     },
     Col {
         title: "LIFETIME",
         width: 8,
-        cell: |e, _| micros(e.lifetime_us),
+        cell: |e, _, _| micros(e.lifetime_us),
     },
     Col {
         title: "LOST",
         width: 5,
-        cell: |e, _| count(e.lost),
+        cell: |e, _, _| count(e.counters.lost),
     },
     Col {
         title: "RTO",
         width: 4,
-        cell: |e, _| e.rto.map_or("-".into(), |r| count(r.timeouts)),
+        cell: |e, _, rto| {
+            if rto {
+                count(e.counters.rto_timeouts)
+            } else {
+                "-".into()
+            }
+        },
     },
 ];
 
@@ -83,7 +84,7 @@ const ADDR_MIN: u16 = 21;
 
 /// How a socket ended: a failed connect, or who opened it.
 pub fn state(e: &CloseEvent) -> &'static str {
-    match (e.failed_connect, e.origin) {
+    match (e.failed_connect(), e.origin) {
         (true, _) => "failed",
         (false, Origin::Connect) => "connect",
         (false, Origin::Accept) => "accept",
@@ -134,29 +135,28 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     );
     let page = usize::from(body.height.saturating_sub(1));
     let level = s.app.level();
-    let lines = rows
-        .iter()
-        .enumerate()
-        .skip(level.offset)
-        .take(page)
-        .map(|(i, c)| {
-            let e = &c.close.event;
-            let age = s.now.saturating_sub(c.at);
-            let cells = [e.local.to_string(), e.peer.to_string()]
-                .into_iter()
-                .map(|a| Cell::from(squeeze(&a, usize::from(addr))))
-                .chain(
-                    shown
-                        .iter()
-                        .map(|col| Cell::from(Line::from((col.cell)(e, age)).right_aligned())),
-                );
-            let row = Row::new(cells);
-            if i == level.index {
-                row.style(theme.selected())
-            } else {
-                row
-            }
-        });
+    let rto = s.ledger.rto();
+    let lines =
+        rows.iter()
+            .enumerate()
+            .skip(level.offset)
+            .take(page)
+            .map(|(i, c)| {
+                let e = &c.close.event;
+                let age = s.now.saturating_sub(c.at);
+                let cells = [e.local.to_string(), e.peer.to_string()]
+                    .into_iter()
+                    .map(|a| Cell::from(squeeze(&a, usize::from(addr))))
+                    .chain(shown.iter().map(|col| {
+                        Cell::from(Line::from((col.cell)(e, age, rto)).right_aligned())
+                    }));
+                let row = Row::new(cells);
+                if i == level.index {
+                    row.style(theme.selected())
+                } else {
+                    row
+                }
+            });
     let widths = [addr, addr]
         .into_iter()
         .chain(shown.iter().map(|c| c.width))

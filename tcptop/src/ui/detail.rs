@@ -8,17 +8,18 @@ use ratatui::{
 };
 
 use super::{
-    columns::{count, pct, squeeze},
+    columns::squeeze,
     conns::{srtt, state},
-    header::uptime,
-    state::{pair_label, Mode, Selected},
+    model::{pair_label, Mode, Selected},
     Screen,
 };
 use crate::{
     aggregation::Metrics,
-    collector::RtoCounters,
-    output::table::{bytes, micros},
-    view::live::RecentClose,
+    collector::Counters,
+    view::{
+        format::{bytes, count, micros, pct, uptime},
+        live::RecentClose,
+    },
 };
 
 /// Width of a bucket's label, e.g. `≤131.1ms`.
@@ -39,7 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     let selected = s.app.level().selected.as_ref();
     let (title, lines) = match selected {
         Some(Selected::Pair(key)) => {
-            let table = s.ledger.table(s.app.mode.span());
+            let table = s.ledger.table(s.app.mode.period());
             let lines = match table.metrics(key) {
                 Some(m) => pair_lines(m, s, area),
                 None => vec![Line::from("no data for this row")],
@@ -87,7 +88,7 @@ fn pair_lines<'a>(m: &Metrics, s: &Screen, area: Rect) -> Vec<Line<'a>> {
                 t.dim(),
             ),
         ]),
-        Line::from(counters(m)).style(t.dim()),
+        Line::from(counters(&m.counters, s.ledger.rto())).style(t.dim()),
     ];
     let inner_w = area.width.saturating_sub(2);
     let rows = usize::from(area.height.saturating_sub(2 + 2));
@@ -124,32 +125,32 @@ fn pair_lines<'a>(m: &Metrics, s: &Screen, area: Rect) -> Vec<Line<'a>> {
     lines
 }
 
-/// A row's counters in one line.
-fn counters(m: &Metrics) -> String {
-    let rto = m.rto.map_or(String::new(), |r| format!("  {}", rto(r)));
-    let sent = m.bytes_sent;
-    let retr = (sent > 0).then(|| {
-        m.retransmits as f64 * crate::view::RETRANS_SEGMENT_BYTES as f64 * 100.0 / sent as f64
-    });
+/// A row's counters in one line; `rto` says whether the kernel has RTO counters.
+fn counters(c: &Counters, rto: bool) -> String {
+    let rto = if rto {
+        format!("  {}", rto_text(c))
+    } else {
+        String::new()
+    };
     format!(
         "conns {}  failed {}  retrans {} ({})  lost {}{rto}",
-        count(m.connections),
-        count(m.failed_connects),
-        count(m.retransmits),
-        pct(retr),
-        count(m.lost)
+        count(c.connections),
+        count(c.failed_connects),
+        count(c.retransmits),
+        pct(c.retrans_pct()),
+        count(c.lost)
     )
 }
 
 /// RTO timeouts, with the recovery episodes (stalls) and time in them when any.
-fn rto(r: RtoCounters) -> String {
-    match r.recoveries {
-        0 => format!("rto {}", r.timeouts),
+fn rto_text(c: &Counters) -> String {
+    match c.rto_recoveries {
+        0 => format!("rto {}", c.rto_timeouts),
         n => format!(
             "rto {} ({n} stall{}, {})",
-            r.timeouts,
+            c.rto_timeouts,
             if n == 1 { "" } else { "s" },
-            micros(Some(r.time_ms * 1000))
+            micros(Some(c.rto_time_ms.saturating_mul(1000)))
         ),
     }
 }
@@ -199,7 +200,12 @@ fn conn_lines<'a>(c: &RecentClose, s: &Screen) -> Vec<Line<'a>> {
     let owner = |o: &crate::attribution::Attribution| {
         format!("{}/{} on {} ({})", o.namespace, o.pod, o.node, o.az)
     };
-    let rto = e.rto.map_or("rto n/a".to_string(), rto);
+    let n = &e.counters;
+    let rto = if s.ledger.rto() {
+        rto_text(n)
+    } else {
+        "rto n/a".to_string()
+    };
     vec![
         Line::from(vec![
             Span::styled(format!("{} → {}", e.local, e.peer), t.header()),
@@ -220,11 +226,11 @@ fn conn_lines<'a>(c: &RecentClose, s: &Screen) -> Vec<Line<'a>> {
         ]),
         Line::from(format!(
             "tx {}  rx {}  srtt {}  retrans {}  lost {}  {rto}",
-            bytes(e.bytes_sent),
-            bytes(e.bytes_received),
+            bytes(n.bytes_sent),
+            bytes(n.bytes_received),
             srtt(e),
-            e.retransmits,
-            e.lost
+            n.retransmits,
+            n.lost
         )),
     ]
 }

@@ -7,7 +7,7 @@ use ratatui::{
 };
 
 use super::{
-    state::{Mode, View},
+    model::{Mode, View},
     Screen,
 };
 

@@ -1,7 +1,5 @@
 //! The header: node, kernel, time running, Kubernetes status and status notes on the
 //! first line; then the totals of the last interval and since start.
-use std::time::Duration;
-
 use ratatui::{
     layout::{Constraint, Layout, Rect},
     style::{Modifier, Style},
@@ -10,13 +8,11 @@ use ratatui::{
     Frame,
 };
 
-use super::{
-    columns::{count, pct, rate},
-    state::Mode,
-    theme::Level,
-    Screen,
+use super::{model::Mode, theme::Level, Screen};
+use crate::view::{
+    format::{bytes, count, pct, rate, uptime},
+    live::{Period, Summary},
 };
-use crate::{output::table::bytes, view::live::Summary};
 
 /// Lines the header takes.
 pub const HEIGHT: u16 = 4;
@@ -56,14 +52,24 @@ pub struct HeaderInfo {
     pub notes: Vec<(String, Level)>,
 }
 
-/// Formats a running time: `42s`, `5m12s`, `1h02m`, `3d04h`.
-pub fn uptime(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+/// The note of a replay.
+const REPLAY: &str = "REPLAY ";
+/// Added to the replay's note once it has played out.
+const ENDED: &str = " (ended)";
+
+impl HeaderInfo {
+    /// The note saying which recording plays.
+    pub fn replay_note(name: &str) -> (String, Level) {
+        (format!("{REPLAY}{name}"), Level::Off)
+    }
+
+    /// Marks the replay's note as played out.
+    pub fn end_replay(&mut self) {
+        for (text, _) in &mut self.notes {
+            if text.starts_with(REPLAY) && !text.ends_with(ENDED) {
+                text.push_str(ENDED);
+            }
+        }
     }
 }
 
@@ -96,8 +102,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             fits
         })
         .collect();
-    let last = s.ledger.summary(crate::view::live::Span::Last, s.now);
-    let total = s.ledger.summary(crate::view::live::Span::Total, s.now);
+    let last = s.ledger.summary(Period::Last, s.now);
+    let total = s.ledger.summary(Period::Total, s.now);
     let interval = s.ledger.last_interval();
     let label = |text: String, mode: Mode| {
         let style = if s.app.mode == mode {
@@ -201,13 +207,14 @@ fn identity<'a>(s: &Screen<'a>, width: u16) -> Line<'a> {
 /// The cell of totals column `i` for `sum`.
 fn cell<'a>(i: usize, sum: &Summary, s: &Screen) -> Cell<'a> {
     let no_time = sum.secs <= 0.0;
+    let c = &sum.counters;
     let (text, level) = match i {
         0 if no_time => ("-".into(), Level::Ok),
-        0 => (rate(sum.per_sec(sum.closes)), Level::Ok),
+        0 => (rate(sum.per_sec(c.closes())), Level::Ok),
         1 if no_time => ("-".into(), Level::Ok),
-        1 => (bytes(sum.per_sec(sum.bytes).round() as u64), Level::Ok),
+        1 => (bytes(sum.per_sec(c.bytes()).round() as u64), Level::Ok),
         2 => (pct(sum.cross_az_pct()), Level::Ok),
-        3 => (count(sum.retransmits), Level::Ok),
+        3 => (count(c.retransmits), Level::Ok),
         4 => {
             let n = sum.drops.dropped();
             let level = match (sum.drops.lost_entirely(), n) {
@@ -217,30 +224,14 @@ fn cell<'a>(i: usize, sum: &Summary, s: &Screen) -> Cell<'a> {
             };
             (count(n), level)
         }
-        5 => (count(sum.failed_connects), Level::Ok),
-        6 => (count(sum.lost), Level::Ok),
-        _ => match sum.rto {
-            Some(r) => (count(r.recoveries), Level::Ok),
-            None => ("n/a".into(), Level::Off),
-        },
+        5 => (count(c.failed_connects), Level::Ok),
+        6 => (count(c.lost), Level::Ok),
+        _ if s.ledger.rto() => (count(c.rto_recoveries), Level::Ok),
+        _ => ("n/a".into(), Level::Off),
     };
     let style = match level {
         Level::Ok => Style::new(),
         l => s.theme.level(l),
     };
     Cell::from(Line::from(text).right_aligned()).style(style)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uptimes_read_short() {
-        let f = |s| uptime(Duration::from_secs(s));
-        assert_eq!(
-            [f(0), f(59), f(312), f(3720), f(273_600)],
-            ["0s", "59s", "5m12s", "1h02m", "3d04h"]
-        );
-    }
 }

@@ -2,17 +2,16 @@
 //! text filter and sorted. Built afresh for every frame and key; pure.
 use std::{fmt::Write, net::SocketAddr};
 
+use super::model::{Depth, Mode, Selected, View};
 use crate::{
     aggregation::{Dimension, GroupKey},
     attribution::AttributedClose,
     view::{
         self,
         live::{Ledger, RecentClose},
-        RowStats,
+        RowStats, TableSpec,
     },
 };
-
-use super::state::{App, Selected, View};
 
 /// The rows of the level shown.
 pub enum Listing<'a> {
@@ -35,42 +34,39 @@ pub enum Listing<'a> {
 }
 
 impl<'a> Listing<'a> {
-    /// The rows `app` shows from `ledger`, which must be focused on `app.focus()` and
-    /// refreshed.
-    pub fn build(app: &App, ledger: &'a Ledger) -> Self {
-        let needle = app.filter.trim();
-        match &app.level().view {
+    /// The rows `level` shows from `ledger` in `mode`, sorted by `spec` and narrowed by
+    /// the text filter `needle`. The ledger must be focused on the level and refreshed.
+    pub fn build(
+        level: &Depth,
+        mode: Mode,
+        spec: &TableSpec,
+        needle: &str,
+        ledger: &'a Ledger,
+    ) -> Self {
+        let needle = needle.trim();
+        match &level.view {
             View::Pairs(_) => {
-                let table = ledger.table(app.mode.span());
-                let spec = app.spec();
-                // Ranked in one sequential pass, sorted as view::compare orders rows.
-                let mut ranked: Vec<_> = table
-                    .rows()
-                    .filter(|(k, _)| {
-                        needle.is_empty()
-                            || k.local
-                                .iter()
-                                .chain(k.peer.iter())
-                                .any(|v| contains(v, needle))
-                    })
-                    .map(|(k, s)| (view::rank(&spec, s), k, s))
-                    .collect();
-                ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-                let rows = ranked.into_iter().map(|(_, k, s)| (k, s)).collect();
+                let table = ledger.table(mode.period());
+                let passing = table.rows().filter(|(k, _)| {
+                    needle.is_empty()
+                        || k.local
+                            .iter()
+                            .chain(k.peer.iter())
+                            .any(|v| contains(v, needle))
+                });
                 Listing::Pairs {
                     dims: table.group_by(),
-                    rows,
+                    rows: view::sorted(passing, spec),
                     unfiltered: table.len(),
                 }
             }
             View::Conns => {
-                let filter = &app.level().filter;
                 let mut unfiltered = 0;
                 let mut text = String::new();
                 let rows = ledger
                     .recent()
                     .newest_first()
-                    .filter(|c| filter.matches(&c.close))
+                    .filter(|c| level.filter.matches(&c.close))
                     .inspect(|_| unfiltered += 1)
                     .filter(|c| needle.is_empty() || conn_matches(&c.close, needle, &mut text))
                     .collect();

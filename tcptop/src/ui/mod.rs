@@ -1,8 +1,9 @@
 //! The interactive terminal UI.
 //!
-//! [`state`] holds what the person chose (grouping, drill-down, sort, filter, modes) and
-//! [`keys`] maps keys to its [`state::Action`]s; [`listing`] turns the live ledger into
-//! the rows of the level shown. The widgets ([`header`], [`table`], [`conns`],
+//! [`model`] names what every part shares (modes, levels, selections); [`state`] holds
+//! what the person chose (grouping, drill-down, sort, filter, modes) and [`keys`] maps
+//! keys to its [`state::Action`]s; [`listing`] turns the live ledger into the rows of
+//! the level shown; [`columns`] lays out the metric table's UI columns. The widgets ([`header`], [`table`], [`conns`],
 //! [`detail`], [`help`], [`footer`]) draw a [`Screen`] into a ratatui frame and hold no
 //! state, so any backend (a terminal, or a test buffer) shows the same frame;
 //! [`session`] ties state, numbers and drawing together. [`terminal`] is the seam to
@@ -15,6 +16,7 @@ pub mod header;
 pub mod help;
 pub mod keys;
 pub mod listing;
+pub mod model;
 pub mod session;
 pub mod state;
 pub mod table;
@@ -49,7 +51,7 @@ const DETAIL_MAX_HEIGHT: u16 = 16;
 pub struct Screen<'a> {
     /// The UI state.
     pub app: &'a App,
-    /// The numbers.
+    /// The numbers shown (frozen while paused).
     pub ledger: &'a Ledger,
     /// The rows of the level shown.
     pub listing: &'a Listing<'a>,
@@ -91,8 +93,8 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     } else if body.height >= DETAIL_HEIGHT + 5 {
         let height = match app.level().view {
             // A connection's record takes four lines.
-            state::View::Conns => 6,
-            state::View::Pairs(_) => (body.height / 3).clamp(DETAIL_HEIGHT, DETAIL_MAX_HEIGHT),
+            model::View::Conns => 6,
+            model::View::Pairs(_) => (body.height / 3).clamp(DETAIL_HEIGHT, DETAIL_MAX_HEIGHT),
         };
         let [t, d] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(body);

@@ -1,20 +1,26 @@
 //! One session with the UI: its state, its numbers and the header's facts, driven by
 //! key events and drawn on any ratatui backend (the terminal, or a test buffer for
 //! snapshots, screenshots and benchmarks).
+//!
+//! Pausing freezes a copy of the numbers (as bottom's frozen data store does): the
+//! screen holds still, sorting and drilling work on the copy, and collection goes on
+//! into the live ledger, which the screen shows again on resume.
 use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 use ratatui::{backend::Backend, layout::Rect, Terminal};
 
 use super::{draw, keys, listing::Listing, page, state::App, HeaderInfo, Screen, Theme};
-use crate::view::live::Ledger;
+use crate::{attribution::Item, view::live::Ledger};
 
 /// The UI's parts that change.
 pub struct Session {
     /// What the person chose.
     pub app: App,
-    /// The numbers.
+    /// The numbers, kept up to date while paused too.
     pub ledger: Ledger,
+    /// The copy shown while paused.
+    frozen: Option<Ledger>,
     /// The header's facts.
     pub info: HeaderInfo,
     /// Styles.
@@ -22,29 +28,63 @@ pub struct Session {
 }
 
 impl Session {
-    /// Focuses the ledger on the level shown and brings its rows up to date.
-    fn prepare(&mut self) {
-        if let Some((dims, filter)) = self.app.focus() {
-            let (dims, filter) = (dims.to_vec(), filter.clone());
-            self.ledger.set_focus(&dims, &filter);
+    /// A session showing `ledger`, not paused.
+    pub fn new(app: App, ledger: Ledger, info: HeaderInfo, theme: Theme) -> Self {
+        Self {
+            app,
+            ledger,
+            frozen: None,
+            info,
+            theme,
         }
-        self.ledger.refresh(self.app.mode.span());
+    }
+
+    /// Takes one item that arrived at `at`: collection goes on while paused.
+    pub fn add(&mut self, item: Item, at: Duration) {
+        self.ledger.add(item, at);
+    }
+
+    /// Completes the interval in progress at `now`.
+    pub fn roll(&mut self, now: Duration) {
+        self.ledger.roll(now);
+    }
+
+    /// The numbers on screen: the frozen copy while paused, else the live ledger.
+    pub fn shown(&self) -> &Ledger {
+        self.frozen.as_ref().unwrap_or(&self.ledger)
+    }
+
+    /// Focuses the numbers shown on the level shown and brings its rows up to date.
+    fn prepare(&mut self) {
+        let ledger = self.frozen.as_mut().unwrap_or(&mut self.ledger);
+        if let Some((dims, filter)) = self.app.focus() {
+            ledger.set_focus(dims, filter);
+        }
+        ledger.refresh(self.app.mode.period());
     }
 
     /// The rows of the level shown, up to date.
     pub fn listing(&mut self) -> Listing<'_> {
         self.prepare();
-        Listing::build(&self.app, &self.ledger)
+        self.app.listing(self.shown())
     }
 
-    /// Applies `key`, pressed on a screen of `area`, to the state.
+    /// Applies `key`, pressed on a screen of `area`, to the state. Pausing freezes a
+    /// copy of the numbers; resuming drops it.
     pub fn key(&mut self, key: KeyEvent, area: Rect) {
         self.prepare();
         let page = page(area, &self.app);
-        let listing = Listing::build(&self.app, &self.ledger);
+        let ledger = self.frozen.as_ref().unwrap_or(&self.ledger);
+        let listing = self.app.listing(ledger);
         self.app.sync(&listing, page);
-        if let Some(action) = keys::action(key, &self.app) {
-            self.app.apply(action, &listing, page);
+        let Some(action) = keys::action(key, &self.app) else {
+            return;
+        };
+        self.app.apply(action, &listing, page);
+        match (self.app.paused, self.frozen.is_some()) {
+            (true, false) => self.frozen = Some(self.ledger.clone()),
+            (false, true) => self.frozen = None,
+            _ => {}
         }
     }
 
@@ -57,11 +97,12 @@ impl Session {
         let size = term.size()?;
         let area = Rect::new(0, 0, size.width, size.height);
         self.prepare();
-        let listing = Listing::build(&self.app, &self.ledger);
+        let ledger = self.frozen.as_ref().unwrap_or(&self.ledger);
+        let listing = self.app.listing(ledger);
         self.app.sync(&listing, page(area, &self.app));
         let screen = Screen {
             app: &self.app,
-            ledger: &self.ledger,
+            ledger,
             listing: &listing,
             info: &self.info,
             now,

@@ -1,11 +1,15 @@
 //! The UI's state and how each [`Action`] changes it: grouping, drill-down, sorting,
 //! filtering, selection and modes. Pure logic; the rows come in as a [`Listing`].
 use crate::{
-    aggregation::{Dimension, GroupKey, KeyFilter},
-    view::{live::Span, SortColumn, TableSpec},
+    aggregation::{Dimension, KeyFilter},
+    view::{live::Ledger, MetricId, TableSpec},
 };
 
-use super::{columns::Column, listing::Listing};
+use super::{
+    columns::Column,
+    listing::Listing,
+    model::{pair_label, Depth, Mode, Selected, View},
+};
 
 /// The groupings `g` cycles through.
 pub const GROUPINGS: [&[Dimension]; 6] = [
@@ -16,77 +20,6 @@ pub const GROUPINGS: [&[Dimension]; 6] = [
     &[Dimension::Ip],
     &[Dimension::Node],
 ];
-
-/// Numbers for the last interval, per second, or totals since start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Per second over the last interval.
-    Rates,
-    /// Since start.
-    Totals,
-}
-
-impl Mode {
-    /// The ledger span this mode reads.
-    pub fn span(self) -> Span {
-        match self {
-            Mode::Rates => Span::Last,
-            Mode::Totals => Span::Total,
-        }
-    }
-}
-
-/// What a level of the drill-down shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum View {
-    /// Pairs grouped by these dimensions.
-    Pairs(Vec<Dimension>),
-    /// The most recent individual connections.
-    Conns,
-}
-
-/// The row a level has selected, identified so that it survives re-sorting.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Selected {
-    /// A pair, by key.
-    Pair(GroupKey),
-    /// A connection, by arrival number.
-    Conn(u64),
-}
-
-/// One level of the drill-down stack.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Level {
-    /// What it shows.
-    pub view: View,
-    /// Which connections it covers: the rows drilled into above it.
-    pub filter: KeyFilter,
-    /// The row drilled into to get here, as shown (empty at the top).
-    pub crumb: String,
-    /// The selected row's index in the listing.
-    pub index: usize,
-    /// The selected row.
-    pub selected: Option<Selected>,
-    /// The first row shown.
-    pub offset: usize,
-    /// The text filter this level had when a deeper one was opened; it comes back
-    /// when the deeper one closes.
-    pub saved_filter: String,
-}
-
-impl Level {
-    fn new(view: View, filter: KeyFilter, crumb: String) -> Self {
-        Self {
-            view,
-            filter,
-            crumb,
-            index: 0,
-            selected: None,
-            offset: 0,
-            saved_filter: String::new(),
-        }
-    }
-}
 
 /// Everything a key can do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,9 +80,9 @@ pub struct App {
     /// The current one.
     pub grouping: usize,
     /// The drill-down stack; never empty, `levels[0]` shows the grouping.
-    pub levels: Vec<Level>,
+    pub levels: Vec<Depth>,
     /// The sort column.
-    pub sort: SortColumn,
+    pub sort: MetricId,
     /// Largest first.
     pub descending: bool,
     /// Rows must contain this text (any key, case-insensitive).
@@ -171,7 +104,7 @@ pub struct App {
 impl App {
     /// Starts on grouping `group_by` (put first in the cycle when it is not one of
     /// [`GROUPINGS`]), sorted by `sort`, largest first.
-    pub fn new(group_by: &[Dimension], sort: SortColumn) -> Self {
+    pub fn new(group_by: &[Dimension], sort: MetricId) -> Self {
         let mut groupings: Vec<Vec<Dimension>> = GROUPINGS.iter().map(|g| g.to_vec()).collect();
         let grouping = match groupings.iter().position(|g| g == group_by) {
             Some(i) => i,
@@ -180,7 +113,7 @@ impl App {
                 0
             }
         };
-        let top = Level::new(
+        let top = Depth::new(
             View::Pairs(groupings[grouping].clone()),
             KeyFilter::all(),
             String::new(),
@@ -202,11 +135,11 @@ impl App {
     }
 
     /// The level shown.
-    pub fn level(&self) -> &Level {
+    pub fn level(&self) -> &Depth {
         self.levels.last().expect("the level stack is never empty")
     }
 
-    fn level_mut(&mut self) -> &mut Level {
+    fn level_mut(&mut self) -> &mut Depth {
         self.levels
             .last_mut()
             .expect("the level stack is never empty")
@@ -224,6 +157,12 @@ impl App {
             descending: self.descending,
             top: None,
         }
+    }
+
+    /// The rows of the level shown, from `ledger`, which must be focused on
+    /// [`App::focus`] and refreshed.
+    pub fn listing<'a>(&self, ledger: &'a Ledger) -> Listing<'a> {
+        Listing::build(self.level(), self.mode, &self.spec(), &self.filter, ledger)
     }
 
     /// The grouping and filter the ledger must focus on; `None` for connections.
@@ -284,25 +223,20 @@ impl App {
                 }
             }
             Action::SortNext | Action::SortPrev => {
-                let n = Column::ALL.len();
-                let next = match Column::of_sort(self.sort) {
-                    Some(c) => {
-                        let i = Column::ALL.iter().position(|x| *x == c).unwrap_or(0);
-                        if action == Action::SortNext {
-                            (i + 1) % n
-                        } else {
-                            (i + n - 1) % n
-                        }
-                    }
+                let all = Column::all();
+                let n = all.len();
+                let next = match all.iter().position(|c| c.sort() == self.sort) {
+                    Some(i) if action == Action::SortNext => (i + 1) % n,
+                    Some(i) => (i + n - 1) % n,
                     None => 0,
                 };
-                self.sort = Column::ALL[next].sort();
+                self.sort = all[next].sort();
             }
             Action::Invert => self.descending = !self.descending,
             Action::CycleGrouping => {
                 self.grouping = (self.grouping + 1) % self.groupings.len();
                 let view = View::Pairs(self.groupings[self.grouping].clone());
-                self.levels = vec![Level::new(view, KeyFilter::all(), String::new())];
+                self.levels = vec![Depth::new(view, KeyFilter::all(), String::new())];
             }
             Action::TogglePause => self.paused = !self.paused,
             Action::ToggleMode => {
@@ -350,7 +284,7 @@ impl App {
         // The text filter found the row; the level below starts unfiltered.
         self.level_mut().saved_filter = std::mem::take(&mut self.filter);
         self.editing = false;
-        self.levels.push(Level::new(view, filter, crumb));
+        self.levels.push(Depth::new(view, filter, crumb));
     }
 
     fn drill_up(&mut self) {
@@ -360,14 +294,4 @@ impl App {
             self.editing = false;
         }
     }
-}
-
-/// A pair as the UI names it: `local → peer`, dimensions joined by `/`.
-pub fn pair_label(key: &GroupKey) -> String {
-    format!("{} → {}", join(&key.local), join(&key.peer))
-}
-
-/// One end's values joined by `/`.
-pub fn join(values: &[std::sync::Arc<str>]) -> String {
-    values.iter().map(|v| &**v).collect::<Vec<_>>().join("/")
 }

@@ -10,8 +10,9 @@ use ratatui::{
 use super::{
     columns::{self, squeeze, Column},
     listing::Listing,
-    state::{App, Mode, View},
-    theme::{retrans_level, Level},
+    model::{join, Mode, View},
+    state::App,
+    theme::{alert_level, Level},
     Screen,
 };
 use crate::aggregation::Dimension;
@@ -65,14 +66,14 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     let secs = s.ledger.last_interval().as_secs_f64();
     let shown = visible().map(|(i, (k, st))| {
         let mut cells = vec![
-            Cell::from(squeeze(&super::state::join(&k.local), key_width)),
-            Cell::from(squeeze(&super::state::join(&k.peer), key_width)),
+            Cell::from(squeeze(&join(&k.local), key_width)),
+            Cell::from(squeeze(&join(&k.peer), key_width)),
         ];
         cells.extend(cols.iter().map(|c| {
             let cell = Cell::from(Line::from(c.cell(st, s.app.mode, secs)).right_aligned());
-            match (c, retrans_level(st.retrans_pct())) {
-                (Column::RetrPct, l @ (Level::Warn | Level::Bad)) => cell.style(theme.level(l)),
-                _ => cell,
+            match alert_level(c.sort(), st) {
+                Level::Ok => cell,
+                l => cell.style(theme.level(l)),
             }
         }));
         let row = Row::new(cells);

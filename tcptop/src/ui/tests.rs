@@ -8,14 +8,15 @@ use ratatui::{backend::TestBackend, layout::Rect, Terminal};
 use super::{
     keys,
     listing::Listing,
-    state::{Action, App, Mode, Selected, View},
+    model::{pair_label, Mode, Selected, View},
+    state::{Action, App},
     *,
 };
 use crate::{
     aggregation::Dimension,
     testdata::fixture,
     ui::{columns::Column, theme::Level},
-    view::{live::Ledger, SortColumn},
+    view::{live::Ledger, MetricId},
 };
 
 /// The UI on the demo recording, driven by keys, drawn on a test backend.
@@ -29,7 +30,7 @@ impl Harness {
     /// The whole recording fed in, intervals rolled every second, at `w` x `h`.
     pub fn new(w: u16, h: u16) -> Self {
         let (header, items) = fixture();
-        let app = App::new(&[Dimension::Namespace, Dimension::Az], SortColumn::Bytes);
+        let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
         let mut ledger = Ledger::new(header.rto, app.group_by(), 10_000);
         let mut next = Duration::from_secs(1);
         for (t, item) in items {
@@ -50,12 +51,7 @@ impl Harness {
             },
             notes: vec![("REPLAY demo.jsonl".into(), Level::Off)],
         };
-        let s = Session {
-            app,
-            ledger,
-            info,
-            theme: Theme::new(false),
-        };
+        let s = Session::new(app, ledger, info, Theme::new(false));
         Self {
             s,
             now: next,
@@ -117,7 +113,7 @@ impl Harness {
     /// The rows' labels, `local → peer`, in order.
     pub fn labels(&mut self) -> Vec<String> {
         self.with_listing(|l| match l {
-            Listing::Pairs { rows, .. } => rows.iter().map(|(k, _)| state::pair_label(k)).collect(),
+            Listing::Pairs { rows, .. } => rows.iter().map(|(k, _)| pair_label(k)).collect(),
             Listing::Conns { rows, .. } => rows
                 .iter()
                 .map(|c| format!("{} → {}", c.close.event.local, c.close.event.peer))
@@ -133,23 +129,33 @@ impl Harness {
     }
 }
 
+/// The metric named `name`.
+fn metric(name: &str) -> MetricId {
+    MetricId::named(name).expect("a metric")
+}
+
+/// The UI column of metric `name`.
+fn col(name: &str) -> Column {
+    Column::named(name).expect("a UI column")
+}
+
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
 #[test]
 fn keys_depend_on_the_mode() {
-    let mut app = App::new(&[Dimension::Pod], SortColumn::Bytes);
+    let mut app = App::new(&[Dimension::Pod], MetricId::BYTES);
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     assert_eq!(keys::action(key('q'), &app), Some(Action::Quit));
     assert_eq!(keys::action(ctrl_c, &app), Some(Action::Quit));
     assert_eq!(
         keys::action(key('3'), &app),
-        Some(Action::SortBy(Column::Tx))
+        Some(Action::SortBy(col("bytes_sent")))
     );
     assert_eq!(
         keys::action(key('0'), &app),
-        Some(Action::SortBy(Column::SrttP99))
+        Some(Action::SortBy(col("srtt_p99_us")))
     );
     assert_eq!(keys::action(key('x'), &app), None);
     app.editing = true;
@@ -160,7 +166,7 @@ fn keys_depend_on_the_mode() {
     assert_eq!(keys::action(key('j'), &app), Some(Action::ToggleHelp));
     assert_eq!(keys::action(key('q'), &app), Some(Action::Quit));
     // Every key the help lists maps to an action.
-    let app = App::new(&[Dimension::Pod], SortColumn::Bytes);
+    let app = App::new(&[Dimension::Pod], MetricId::BYTES);
     for c in "q?/<>igt dj k1234567890".chars() {
         assert!(keys::action(key(c), &app).is_some(), "{c:?}");
     }
@@ -188,13 +194,14 @@ fn sorting_by_column_keys_and_arrows() {
     h.press("t3");
     assert_eq!(
         (h.s.app.sort, h.s.app.descending),
-        (SortColumn::BytesSent, true)
+        (metric("bytes_sent"), true)
     );
     let tx = |h: &mut Harness| {
         h.with_listing(|l| match l {
-            Listing::Pairs { rows, .. } => {
-                rows.iter().map(|(_, s)| s.bytes_sent).collect::<Vec<_>>()
-            }
+            Listing::Pairs { rows, .. } => rows
+                .iter()
+                .map(|(_, s)| s.counters.bytes_sent)
+                .collect::<Vec<_>>(),
             Listing::Conns { .. } => vec![],
         })
     };
@@ -207,9 +214,9 @@ fn sorting_by_column_keys_and_arrows() {
     h.press("i");
     assert_eq!(tx(&mut h), down);
     h.press(">");
-    assert_eq!(h.s.app.sort, SortColumn::BytesReceived);
+    assert_eq!(h.s.app.sort, metric("bytes_received"));
     h.press("<lt><lt><lt><lt>");
-    assert_eq!(h.s.app.sort, SortColumn::SrttP99, "< wraps around");
+    assert_eq!(h.s.app.sort, metric("srtt_p99_us"), "< wraps around");
     assert!(h.s.app.descending);
     // RTO stalls put the unhappy pair's p99 above even the internet's.
     assert_eq!(h.labels()[0], "payments/eu-west-1a → db/eu-west-1b");
@@ -255,7 +262,7 @@ fn regrouping_cycles_through_every_grouping() {
     assert_eq!(h.s.app.group_by(), [Dimension::Ip]);
     assert!(h.labels().contains(&"10.0.1.20 → 10.0.2.30".to_string()));
     // A grouping from --group-by that is not in the cycle goes first.
-    let app = App::new(&[Dimension::Pod, Dimension::Az], SortColumn::Bytes);
+    let app = App::new(&[Dimension::Pod, Dimension::Az], MetricId::BYTES);
     assert_eq!((app.groupings.len(), app.grouping), (7, 0));
 }
 
@@ -279,7 +286,7 @@ fn drilling_down_to_connections_and_back() {
     assert_eq!(h.labels(), ["10.0.1.20 → 10.0.2.30"]);
     // The IP pair's numbers equal the namespace pair's: one pod pair, one IP pair.
     let conns = h.with_listing(|l| match l {
-        Listing::Pairs { rows, .. } => rows[0].1.connections,
+        Listing::Pairs { rows, .. } => rows[0].1.counters.connections,
         Listing::Conns { .. } => 0,
     });
     h.press("<Enter>");

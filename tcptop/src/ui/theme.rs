@@ -3,6 +3,8 @@
 //! underline.
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::view::{metric::Alert, MetricId, RowStats};
+
 /// How good or bad a value is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
@@ -94,11 +96,11 @@ impl Theme {
     }
 }
 
-/// RETR% (estimated percent of bytes resent): 1% is worth a look, 5% is bad.
-pub fn retrans_level(pct: Option<f64>) -> Level {
-    match pct {
-        Some(p) if p >= 5.0 => Level::Bad,
-        Some(p) if p >= 1.0 => Level::Warn,
+/// How `metric`'s value in row `s` fares against the metric's [`Alert`] thresholds.
+pub fn alert_level(metric: MetricId, s: &RowStats) -> Level {
+    match (metric.metric().alert, metric.value(s)) {
+        (Some(Alert { bad, .. }), Some(v)) if v.as_f64() >= bad => Level::Bad,
+        (Some(Alert { warn, .. }), Some(v)) if v.as_f64() >= warn => Level::Warn,
         _ => Level::Ok,
     }
 }

@@ -13,23 +13,23 @@ use std::time::Duration;
 
 use crate::{
     aggregation::{Dimension, FineAggregator, KeyFilter},
+    attribution::Item,
     collector::DropCounters,
-    record::Item,
 };
 pub use recent::{Recent, RecentClose};
 pub use summary::Summary;
 pub use table::LiveTable;
 
-/// Which span of time numbers cover.
+/// Which period of time numbers cover.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Span {
+pub enum Period {
     /// The last completed interval (shown as rates).
     Last,
     /// Everything since start.
     Total,
 }
 
-/// The live store behind the UI.
+/// The live store behind the UI. Cloning it freezes what it shows (the UI's pause).
 #[derive(Clone, Debug)]
 pub struct Ledger {
     rto: bool,
@@ -91,25 +91,18 @@ impl Ledger {
 
     /// Takes one item that arrived at `at` on the source's clock.
     pub fn add(&mut self, item: Item, at: Duration) {
-        match item {
-            Item::Close(c) => {
-                self.sum_total.add_close(&c);
-                self.sum_current.add_close(&c);
-                self.fine_total.add(&c);
-                self.fine_current.add(&c);
-                self.total.add(&c);
-                self.current.add(&c);
-                self.recent.push(c, at);
-            }
-            Item::Folded(f) => {
-                self.sum_total.add_folded(&f);
-                self.sum_current.add_folded(&f);
-                self.fine_total.add_folded(&f.totals, &f.local, &f.peer);
-                self.fine_current.add_folded(&f.totals, &f.local, &f.peer);
-                self.total.add_folded(&f);
-                self.current.add_folded(&f);
-            }
-            Item::Drops(d) => self.drops = d,
+        if let Item::Drops(d) = item {
+            self.drops = d;
+            return;
+        }
+        self.sum_total.add(&item);
+        self.sum_current.add(&item);
+        self.fine_total.add_item(&item);
+        self.fine_current.add_item(&item);
+        self.total.add(&item);
+        self.current.add(&item);
+        if let Item::Close(c) = item {
+            self.recent.push(c, at);
         }
     }
 
@@ -121,11 +114,7 @@ impl Ledger {
         self.last = std::mem::replace(&mut self.current, fresh);
         self.last_len = now.saturating_sub(self.rolled_at);
         self.rolled_at = now;
-        self.drops_last = DropCounters {
-            folded: self.drops.folded.saturating_sub(self.drops_at_roll.folded),
-            lost: self.drops.lost.saturating_sub(self.drops_at_roll.lost),
-            missed: self.drops.missed.saturating_sub(self.drops_at_roll.missed),
-        };
+        self.drops_last = self.drops.since(&self.drops_at_roll);
         self.drops_at_roll = self.drops;
     }
 
@@ -144,33 +133,32 @@ impl Ledger {
         self.last = table(&self.fine_last);
     }
 
-    /// Brings the row summaries of `span`'s table up to date. The other table waits
+    /// Brings the row summaries of `period`'s table up to date. The other table waits
     /// until it is shown: after a roll-over or a regrouping every row needs it.
-    pub fn refresh(&mut self, span: Span) {
-        match span {
-            Span::Last => self.last.refresh(self.rto),
-            Span::Total => self.total.refresh(self.rto),
+    pub fn refresh(&mut self, period: Period) {
+        match period {
+            Period::Last => self.last.refresh(self.rto),
+            Period::Total => self.total.refresh(self.rto),
         }
     }
 
-    /// The focused table of `span`, as of its last [`Ledger::refresh`].
-    pub fn table(&self, span: Span) -> &LiveTable {
-        match span {
-            Span::Last => &self.last,
-            Span::Total => &self.total,
+    /// The focused table of `period`, as of its last [`Ledger::refresh`].
+    pub fn table(&self, period: Period) -> &LiveTable {
+        match period {
+            Period::Last => &self.last,
+            Period::Total => &self.total,
         }
     }
 
-    /// Header totals of `span`; `now` is the time on the source's clock.
-    pub fn summary(&self, span: Span, now: Duration) -> Summary {
-        let (sum, drops, len) = match span {
-            Span::Last => (&self.sum_last, self.drops_last, self.last_len),
-            Span::Total => (&self.sum_total, self.drops, now),
+    /// Header totals of `period`; `now` is the time on the source's clock.
+    pub fn summary(&self, period: Period, now: Duration) -> Summary {
+        let (sum, drops, len) = match period {
+            Period::Last => (&self.sum_last, self.drops_last, self.last_len),
+            Period::Total => (&self.sum_total, self.drops, now),
         };
         Summary {
             secs: len.as_secs_f64(),
             drops,
-            rto: self.rto.then(|| sum.rto.unwrap_or_default()),
             ..sum.clone()
         }
     }

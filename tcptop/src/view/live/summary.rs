@@ -1,8 +1,8 @@
 //! The header's totals: sums over every record of a time span, kept as records arrive,
 //! and the share of bytes that crossed availability zones.
 use crate::{
-    attribution::{AttributedClose, AttributedFolded, Attribution, UNKNOWN},
-    collector::{DropCounters, RtoCounters},
+    attribution::{Attribution, Item, UNKNOWN},
+    collector::{Counters, DropCounters},
 };
 
 /// Totals of one time span.
@@ -10,18 +10,8 @@ use crate::{
 pub struct Summary {
     /// Length of the span in seconds.
     pub secs: f64,
-    /// Closed sockets: established connections and failed connects.
-    pub closes: u64,
-    /// Of those, failed connects.
-    pub failed_connects: u64,
-    /// Bytes sent plus received.
-    pub bytes: u64,
-    /// Segments retransmitted.
-    pub retransmits: u64,
-    /// Segments marked lost.
-    pub lost: u64,
-    /// RTO counters; `None` where the kernel lacks them.
-    pub rto: Option<RtoCounters>,
+    /// The summed counters.
+    pub counters: Counters,
     /// Bytes between two different known zones.
     pub cross_az_bytes: u64,
     /// Bytes whose two ends both have a known zone.
@@ -31,49 +21,23 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Adds one closed socket.
-    pub fn add_close(&mut self, c: &AttributedClose) {
-        let e = &c.event;
-        self.closes += 1;
-        self.failed_connects += u64::from(e.failed_connect);
-        self.add(
-            e.bytes_sent + e.bytes_received,
-            e.retransmits,
-            e.lost,
-            e.rto,
-        );
-        self.add_zones(&c.local, &c.peer, e.bytes_sent + e.bytes_received);
-    }
-
-    /// Adds folded overflow totals.
-    pub fn add_folded(&mut self, f: &AttributedFolded) {
-        let t = &f.totals;
-        self.closes += t.records;
-        self.failed_connects += t.failed_connects;
-        self.add(
-            t.bytes_sent + t.bytes_received,
-            t.retransmits,
-            t.lost,
-            t.rto,
-        );
-        self.add_zones(&f.local, &f.peer, t.bytes_sent + t.bytes_received);
-    }
-
-    fn add(&mut self, bytes: u64, retransmits: u64, lost: u64, rto: Option<RtoCounters>) {
-        self.bytes += bytes;
-        self.retransmits += retransmits;
-        self.lost += lost;
-        if let Some(r) = rto {
-            *self.rto.get_or_insert_with(RtoCounters::default) += r;
-        }
+    /// Adds a close or folded totals; drop counters are kept by the ledger.
+    pub fn add(&mut self, item: &Item) {
+        let (counters, local, peer) = match item {
+            Item::Close(c) => (&c.event.counters, &c.local, &c.peer),
+            Item::Folded(f) => (&f.totals.counters, &f.local, &f.peer),
+            Item::Drops(_) => return,
+        };
+        self.counters += counters;
+        self.add_zones(local, peer, counters.bytes());
     }
 
     fn add_zones(&mut self, local: &Attribution, peer: &Attribution, bytes: u64) {
         let (l, p) = (&*local.az, &*peer.az);
         if l != UNKNOWN && p != UNKNOWN {
-            self.zoned_bytes += bytes;
+            self.zoned_bytes = self.zoned_bytes.saturating_add(bytes);
             if l != p {
-                self.cross_az_bytes += bytes;
+                self.cross_az_bytes = self.cross_az_bytes.saturating_add(bytes);
             }
         }
     }

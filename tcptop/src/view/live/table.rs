@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::{
     aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, Metrics},
-    attribution::{AttributedClose, AttributedFolded},
+    attribution::Item,
     view::RowStats,
 };
 
@@ -41,23 +41,20 @@ impl LiveTable {
         }
     }
 
-    /// Adds one closed socket, if it passes the filter.
-    pub fn add(&mut self, rec: &AttributedClose) {
-        if self.filter.matches(rec) {
-            let key = self.agg.key_of(rec);
-            self.touch(&key);
-            self.agg.entry(key).add_event(&rec.event);
-        }
-    }
-
-    /// Adds folded overflow totals, if they pass the filter.
-    pub fn add_folded(&mut self, f: &AttributedFolded) {
-        let local = (f.totals.local, &f.local);
-        let peer = (f.totals.peer, &f.peer);
-        if self.filter.matches_ends(local, peer) {
-            let key = self.agg.key_of_folded(&f.totals, &f.local, &f.peer);
-            self.touch(&key);
-            self.agg.entry(key).add_folded(&f.totals);
+    /// Adds a close or folded totals, if they pass the filter.
+    pub fn add(&mut self, item: &Item) {
+        match item {
+            Item::Close(c) if self.filter.matches(c) => {
+                let key = self.agg.key_of(c);
+                self.touch(&key);
+                self.agg.entry(key).add_event(&c.event);
+            }
+            Item::Folded(f) if self.filter.matches_folded(f) => {
+                let key = self.agg.key_of_folded(f);
+                self.touch(&key);
+                self.agg.entry(key).add_counters(&f.totals.counters);
+            }
+            _ => {}
         }
     }
 

@@ -1,12 +1,11 @@
-//! Tests of the live store: spans, focus changes, header sums, the ring.
+//! Tests of the live store: periods, focus changes, header sums, the ring.
 use std::time::Duration;
 
 use super::*;
 use crate::{
     aggregation::{Aggregator, GroupKey},
     attribution::{AttributedFolded, Attribution},
-    collector::FoldedTotals,
-    record::Item,
+    collector::{Counters, FoldedTotals},
     testdata::{close, owner},
     view::RowStats,
 };
@@ -32,8 +31,8 @@ fn key(l: &[&str], p: &[&str]) -> GroupKey {
     }
 }
 
-fn row<'a>(ledger: &'a Ledger, span: Span, k: &GroupKey) -> &'a RowStats {
-    ledger.table(span).stats(k).expect("row exists")
+fn row<'a>(ledger: &'a Ledger, period: Period, k: &GroupKey) -> &'a RowStats {
+    ledger.table(period).stats(k).expect("row exists")
 }
 
 #[test]
@@ -74,32 +73,50 @@ fn intervals_roll_and_totals_accumulate() {
         s(1),
     );
     l.roll(s(3));
-    l.refresh(Span::Last);
-    l.refresh(Span::Total);
+    l.refresh(Period::Last);
+    l.refresh(Period::Total);
     let k = key(&["web", "az-a"], &["db", "az-b"]);
-    let last = row(&l, Span::Last, &k);
+    let last = row(&l, Period::Last, &k);
     assert_eq!(
-        (last.connections, last.bytes_sent, last.retransmits),
+        (
+            last.counters.connections,
+            last.counters.bytes_sent,
+            last.counters.retransmits
+        ),
         (1, 50, 0)
     );
     assert_eq!(last.srtt_p50_us, Some(800));
-    let total = row(&l, Span::Total, &k);
+    let total = row(&l, Period::Total, &k);
     assert_eq!(
-        (total.connections, total.bytes_sent, total.retransmits),
+        (
+            total.counters.connections,
+            total.counters.bytes_sent,
+            total.counters.retransmits
+        ),
         (2, 150, 3)
     );
     assert_eq!(l.last_interval(), s(2));
-    let sum = l.summary(Span::Last, s(3));
-    assert_eq!((sum.closes, sum.bytes, sum.secs), (1, 60, 2.0));
-    assert_eq!(sum.per_sec(sum.bytes), 30.0);
+    let sum = l.summary(Period::Last, s(3));
+    assert_eq!(
+        (sum.counters.closes(), sum.counters.bytes(), sum.secs),
+        (1, 60, 2.0)
+    );
+    assert_eq!(sum.per_sec(sum.counters.bytes()), 30.0);
     assert_eq!((sum.drops.folded, sum.drops.lost), (2, 1));
-    let sum = l.summary(Span::Total, s(3));
-    assert_eq!((sum.closes, sum.bytes, sum.retransmits), (2, 1160, 3));
-    assert_eq!(sum.rto.unwrap().timeouts, 1);
+    let sum = l.summary(Period::Total, s(3));
+    assert_eq!(
+        (
+            sum.counters.closes(),
+            sum.counters.bytes(),
+            sum.counters.retransmits
+        ),
+        (2, 1160, 3)
+    );
+    assert_eq!(sum.counters.rto_timeouts, 1);
     // Drops are per interval in the last span: nothing new since the previous roll.
     l.roll(s(4));
-    assert_eq!(l.summary(Span::Last, s(4)).drops, DropCounters::default());
-    assert_eq!(l.summary(Span::Total, s(4)).drops.folded, 2);
+    assert_eq!(l.summary(Period::Last, s(4)).drops, DropCounters::default());
+    assert_eq!(l.summary(Period::Total, s(4)).drops.folded, 2);
 }
 
 #[test]
@@ -118,10 +135,10 @@ fn refresh_updates_only_what_changed_and_sees_new_records() {
         )),
         s(0),
     );
-    l.refresh(Span::Last);
-    l.refresh(Span::Total);
+    l.refresh(Period::Last);
+    l.refresh(Period::Total);
     let k1 = key(&["web-1"], &["db-0"]);
-    assert_eq!(row(&l, Span::Total, &k1).bytes_sent, 10);
+    assert_eq!(row(&l, Period::Total, &k1).counters.bytes_sent, 10);
     l.add(
         Item::Close(close("10.0.0.1:2", "10.0.1.1:1", (&web, &db), 5, 0, 0, 100)),
         s(0),
@@ -138,14 +155,16 @@ fn refresh_updates_only_what_changed_and_sees_new_records() {
         )),
         s(0),
     );
-    l.refresh(Span::Last);
-    l.refresh(Span::Total);
-    assert_eq!(row(&l, Span::Total, &k1).bytes_sent, 15);
+    l.refresh(Period::Last);
+    l.refresh(Period::Total);
+    assert_eq!(row(&l, Period::Total, &k1).counters.bytes_sent, 15);
     assert_eq!(
-        row(&l, Span::Total, &key(&["web-2"], &["db-0"])).bytes_sent,
+        row(&l, Period::Total, &key(&["web-2"], &["db-0"]))
+            .counters
+            .bytes_sent,
         7
     );
-    assert_eq!(l.table(Span::Total).rows().count(), 2);
+    assert_eq!(l.table(Period::Total).rows().count(), 2);
 }
 
 #[test]
@@ -165,23 +184,23 @@ fn refocusing_rolls_up_every_span_exactly() {
     l.set_focus(&[Dimension::Pod], &filter);
     l.add(Item::Close(recs[1].clone()), s(1));
     l.roll(s(2));
-    l.refresh(Span::Last);
-    l.refresh(Span::Total);
+    l.refresh(Period::Last);
+    l.refresh(Period::Total);
     let mut direct = Aggregator::new(vec![Dimension::Pod]);
     for r in [&recs[0], &recs[1], &recs[2], &recs[1]] {
         if filter.matches(r) {
             direct.add(r);
         }
     }
-    let total = l.table(Span::Total);
+    let total = l.table(Period::Total);
     assert_eq!(total.len(), direct.len());
     for (k, m) in direct.groups() {
         assert_eq!(total.stats(k), Some(&RowStats::from_metrics(m, true)));
     }
     let k2 = key(&["web-2"], &["db-0"]);
-    assert_eq!(row(&l, Span::Last, &k2).connections, 2);
+    assert_eq!(row(&l, Period::Last, &k2).counters.connections, 2);
     assert!(l
-        .table(Span::Last)
+        .table(Period::Last)
         .stats(&key(&["web-1"], &["db-0"]))
         .is_none());
 }
@@ -193,13 +212,12 @@ fn folded_totals_count_in_tables_and_header() {
     let f = FoldedTotals {
         local: "10.0.0.1".parse().unwrap(),
         peer: "10.0.1.1".parse().unwrap(),
-        records: 3,
-        failed_connects: 1,
-        bytes_sent: 100,
-        bytes_received: 0,
-        retransmits: 0,
-        lost: 0,
-        rto: None,
+        counters: Counters {
+            connections: 2,
+            failed_connects: 1,
+            bytes_sent: 100,
+            ..Counters::default()
+        },
     };
     l.add(
         Item::Folded(AttributedFolded {
@@ -209,15 +227,22 @@ fn folded_totals_count_in_tables_and_header() {
         }),
         s(0),
     );
-    l.refresh(Span::Last);
-    l.refresh(Span::Total);
-    let r = row(&l, Span::Total, &key(&["web", "az-a"], &["db", "az-b"]));
+    l.refresh(Period::Last);
+    l.refresh(Period::Total);
+    let r = row(&l, Period::Total, &key(&["web", "az-a"], &["db", "az-b"]));
     assert_eq!(
-        (r.connections, r.failed_connects, r.bytes_sent),
+        (
+            r.counters.connections,
+            r.counters.failed_connects,
+            r.counters.bytes_sent
+        ),
         (2, 1, 100)
     );
-    let sum = l.summary(Span::Total, s(1));
-    assert_eq!((sum.closes, sum.failed_connects), (3, 1));
+    let sum = l.summary(Period::Total, s(1));
+    assert_eq!(
+        (sum.counters.closes(), sum.counters.failed_connects),
+        (3, 1)
+    );
     assert!(l.recent().is_empty(), "folded totals carry no connections");
 }
 
@@ -236,12 +261,12 @@ fn cross_az_share_counts_known_zones_only() {
             s(0),
         );
     }
-    let sum = l.summary(Span::Total, s(1));
+    let sum = l.summary(Period::Total, s(1));
     assert_eq!((sum.cross_az_bytes, sum.zoned_bytes), (300, 400));
     assert_eq!(sum.cross_az_pct(), Some(75.0));
     assert_eq!(
         Ledger::new(false, &NS_AZ, 1)
-            .summary(Span::Total, s(1))
+            .summary(Period::Total, s(1))
             .cross_az_pct(),
         None
     );

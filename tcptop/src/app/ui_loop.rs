@@ -1,0 +1,179 @@
+//! The interactive UI's loop, generic over its terminal backend, its inputs and its
+//! record source (as bandwhich's `start<B: Backend>` takes its OS inputs), so that tests
+//! drive the whole loop with a test backend, scripted keys and a scripted feed.
+//!
+//! It redraws every `interval` and on every key or resize; records go to the session
+//! (and the recording) as they arrive, paused or not.
+use std::{io::Write, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result};
+use crossterm::event::Event;
+use futures::{Stream, StreamExt};
+use ratatui::{backend::Backend, layout::Rect, Terminal};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::source::{Feed, Pulled, SourceInfo};
+use crate::{
+    attribution::Item,
+    build_info::KernelSupport,
+    record::Recorder,
+    ui::{Kube, Session},
+};
+
+/// What reaches the loop from the person and the system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A terminal event: a key, a resize.
+    Term(Event),
+    /// A signal (SIGTERM, SIGHUP, SIGINT) or a closed terminal: leave.
+    Stop,
+}
+
+/// Header notes the loop keeps up to date.
+pub const ATTACHING: &str = "attaching to the kernel…";
+
+/// The fixed parts of one run of the loop.
+pub struct LoopConfig<'a, W: Write> {
+    /// How often the numbers roll over and the screen redraws.
+    pub interval: Duration,
+    /// Where `--record` writes, once the source says what it is.
+    pub record: Option<(W, PathBuf)>,
+    /// The Kubernetes status now, for the header; `None` leaves it as it is.
+    pub kube: &'a dyn Fn() -> Option<Kube>,
+}
+
+/// Runs the UI on `term` until the person quits, a [`Input::Stop`] arrives or the
+/// inputs end. The recording, if any, is flushed every interval and on every way out.
+pub async fn run<B, E, F, W>(
+    term: &mut Terminal<B>,
+    ui: &mut Session,
+    mut inputs: E,
+    mut feed: F,
+    config: LoopConfig<'_, W>,
+) -> Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    E: Stream<Item = Input> + Unpin,
+    F: Feed,
+    W: Write,
+{
+    let started = Instant::now();
+    let mut pending = config.record;
+    let mut recorder: Option<Recorder<W>> = None;
+    let mut tick = tokio::time::interval_at(started + config.interval, config.interval);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut batch: Vec<Item> = Vec::new();
+    let mut ended = false;
+    draw(ui, term, started)?;
+    let result: Result<()> = loop {
+        let redraw = tokio::select! {
+            pulled = feed.pull(&mut batch), if !ended => {
+                let pulled = match pulled {
+                    Ok(p) => p,
+                    Err(e) => break Err(e),
+                };
+                if let Err(e) = take(&mut batch, started.elapsed(), ui, recorder.as_mut()) {
+                    break Err(e);
+                }
+                match pulled {
+                    Pulled::Items => false,
+                    Pulled::Attached(info) => {
+                        attached(ui, &info);
+                        if let Some((out, path)) = pending.take() {
+                            match Recorder::new(out, &path, &info.header()) {
+                                Ok(r) => recorder = Some(r),
+                                Err(e) => break Err(e.into()),
+                            }
+                        }
+                        true
+                    }
+                    Pulled::Ended => {
+                        ended = true;
+                        ui.info.end_replay();
+                        true
+                    }
+                }
+            }
+            input = inputs.next() => match input {
+                Some(Input::Term(Event::Key(key))) => {
+                    let size = match term.size() {
+                        Ok(s) => s,
+                        Err(e) => break Err(anyhow::anyhow!("cannot read the terminal size: {e}")),
+                    };
+                    ui.key(key, Rect::new(0, 0, size.width, size.height));
+                    true
+                }
+                Some(Input::Term(Event::Resize(..))) => true,
+                Some(Input::Term(_)) => false,
+                Some(Input::Stop) | None => break Ok(()),
+            },
+            _ = tick.tick() => {
+                if let Some(k) = (config.kube)() {
+                    ui.info.kube = k;
+                }
+                ui.roll(started.elapsed());
+                if let Some(Err(e)) = recorder.as_mut().map(Recorder::flush) {
+                    break Err(e.into());
+                }
+                true
+            }
+        };
+        if ui.app.quit {
+            break Ok(());
+        }
+        if redraw {
+            if let Err(e) = draw(ui, term, started) {
+                break Err(e);
+            }
+        }
+    };
+    // What the source still holds reaches the recording, whichever way the loop ended.
+    if let Some(r) = recorder.as_mut() {
+        feed.finish(&mut batch);
+        let t = r.elapsed();
+        for item in batch.drain(..) {
+            r.write(t, &item)?;
+        }
+        r.flush()?;
+    }
+    result
+}
+
+/// The source attached: the header names the kernel's features and RTO counters count.
+fn attached(ui: &mut Session, info: &SourceInfo) {
+    if let Some(f) = info.features {
+        ui.info.kernel = format!("{} ({})", info.kernel, KernelSupport::Ready(f).short());
+    }
+    ui.ledger.set_rto(info.rto);
+    ui.info.notes.retain(|(n, _)| n != ATTACHING);
+}
+
+/// Draws a frame, `started` being when the loop started.
+fn draw<B>(ui: &mut Session, term: &mut Terminal<B>, started: Instant) -> Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    ui.draw(term, started.elapsed())
+        .context("cannot draw on the terminal")
+}
+
+/// Hands a batch to the recorder and the session, emptying it.
+fn take<W: Write>(
+    batch: &mut Vec<Item>,
+    t: Duration,
+    ui: &mut Session,
+    mut recorder: Option<&mut Recorder<W>>,
+) -> Result<()> {
+    for item in batch.drain(..) {
+        if let Some(r) = recorder.as_deref_mut() {
+            r.write(r.elapsed(), &item)?;
+        }
+        ui.add(item, t);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+//! The recording's item format (version 1), apart from the in-memory types: a close's
+//! RTO counters are one `rto` object (null where the kernel lacks them), a failed
+//! connect is `failed_connect: true`, folded totals count `records`. Every other
+//! counter is written under its [`Counters`] name, so a new counter needs nothing here.
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    attribution::{AttributedClose, AttributedFolded, Attribution, Item},
+    collector::{CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
+};
+
+/// RTO counters as version 1 stores them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Rto {
+    timeouts: u64,
+    recoveries: u64,
+    time_ms: u64,
+}
+
+impl Rto {
+    fn of(c: &Counters, rto: bool) -> Option<Rto> {
+        rto.then_some(Rto {
+            timeouts: c.rto_timeouts,
+            recoveries: c.rto_recoveries,
+            time_ms: c.rto_time_ms,
+        })
+    }
+
+    fn into(rto: Option<Rto>, c: &mut Counters) {
+        let r = rto.unwrap_or_default();
+        (c.rto_timeouts, c.rto_recoveries, c.rto_time_ms) = (r.timeouts, r.recoveries, r.time_ms);
+    }
+}
+
+/// A closed socket.
+#[derive(Debug, Serialize, Deserialize)]
+struct Event {
+    local: SocketAddr,
+    peer: SocketAddr,
+    #[serde(flatten)]
+    counters: Counters,
+    srtt_us: u32,
+    rto: Option<Rto>,
+    failed_connect: bool,
+    origin: Origin,
+    lifetime_us: Option<u64>,
+}
+
+/// Folded overflow totals.
+#[derive(Debug, Serialize, Deserialize)]
+struct Totals {
+    local: IpAddr,
+    peer: IpAddr,
+    records: u64,
+    failed_connects: u64,
+    #[serde(flatten)]
+    counters: Counters,
+    rto: Option<Rto>,
+}
+
+/// A closed socket with its owners.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct OwnedEvent {
+    event: Event,
+    local: Attribution,
+    peer: Attribution,
+}
+
+/// Folded totals with their owners.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct OwnedTotals {
+    totals: Totals,
+    local: Attribution,
+    peer: Attribution,
+}
+
+/// One item as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum WireItem {
+    /// A closed socket.
+    Close(OwnedEvent),
+    /// Folded overflow totals.
+    Folded(OwnedTotals),
+    /// The collector's drop counters so far.
+    Drops(DropCounters),
+}
+
+impl WireItem {
+    /// `item` as stored by a recording whose kernel has (`rto`) RTO counters or not.
+    pub(super) fn new(item: &Item, rto: bool) -> Self {
+        match item {
+            Item::Close(c) => {
+                let e = &c.event;
+                WireItem::Close(OwnedEvent {
+                    event: Event {
+                        local: e.local,
+                        peer: e.peer,
+                        counters: e.counters,
+                        srtt_us: e.srtt_us,
+                        rto: Rto::of(&e.counters, rto),
+                        failed_connect: e.failed_connect(),
+                        origin: e.origin,
+                        lifetime_us: e.lifetime_us,
+                    },
+                    local: c.local.clone(),
+                    peer: c.peer.clone(),
+                })
+            }
+            Item::Folded(f) => {
+                let t = &f.totals;
+                WireItem::Folded(OwnedTotals {
+                    totals: Totals {
+                        local: t.local,
+                        peer: t.peer,
+                        records: t.counters.closes(),
+                        failed_connects: t.counters.failed_connects,
+                        counters: t.counters,
+                        rto: Rto::of(&t.counters, rto),
+                    },
+                    local: f.local.clone(),
+                    peer: f.peer.clone(),
+                })
+            }
+            Item::Drops(d) => WireItem::Drops(*d),
+        }
+    }
+
+    /// The item stored.
+    pub(super) fn item(self) -> Item {
+        match self {
+            WireItem::Close(c) => {
+                let e = c.event;
+                let mut counters = e.counters;
+                counters.connections = u64::from(!e.failed_connect);
+                counters.failed_connects = u64::from(e.failed_connect);
+                Rto::into(e.rto, &mut counters);
+                Item::Close(AttributedClose {
+                    event: CloseEvent {
+                        local: e.local,
+                        peer: e.peer,
+                        counters,
+                        srtt_us: e.srtt_us,
+                        origin: e.origin,
+                        lifetime_us: e.lifetime_us,
+                    },
+                    local: c.local,
+                    peer: c.peer,
+                })
+            }
+            WireItem::Folded(f) => {
+                let t = f.totals;
+                let mut counters = t.counters;
+                counters.failed_connects = t.failed_connects.min(t.records);
+                counters.connections = t.records - counters.failed_connects;
+                Rto::into(t.rto, &mut counters);
+                Item::Folded(AttributedFolded {
+                    totals: FoldedTotals {
+                        local: t.local,
+                        peer: t.peer,
+                        counters,
+                    },
+                    local: f.local,
+                    peer: f.peer,
+                })
+            }
+            WireItem::Drops(d) => Item::Drops(d),
+        }
+    }
+}

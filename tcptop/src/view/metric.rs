@@ -1,0 +1,403 @@
+//! Every metric of a row, described once: its `--sort` name and JSON/CSV field, its
+//! column title, unit and formatter, its value (which is also its sort key), and where
+//! people see it. The output formats, `--sort`, the UI's columns and its digit keys are
+//! all derived from [`METRICS`].
+use std::{fmt, str::FromStr};
+
+use super::{
+    format::{bytes, count, micros, pct, rate},
+    RowStats,
+};
+
+/// What a metric's numbers are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A count of sockets, segments or events.
+    Count,
+    /// Bytes.
+    Bytes,
+    /// Microseconds.
+    Micros,
+    /// Milliseconds.
+    Millis,
+    /// A percentage.
+    Percent,
+}
+
+impl Unit {
+    /// True for sums, which rates mode shows per second.
+    pub fn per_second(self) -> bool {
+        matches!(self, Unit::Count | Unit::Bytes)
+    }
+
+    /// `v` for people; `-` when missing.
+    pub fn format(self, v: Option<Num>) -> String {
+        let Some(v) = v else { return "-".into() };
+        match (self, v) {
+            (Unit::Percent, v) => pct(Some(v.as_f64())),
+            (_, Num::Real(x)) => self.format_rate(x),
+            (Unit::Count, Num::Int(n)) => count(n),
+            (Unit::Bytes, Num::Int(n)) => bytes(n),
+            (Unit::Micros, Num::Int(n)) => micros(Some(n)),
+            (Unit::Millis, Num::Int(n)) => micros(Some(n.saturating_mul(1000))),
+        }
+    }
+
+    /// `x` per second, for people.
+    pub fn format_rate(self, x: f64) -> String {
+        match self {
+            Unit::Bytes => bytes(x.round() as u64),
+            _ => rate(x),
+        }
+    }
+}
+
+/// A metric's value: an exact integer, or a ratio.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Num {
+    /// An integer (counts, bytes, times).
+    Int(u64),
+    /// A ratio, never negative.
+    Real(f64),
+}
+
+impl Num {
+    /// The value as a float.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(n) => n as f64,
+            Num::Real(x) => x,
+        }
+    }
+
+    /// A number that orders values of one metric as they compare. A non-negative
+    /// float's bits order as the float does.
+    pub fn order(self) -> u64 {
+        match self {
+            Num::Int(n) => n,
+            Num::Real(x) => x.max(0.0).to_bits(),
+        }
+    }
+}
+
+/// How the UI lays out a metric's column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UiColumn {
+    /// Cells are right-aligned in this many columns.
+    pub width: u16,
+    /// Lower stays longer: a narrow terminal drops the highest first.
+    pub priority: u8,
+}
+
+/// One metric.
+pub struct Metric {
+    /// The `--sort` name and, when [`Metric::field`], the JSON/CSV field.
+    pub name: &'static str,
+    /// Whether rows carry it as a JSON/CSV field (derived sort keys do not).
+    pub field: bool,
+    /// The column title; `--output table` writes it upper-case, spaces as `_`.
+    pub title: &'static str,
+    /// What its numbers are.
+    pub unit: Unit,
+    /// Its value in a row (`None`: not known), which is also its sort key.
+    pub value: fn(&RowStats) -> Option<Num>,
+    /// Its place among the columns people see, left to right; 0: none.
+    pub place: u8,
+    /// Its UI column, if the UI shows it.
+    pub ui: Option<UiColumn>,
+    /// Whether `--output table` shows it.
+    pub table: bool,
+    /// Where its values become worth a look, or bad.
+    pub alert: Option<Alert>,
+}
+
+/// Thresholds of a metric's values: from `warn` worth a look, from `bad` bad.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Alert {
+    /// Worth a look from here.
+    pub warn: f64,
+    /// Bad from here.
+    pub bad: f64,
+}
+
+fn int(n: u64) -> Option<Num> {
+    Some(Num::Int(n))
+}
+
+/// The RTO counters are known only where the kernel has them.
+fn rto(s: &RowStats, n: u64) -> Option<Num> {
+    s.rto.then_some(Num::Int(n))
+}
+
+const fn ui(width: u16, priority: u8) -> Option<UiColumn> {
+    Some(UiColumn { width, priority })
+}
+
+/// Every metric. Rows' JSON/CSV fields are those with `field`, in this order: that
+/// order is the output contract.
+pub static METRICS: [Metric; 15] = [
+    Metric {
+        name: "bytes",
+        field: false,
+        title: "BYTES",
+        unit: Unit::Bytes,
+        value: |s| int(s.counters.bytes()),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+    },
+    Metric {
+        name: "connections",
+        field: true,
+        title: "CONNS",
+        unit: Unit::Count,
+        value: |s| int(s.counters.connections),
+        place: 1,
+        ui: ui(7, 2),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "failed_connects",
+        field: true,
+        title: "FAILED",
+        unit: Unit::Count,
+        value: |s| int(s.counters.failed_connects),
+        place: 2,
+        ui: ui(8, 5),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "bytes_sent",
+        field: true,
+        title: "TX",
+        unit: Unit::Bytes,
+        value: |s| int(s.counters.bytes_sent),
+        place: 3,
+        ui: ui(11, 0),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "bytes_received",
+        field: true,
+        title: "RX",
+        unit: Unit::Bytes,
+        value: |s| int(s.counters.bytes_received),
+        place: 4,
+        ui: ui(11, 1),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "retransmits",
+        field: true,
+        title: "RETRANS",
+        unit: Unit::Count,
+        value: |s| int(s.counters.retransmits),
+        place: 5,
+        ui: ui(9, 6),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "retrans_pct",
+        field: false,
+        title: "RETR%",
+        unit: Unit::Percent,
+        value: |s| s.counters.retrans_pct().map(Num::Real),
+        place: 6,
+        ui: ui(6, 3),
+        table: false,
+        // 1% of bytes resent is worth a look, 5% is bad.
+        alert: Some(Alert {
+            warn: 1.0,
+            bad: 5.0,
+        }),
+    },
+    Metric {
+        name: "lost",
+        field: true,
+        title: "LOST",
+        unit: Unit::Count,
+        value: |s| int(s.counters.lost),
+        place: 7,
+        ui: ui(7, 8),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "srtt_p50_us",
+        field: true,
+        title: "SRTT p50",
+        unit: Unit::Micros,
+        value: |s| s.srtt_p50_us.map(Num::Int),
+        place: 9,
+        ui: ui(8, 7),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "srtt_p90_us",
+        field: true,
+        title: "SRTT p90",
+        unit: Unit::Micros,
+        value: |s| s.srtt_p90_us.map(Num::Int),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+    },
+    Metric {
+        name: "srtt_p99_us",
+        field: true,
+        title: "SRTT p99",
+        unit: Unit::Micros,
+        value: |s| s.srtt_p99_us.map(Num::Int),
+        place: 10,
+        ui: ui(8, 4),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "srtt_max_us",
+        field: true,
+        title: "SRTT max",
+        unit: Unit::Micros,
+        value: |s| s.srtt_max_us.map(Num::Int),
+        place: 11,
+        ui: None,
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "rto",
+        field: true,
+        title: "RTO",
+        unit: Unit::Count,
+        value: |s| rto(s, s.counters.rto_timeouts),
+        place: 8,
+        ui: ui(6, 9),
+        table: true,
+        alert: None,
+    },
+    Metric {
+        name: "rto_recoveries",
+        field: true,
+        title: "RTO RECOV",
+        unit: Unit::Count,
+        value: |s| rto(s, s.counters.rto_recoveries),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+    },
+    Metric {
+        name: "rto_time_ms",
+        field: true,
+        title: "RTO TIME",
+        unit: Unit::Millis,
+        value: |s| rto(s, s.counters.rto_time_ms),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+    },
+];
+
+/// A metric, by its index in [`METRICS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MetricId(u8);
+
+impl MetricId {
+    /// Bytes sent plus received: the default sort.
+    pub const BYTES: MetricId = MetricId(0);
+
+    /// Every metric, in [`METRICS`] order.
+    pub fn all() -> impl Iterator<Item = MetricId> {
+        (0..METRICS.len() as u8).map(MetricId)
+    }
+
+    /// The metric named `name`.
+    pub fn named(name: &str) -> Option<MetricId> {
+        MetricId::all().find(|m| m.metric().name == name)
+    }
+
+    /// Its description.
+    pub fn metric(self) -> &'static Metric {
+        &METRICS[usize::from(self.0)]
+    }
+
+    /// The metric's name.
+    pub fn name(self) -> &'static str {
+        self.metric().name
+    }
+
+    /// Its value in row `s`.
+    pub fn value(self, s: &RowStats) -> Option<Num> {
+        (self.metric().value)(s)
+    }
+
+    /// The metrics people see with `keep`, by place, left to right.
+    pub fn shown(keep: impl Fn(&Metric) -> bool) -> Vec<MetricId> {
+        let mut ids: Vec<MetricId> = MetricId::all()
+            .filter(|m| m.metric().place > 0 && keep(m.metric()))
+            .collect();
+        ids.sort_by_key(|m| m.metric().place);
+        ids
+    }
+
+    /// The JSON/CSV fields, in contract order.
+    pub fn fields() -> impl Iterator<Item = MetricId> {
+        MetricId::all().filter(|m| m.metric().field)
+    }
+}
+
+impl fmt::Display for MetricId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for MetricId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MetricId::named(s.trim()).ok_or_else(|| {
+            let names: Vec<_> = METRICS.iter().map(|m| m.name).collect();
+            format!("unknown sort column '{s}': use one of {}", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for m in MetricId::all() {
+            assert_eq!(m.name().parse::<MetricId>().unwrap(), m);
+        }
+        assert_eq!(MetricId::BYTES.name(), "bytes");
+        assert!("nope"
+            .parse::<MetricId>()
+            .unwrap_err()
+            .contains("bytes_sent"));
+        let mut places: Vec<u8> = METRICS.iter().map(|m| m.place).filter(|p| *p > 0).collect();
+        places.sort_unstable();
+        places.dedup();
+        assert_eq!(places.len(), METRICS.iter().filter(|m| m.place > 0).count());
+    }
+
+    #[test]
+    fn units_format_values() {
+        assert_eq!(Unit::Bytes.format(Some(Num::Int(2048))), "2 KiB");
+        assert_eq!(Unit::Millis.format(Some(Num::Int(5))), "5.0ms");
+        assert_eq!(Unit::Percent.format(Some(Num::Real(1.0))), "1.00%");
+        assert_eq!(Unit::Count.format(None), "-");
+        assert!(Num::Real(0.5).order() < Num::Real(2.0).order());
+    }
+}
