@@ -4,7 +4,7 @@ use std::io;
 
 use serde_json::Value;
 
-use super::{field_names, row_fields};
+use super::fields::{field_names, row_fields};
 use crate::view::Snapshot;
 
 /// Writes `snap`'s rows as CSV.

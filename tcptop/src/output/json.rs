@@ -3,7 +3,7 @@ use std::io;
 
 use serde_json::{json, Value};
 
-use super::row_fields;
+use super::fields::row_fields;
 use crate::view::Snapshot;
 
 /// Writes `snap` as one pretty-printed JSON document and a newline.

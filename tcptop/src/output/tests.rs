@@ -1,6 +1,10 @@
 //! Snapshot tests of the output formats.
 use super::*;
-use crate::{aggregation::Dimension, collector::Counters, view::RowStats};
+use crate::{
+    aggregation::Dimension,
+    collector::Counters,
+    view::{Row, RowStats},
+};
 
 fn snapshot() -> Snapshot {
     let row = |l: [&str; 2], p: [&str; 2], conns: u64, tx: u64, rto: Option<u64>| Row {

@@ -9,7 +9,7 @@ use ratatui::{
     Frame,
 };
 
-use super::{columns::squeeze, listing::Listing, table::title_bar, Screen};
+use super::{columns::squeeze, listing::Listing, screen::Screen, table::title_bar};
 use crate::{
     collector::{CloseEvent, Origin},
     view::format::{bytes, count, micros, uptime},

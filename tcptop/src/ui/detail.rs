@@ -11,7 +11,7 @@ use super::{
     columns::squeeze,
     conns::{srtt, state},
     model::{pair_label, Mode, Selected},
-    Screen,
+    screen::Screen,
 };
 use crate::{
     aggregation::Metrics,

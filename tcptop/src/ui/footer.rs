@@ -8,7 +8,7 @@ use ratatui::{
 
 use super::{
     model::{Mode, View},
-    Screen,
+    screen::Screen,
 };
 
 /// Draws the footer.

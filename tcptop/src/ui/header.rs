@@ -8,7 +8,7 @@ use ratatui::{
     Frame,
 };
 
-use super::{model::Mode, theme::Level, Screen};
+use super::{model::Mode, screen::Screen, theme::Level};
 use crate::view::{
     format::{bytes, count, pct, rate, uptime},
     live::{Period, Summary},
@@ -16,62 +16,6 @@ use crate::view::{
 
 /// Lines the header takes.
 pub const HEIGHT: u16 = 4;
-
-/// What the header says about Kubernetes. The Kubernetes resolver's status converts
-/// into this; without it, [`Kube::disabled`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Kube {
-    /// E.g. `synced, 412 pods` or `unavailable: 403 Forbidden`.
-    pub text: String,
-    /// How it is doing.
-    pub level: Level,
-}
-
-impl Kube {
-    /// Kubernetes was turned off with `--no-kube`.
-    pub fn disabled() -> Self {
-        Self {
-            text: "disabled (--no-kube)".into(),
-            level: Level::Off,
-        }
-    }
-}
-
-/// The header's fixed facts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HeaderInfo {
-    /// tcptop's version and git revision, e.g. `0.1.0 (1a2b3c4d5e6f)`.
-    pub version: String,
-    /// The node's name.
-    pub node: String,
-    /// The kernel release.
-    pub kernel: String,
-    /// Kubernetes status.
-    pub kube: Kube,
-    /// Notes shown on the right, e.g. `REPLAY file`, `REC file`, `PAUSED`.
-    pub notes: Vec<(String, Level)>,
-}
-
-/// The note of a replay.
-const REPLAY: &str = "REPLAY ";
-/// Added to the replay's note once it has played out.
-const ENDED: &str = " (ended)";
-
-impl HeaderInfo {
-    /// The note saying which recording plays.
-    pub fn replay_note(name: &str) -> (String, Level) {
-        (format!("{REPLAY}{name}"), Level::Off)
-    }
-
-    /// Marks the replay's note as played out.
-    pub fn end_replay(&mut self) {
-        for (text, _) in &mut self.notes {
-            if text.starts_with(REPLAY) && !text.ends_with(ENDED) {
-                text.push_str(ENDED);
-            }
-        }
-    }
-}
 
 /// The header's totals columns, most important first: a narrow terminal drops from the
 /// end.

@@ -6,7 +6,7 @@ use ratatui::{
     Frame,
 };
 
-use super::{keys::BINDINGS, Screen};
+use super::{keys::BINDINGS, screen::Screen};
 
 /// What the columns count, RETR%'s definition above all.
 pub const NOTES: [&str; 4] = [

@@ -12,125 +12,24 @@ pub mod columns;
 pub mod conns;
 pub mod detail;
 pub mod footer;
+pub mod frame;
 pub mod header;
 pub mod help;
 pub mod keys;
 pub mod listing;
 pub mod model;
+pub mod screen;
 pub mod session;
 pub mod state;
 pub mod table;
 pub mod terminal;
 pub mod theme;
 
-use std::time::Duration;
-
-use ratatui::{
-    layout::{Constraint, Layout, Rect},
-    Frame,
-};
-
-use crate::view::live::Ledger;
-pub use header::{HeaderInfo, Kube};
-use listing::Listing;
+pub use frame::{draw, layout, page, Areas};
+pub use model::{HeaderInfo, Kube};
+pub use screen::Screen;
 pub use session::Session;
-use state::App;
 pub use theme::Theme;
-
-/// Width from which the detail pane sits right of the table rather than below it.
-const SIDE_DETAIL_WIDTH: u16 = 200;
-/// The detail pane's width on the right.
-const DETAIL_WIDTH: u16 = 56;
-/// The detail pane's least height below the table; it takes a third of taller screens,
-/// up to [`DETAIL_MAX_HEIGHT`].
-const DETAIL_HEIGHT: u16 = 9;
-/// The detail pane's greatest height below the table.
-const DETAIL_MAX_HEIGHT: u16 = 16;
-
-/// Everything one frame shows.
-pub struct Screen<'a> {
-    /// The UI state.
-    pub app: &'a App,
-    /// The numbers shown (frozen while paused).
-    pub ledger: &'a Ledger,
-    /// The rows of the level shown.
-    pub listing: &'a Listing<'a>,
-    /// Node, kernel, Kubernetes and status notes.
-    pub info: &'a HeaderInfo,
-    /// The time on the source's clock.
-    pub now: Duration,
-    /// Styles.
-    pub theme: Theme,
-}
-
-/// Where each part of the screen goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Areas {
-    /// The header.
-    pub header: Rect,
-    /// The table, its title bar included.
-    pub table: Rect,
-    /// The detail pane, when shown.
-    pub detail: Option<Rect>,
-    /// The key hints.
-    pub footer: Rect,
-}
-
-/// Splits `area` for `app`'s state.
-pub fn layout(area: Rect, app: &App) -> Areas {
-    let [header, body, footer] = Layout::vertical([
-        Constraint::Length(header::HEIGHT),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let (table, detail) = if !app.detail {
-        (body, None)
-    } else if body.width >= SIDE_DETAIL_WIDTH {
-        let [t, d] =
-            Layout::horizontal([Constraint::Fill(1), Constraint::Length(DETAIL_WIDTH)]).areas(body);
-        (t, Some(d))
-    } else if body.height >= DETAIL_HEIGHT + 5 {
-        let height = match app.level().view {
-            // A connection's record takes four lines.
-            model::View::Conns => 6,
-            model::View::Pairs(_) => (body.height / 3).clamp(DETAIL_HEIGHT, DETAIL_MAX_HEIGHT),
-        };
-        let [t, d] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(body);
-        (t, Some(d))
-    } else {
-        (body, None)
-    };
-    Areas {
-        header,
-        table,
-        detail,
-        footer,
-    }
-}
-
-/// Rows the table shows at once in `area`.
-pub fn page(area: Rect, app: &App) -> usize {
-    usize::from(layout(area, app).table.height.saturating_sub(table::CHROME))
-}
-
-/// Draws one frame.
-pub fn draw(frame: &mut Frame, s: &Screen) {
-    let areas = layout(frame.area(), s.app);
-    header::render(frame, areas.header, s);
-    match s.listing {
-        Listing::Pairs { .. } => table::render(frame, areas.table, s),
-        Listing::Conns { .. } => conns::render(frame, areas.table, s),
-    }
-    if let Some(d) = areas.detail {
-        detail::render(frame, d, s);
-    }
-    footer::render(frame, areas.footer, s);
-    if s.app.help {
-        help::render(frame, frame.area(), s);
-    }
-}
 
 #[cfg(test)]
 mod snapshots;

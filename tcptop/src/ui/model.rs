@@ -1,5 +1,7 @@
 //! The UI's shared vocabulary: what a level shows, what is selected, rates or totals,
-//! and how a pair is named. A leaf: every other UI module may import it.
+//! how a pair is named, and the header's facts. Every other UI module may import it;
+//! it imports only the theme's levels.
+use super::theme::Level;
 use crate::{
     aggregation::{Dimension, GroupKey, KeyFilter},
     view::live::Period,
@@ -86,4 +88,60 @@ pub fn pair_label(key: &GroupKey) -> String {
 /// One end's values joined by `/`.
 pub fn join(values: &[std::sync::Arc<str>]) -> String {
     values.iter().map(|v| &**v).collect::<Vec<_>>().join("/")
+}
+
+/// What the header says about Kubernetes. The Kubernetes resolver's status converts
+/// into this; without it, [`Kube::disabled`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kube {
+    /// E.g. `synced, 412 pods` or `unavailable: 403 Forbidden`.
+    pub text: String,
+    /// How it is doing.
+    pub level: Level,
+}
+
+impl Kube {
+    /// Kubernetes was turned off with `--no-kube`.
+    pub fn disabled() -> Self {
+        Self {
+            text: "disabled (--no-kube)".into(),
+            level: Level::Off,
+        }
+    }
+}
+
+/// The header's fixed facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderInfo {
+    /// tcptop's version and git revision, e.g. `0.1.0 (1a2b3c4d5e6f)`.
+    pub version: String,
+    /// The node's name.
+    pub node: String,
+    /// The kernel release.
+    pub kernel: String,
+    /// Kubernetes status.
+    pub kube: Kube,
+    /// Notes shown on the right, e.g. `REPLAY file`, `REC file`, `PAUSED`.
+    pub notes: Vec<(String, Level)>,
+}
+
+/// The note of a replay.
+const REPLAY: &str = "REPLAY ";
+/// Added to the replay's note once it has played out.
+const ENDED: &str = " (ended)";
+
+impl HeaderInfo {
+    /// The note saying which recording plays.
+    pub fn replay_note(name: &str) -> (String, Level) {
+        (format!("{REPLAY}{name}"), Level::Off)
+    }
+
+    /// Marks the replay's note as played out.
+    pub fn end_replay(&mut self) {
+        for (text, _) in &mut self.notes {
+            if text.starts_with(REPLAY) && !text.ends_with(ENDED) {
+                text.push_str(ENDED);
+            }
+        }
+    }
 }

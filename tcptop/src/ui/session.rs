@@ -10,7 +10,15 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 use ratatui::{backend::Backend, layout::Rect, Terminal};
 
-use super::{draw, keys, listing::Listing, page, state::App, HeaderInfo, Screen, Theme};
+use super::{
+    frame::{draw, page},
+    keys,
+    listing::Listing,
+    model::HeaderInfo,
+    screen::Screen,
+    state::App,
+    theme::Theme,
+};
 use crate::{attribution::Item, view::live::Ledger};
 
 /// The UI's parts that change.

@@ -11,9 +11,9 @@ use super::{
     columns::{self, squeeze, Column},
     listing::Listing,
     model::{join, Mode, View},
+    screen::Screen,
     state::App,
     theme::{alert_level, Level},
-    Screen,
 };
 use crate::aggregation::Dimension;
 

@@ -6,7 +6,7 @@ use std::{fmt, str::FromStr};
 
 use super::{
     format::{bytes, count, micros, pct, rate},
-    RowStats,
+    stats::RowStats,
 };
 
 /// What a metric's numbers are.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::{
     aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, Metrics},
     attribution::Item,
-    view::RowStats,
+    view::stats::RowStats,
 };
 
 /// Rows of one grouping and filter, with cached [`RowStats`].

@@ -1,0 +1,98 @@
+//! Sorted, cut tables of rows, and the snapshot of a finished window.
+use std::sync::Arc;
+
+use super::{metric::MetricId, stats::RowStats};
+use crate::aggregation::{Aggregator, Dimension, GroupKey};
+
+/// One display row: its key and its numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Local values of the grouped dimensions.
+    pub local: Vec<Arc<str>>,
+    /// Peer values of the grouped dimensions.
+    pub peer: Vec<Arc<str>>,
+    /// The numbers.
+    pub stats: RowStats,
+}
+
+/// How to order and cut the rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSpec {
+    /// The metric to sort by.
+    pub sort: MetricId,
+    /// Largest first when true.
+    pub descending: bool,
+    /// Keep at most this many rows.
+    pub top: Option<usize>,
+}
+
+impl Default for TableSpec {
+    fn default() -> Self {
+        Self {
+            sort: MetricId::BYTES,
+            descending: true,
+            top: None,
+        }
+    }
+}
+
+/// A number that orders rows as `spec` sorts them, before ties go by key: missing
+/// values sort lowest.
+pub fn rank(spec: &TableSpec, s: &RowStats) -> u128 {
+    let v = spec.sort.value(s).map_or(0, |v| u128::from(v.order()) + 1);
+    if spec.descending {
+        u128::MAX - v
+    } else {
+        v
+    }
+}
+
+/// `rows` in `spec`'s order: by the sort metric, then by key, ascending; cut to
+/// `spec.top`. Every sorted table, snapshot or UI, is ordered here.
+pub fn sorted<'a>(
+    rows: impl Iterator<Item = (&'a GroupKey, &'a RowStats)>,
+    spec: &TableSpec,
+) -> Vec<(&'a GroupKey, &'a RowStats)> {
+    // Ranked in one sequential pass, then sorted on the rank.
+    let mut ranked: Vec<_> = rows.map(|(k, s)| (rank(spec, s), k, s)).collect();
+    ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    if let Some(n) = spec.top {
+        ranked.truncate(n);
+    }
+    ranked.into_iter().map(|(_, k, s)| (k, s)).collect()
+}
+
+/// Builds the sorted rows of `agg`.
+pub fn rows(agg: &Aggregator, spec: &TableSpec, rto: bool) -> Vec<Row> {
+    let stats: Vec<(&GroupKey, RowStats)> = agg
+        .groups()
+        .map(|(k, m)| (k, RowStats::from_metrics(m, rto)))
+        .collect();
+    sorted(stats.iter().map(|(k, s)| (*k, s)), spec)
+        .into_iter()
+        .map(|(k, stats)| Row {
+            local: k.local.to_vec(),
+            peer: k.peer.to_vec(),
+            stats: stats.clone(),
+        })
+        .collect()
+}
+
+/// A finished collection window, ready for an output format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// The node's name (hostname).
+    pub node: String,
+    /// The kernel release.
+    pub kernel: String,
+    /// Length of the collection window in seconds.
+    pub window_secs: f64,
+    /// The grouped dimensions.
+    pub group_by: Vec<Dimension>,
+    /// Records whose detail was lost (folded into the overflow aggregate, or lost).
+    pub events_dropped: u64,
+    /// Records lost entirely, totals included (should be 0).
+    pub events_lost: u64,
+    /// The rows.
+    pub rows: Vec<Row>,
+}
