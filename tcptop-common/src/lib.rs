@@ -217,9 +217,12 @@ impl OpenSlot {
 
 #[cfg(feature = "user")]
 mod pod {
-    // SAFETY: all of these are repr(C) integers and byte arrays with explicit padding.
+    // SAFETY: repr(C) integers and byte arrays with explicit padding (each below too).
     unsafe impl aya::Pod for super::Config {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::CloseRecord {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::PairKey {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::PairTotals {}
 }

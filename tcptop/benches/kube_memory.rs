@@ -28,16 +28,19 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         BYTES.fetch_add(l.size(), Relaxed);
         BLOCKS.fetch_add(1, Relaxed);
+        // SAFETY: the caller's layout, passed on.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         BYTES.fetch_sub(l.size(), Relaxed);
         BLOCKS.fetch_sub(1, Relaxed);
+        // SAFETY: a block System allocated, with its layout.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         BYTES.fetch_add(new, Relaxed);
         BYTES.fetch_sub(l.size(), Relaxed);
+        // SAFETY: a block System allocated, with its layout.
         unsafe { System.realloc(p, l, new) }
     }
 }

@@ -107,10 +107,8 @@ fn connect_from(client: &str, to: std::net::SocketAddr) -> TcpStream {
     let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
     use std::os::fd::AsRawFd;
     // SAFETY: a valid sockaddr_in on a socket we own.
-    assert_eq!(
-        unsafe { libc::connect(s.as_raw_fd(), (&raw const sin).cast(), len) },
-        0
-    );
+    let rc = unsafe { libc::connect(s.as_raw_fd(), (&raw const sin).cast(), len) };
+    assert_eq!(rc, 0);
     s
 }
 

@@ -213,6 +213,7 @@ impl PtyRun {
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 fills it for our child.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: both pointers are to live locals.
         let rc = unsafe { libc::wait4(self.pid, &mut status, 0, &mut usage) };
         assert_eq!(rc, self.pid, "wait4");
         (libc::WEXITSTATUS(status), usage)

@@ -55,6 +55,16 @@ fn pods(items: serde_json::Value) -> String {
     json!({"kind": "List", "items": items}).to_string()
 }
 
+/// kubectl that lists one Ready tcptop pod, tcptop-abc on node-1.
+fn one_ready_pod() -> FakeKubectl {
+    FakeKubectl::default().on(
+        "get pods",
+        true,
+        &pods(json!([ready_pod("tcptop-abc", "node-1")])),
+        "",
+    )
+}
+
 fn ready_pod(name: &str, node: &str) -> serde_json::Value {
     json!({
         "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
@@ -112,14 +122,7 @@ fn a_flag_where_the_node_belongs_is_a_usage_error() {
 
 #[test]
 fn execs_the_ui_with_a_tty() {
-    let k = FakeKubectl::default()
-        .on(
-            "get pods",
-            true,
-            &pods(json!([ready_pod("tcptop-abc", "node-1")])),
-            "",
-        )
-        .on("auth can-i", true, "yes\n", "");
+    let k = one_ready_pod().on("auth can-i", true, "yes\n", "");
     let plan = plan(&k, &args(&["node-1", "--group-by", "pod"]), true).unwrap();
     assert_eq!(
         plan.join(" "),
@@ -136,14 +139,7 @@ fn execs_the_ui_with_a_tty() {
 
 #[test]
 fn once_passes_through_without_a_tty() {
-    let k = FakeKubectl::default()
-        .on(
-            "get pods",
-            true,
-            &pods(json!([ready_pod("tcptop-abc", "node-1")])),
-            "",
-        )
-        .on("auth can-i", true, "yes\n", "");
+    let k = one_ready_pod().on("auth can-i", true, "yes\n", "");
     let plan = plan(&k, &args(&["node-1", "--once", "--output", "json"]), false).unwrap();
     assert_eq!(
         plan.join(" "),
@@ -214,14 +210,7 @@ fn pod_not_ready() {
 
 #[test]
 fn no_rbac_to_exec() {
-    let k = FakeKubectl::default()
-        .on(
-            "get pods",
-            true,
-            &pods(json!([ready_pod("tcptop-abc", "node-1")])),
-            "",
-        )
-        .on("auth can-i", false, "no\n", "");
+    let k = one_ready_pod().on("auth can-i", false, "no\n", "");
     let err = plan(&k, &args(&["-n", "obs", "node-1", "--once"]), false).unwrap_err();
     assert_eq!(err, PluginError::NoExecRbac("obs".into()));
     assert!(err
@@ -231,19 +220,12 @@ fn no_rbac_to_exec() {
 
 #[test]
 fn an_unanswerable_rbac_question_does_not_block() {
-    let k = FakeKubectl::default()
-        .on(
-            "get pods",
-            true,
-            &pods(json!([ready_pod("tcptop-abc", "node-1")])),
-            "",
-        )
-        .on(
-            "auth can-i",
-            false,
-            "",
-            "error: the server doesn't have a resource type\n",
-        );
+    let k = one_ready_pod().on(
+        "auth can-i",
+        false,
+        "",
+        "error: the server doesn't have a resource type\n",
+    );
     assert!(plan(&k, &args(&["node-1", "--once"]), false).is_ok());
 }
 

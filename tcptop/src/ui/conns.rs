@@ -17,66 +17,23 @@ use crate::{
 
 /// A column of the connections table: title, width, and its cell from the socket, its
 /// age and whether the kernel has RTO counters.
-struct Col {
-    title: &'static str,
-    width: u16,
-    cell: fn(&CloseEvent, Duration, bool) -> String,
-}
+type Col = (&'static str, u16, fn(&CloseEvent, Duration, bool) -> String);
 
 /// Metric columns, most important first: a narrow terminal drops from the end. They
 /// show in this order.
 const COLS: [Col; 9] = [
-    Col {
-        title: "AGE",
-        width: 6,
-        cell: |_, age, _| uptime(age),
-    },
-    Col {
-        title: "TX",
-        width: 11,
-        cell: |e, _, _| bytes(e.counters.bytes_sent),
-    },
-    Col {
-        title: "RX",
-        width: 11,
-        cell: |e, _, _| bytes(e.counters.bytes_received),
-    },
-    Col {
-        title: "SRTT",
-        width: 8,
-        cell: |e, _, _| srtt(e),
-    },
-    Col {
-        title: "RETRANS",
-        width: 7,
-        cell: |e, _, _| count(e.counters.retransmits),
-    },
-    Col {
-        title: "STATE",
-        width: 8,
-        cell: |e, _, _| state(e).into(),
-    },
-    Col {
-        title: "LIFETIME",
-        width: 8,
-        cell: |e, _, _| micros(e.lifetime_us),
-    },
-    Col {
-        title: "LOST",
-        width: 5,
-        cell: |e, _, _| count(e.counters.lost),
-    },
-    Col {
-        title: "RTO",
-        width: 4,
-        cell: |e, _, rto| {
-            if rto {
-                count(e.counters.rto_timeouts)
-            } else {
-                "-".into()
-            }
-        },
-    },
+    ("AGE", 6, |_, age, _| uptime(age)),
+    ("TX", 11, |e, _, _| bytes(e.counters.bytes_sent)),
+    ("RX", 11, |e, _, _| bytes(e.counters.bytes_received)),
+    ("SRTT", 8, |e, _, _| srtt(e)),
+    ("RETRANS", 7, |e, _, _| count(e.counters.retransmits)),
+    ("STATE", 8, |e, _, _| state(e).into()),
+    ("LIFETIME", 8, |e, _, _| micros(e.lifetime_us)),
+    ("LOST", 5, |e, _, _| count(e.counters.lost)),
+    ("RTO", 4, |e, _, rto| match rto {
+        true => count(e.counters.rto_timeouts),
+        false => "-".into(),
+    }),
 ];
 
 /// Address columns are this wide at least (an IPv4 socket address fits).
@@ -121,17 +78,17 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     let shown: Vec<&Col> = COLS
         .iter()
         .take_while(|c| {
-            budget -= i32::from(c.width) + 1;
+            budget -= i32::from(c.1) + 1;
             budget >= 0
         })
         .collect();
-    let numbers: u16 = shown.iter().map(|c| c.width + 1).sum();
+    let numbers: u16 = shown.iter().map(|c| c.1 + 1).sum();
     let addr = addr.min(body.width.saturating_sub(numbers + 1) / 2);
     let theme = s.theme;
     let header = ["LOCAL", "PEER"].into_iter().map(Cell::from).chain(
         shown
             .iter()
-            .map(|c| Cell::from(Line::from(c.title).right_aligned())),
+            .map(|c| Cell::from(Line::from(c.0).right_aligned())),
     );
     let page = usize::from(body.height.saturating_sub(1));
     let level = s.app.level();
@@ -144,12 +101,13 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             .map(|(i, c)| {
                 let e = &c.close.event;
                 let age = s.now.saturating_sub(c.at);
-                let cells = [e.local.to_string(), e.peer.to_string()]
-                    .into_iter()
-                    .map(|a| Cell::from(squeeze(&a, usize::from(addr))))
-                    .chain(shown.iter().map(|col| {
-                        Cell::from(Line::from((col.cell)(e, age, rto)).right_aligned())
-                    }));
+                let cells =
+                    [e.local.to_string(), e.peer.to_string()]
+                        .into_iter()
+                        .map(|a| Cell::from(squeeze(&a, usize::from(addr))))
+                        .chain(shown.iter().map(|col| {
+                            Cell::from(Line::from((col.2)(e, age, rto)).right_aligned())
+                        }));
                 let row = Row::new(cells);
                 if i == level.index {
                     row.style(theme.selected())
@@ -159,7 +117,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             });
     let widths = [addr, addr]
         .into_iter()
-        .chain(shown.iter().map(|c| c.width))
+        .chain(shown.iter().map(|c| c.1))
         .map(Constraint::Length);
     let table = Table::new(lines, widths)
         .header(Row::new(header).style(theme.header()))
