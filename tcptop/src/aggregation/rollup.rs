@@ -3,7 +3,11 @@
 //! keeps one fine aggregator per time span instead of one per grouping it might show.
 use std::{net::IpAddr, sync::Arc};
 
-use super::{Aggregator, Dimension, GroupKey, Metrics};
+use super::{
+    dimension::Dimension,
+    group::{Aggregator, GroupKey},
+    metrics::Metrics,
+};
 use crate::attribution::{AttributedClose, AttributedFolded, Attribution, Item};
 
 /// Conditions on both ends of a connection: for each listed dimension, the local and

@@ -8,7 +8,11 @@ use std::{
 
 use serde::Deserialize;
 
-use super::{wire::WireItem, Header, Line, RecordError, FORMAT, VERSION};
+use super::{
+    error::RecordError,
+    format::{Header, Line, FORMAT, VERSION},
+    wire::WireItem,
+};
 
 /// [`Line`], as stored.
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{wire::WireItem, Header, RecordError};
+use super::{error::RecordError, format::Header, wire::WireItem};
 use crate::attribution::Item;
 
 /// [`super::Line`], as written.
