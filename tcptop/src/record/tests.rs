@@ -3,7 +3,7 @@ use std::{io::Cursor, path::Path, time::Duration};
 
 use super::*;
 use crate::{
-    attribution::{AttributedClose, AttributedFolded, Attribution},
+    attribution::{AttributedClose, AttributedFolded, Attribution, Item},
     collector::{CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
 };
 
