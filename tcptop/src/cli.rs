@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use clap::{error::ErrorKind, Parser};
 
 use crate::{
-    aggregation::{parse_dimensions, Dimension},
+    aggregation::{parse_dimensions, Dimension, DEFAULT_MAX_ROWS},
     collector::kernel::DEFAULT_RING_BYTES,
     output::Format,
     view::MetricId,
@@ -54,6 +54,11 @@ pub struct Args {
     /// Show at most N rows.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+
+    /// Keep at most N rows in memory; beyond, the pairs idle longest fold into one
+    /// `other` row, exactly, and are counted (`rows_folded`).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_ROWS, value_parser = parse_max_rows)]
+    pub max_rows: usize,
 
     /// Output format of --once: table, json or csv.
     #[arg(long, value_name = "FORMAT", default_value = "table")]
@@ -106,6 +111,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("'{s}' is zero: give a positive duration"));
     }
     Ok(d)
+}
+
+fn parse_max_rows(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 2 => Ok(n),
+        _ => Err(format!("'{s}' is not a row count of at least 2")),
+    }
 }
 
 fn parse_ring_bytes(s: &str) -> Result<u32, String> {

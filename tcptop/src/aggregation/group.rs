@@ -27,25 +27,60 @@ impl GroupKey {
     }
 }
 
-/// Rows keyed by the values of the grouped dimensions.
+/// The default row limit (`--max-rows`): 50,000 rows of the finest grouping fit the
+/// DaemonSet's 256 MiB with room to spare (see the README's memory figures).
+pub const DEFAULT_MAX_ROWS: usize = 50_000;
+
+/// The label of the row that folded rows go into, on both ends.
+pub const OTHER: &str = "other";
+
+/// A row and when it was last added to.
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    metrics: Metrics,
+    touched: u64,
+}
+
+/// Rows keyed by the values of the grouped dimensions, at most `limit` of them: beyond
+/// it, the rows idle longest fold into one row keyed [`OTHER`] on both ends, exactly
+/// (their counters and samples move there), and are counted.
 #[derive(Clone, Debug)]
 pub struct Aggregator {
     group_by: Vec<Dimension>,
-    groups: HashMap<GroupKey, Metrics>,
+    groups: HashMap<GroupKey, Slot>,
+    limit: usize,
+    clock: u64,
+    folded: u64,
+    evicted: Vec<GroupKey>,
 }
 
 impl Aggregator {
-    /// An empty aggregator grouping by `group_by`.
+    /// An empty aggregator grouping by `group_by`, without a row limit.
     pub fn new(group_by: Vec<Dimension>) -> Self {
+        Self::with_limit(group_by, usize::MAX)
+    }
+
+    /// An empty aggregator grouping by `group_by` that keeps at most `limit` rows
+    /// (at least 2: one of them is the [`OTHER`] row).
+    pub fn with_limit(group_by: Vec<Dimension>, limit: usize) -> Self {
         Self {
             group_by,
             groups: HashMap::new(),
+            limit: limit.max(2),
+            clock: 0,
+            folded: 0,
+            evicted: Vec::new(),
         }
     }
 
     /// The grouped dimensions.
     pub fn group_by(&self) -> &[Dimension] {
         &self.group_by
+    }
+
+    /// The most rows kept.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// The key `rec` falls under.
@@ -64,6 +99,16 @@ impl Aggregator {
             (f.totals.local, &f.local),
             (f.totals.peer, &f.peer),
         )
+    }
+
+    /// The key of the row folded rows go into.
+    pub fn other_key(&self) -> GroupKey {
+        let other: Arc<str> = Arc::from(OTHER);
+        let n = self.group_by.len();
+        GroupKey {
+            local: vec![other.clone(); n].into(),
+            peer: vec![other; n].into(),
+        }
     }
 
     /// Adds one closed socket.
@@ -87,31 +132,71 @@ impl Aggregator {
         }
     }
 
-    /// The metrics of row `key`, created empty when missing. The key must be one of this
-    /// grouping's (see [`Aggregator::key_of`]).
+    /// The metrics of row `key`, created empty when missing (folding idle rows first
+    /// when the limit is reached). The key must be one of this grouping's (see
+    /// [`Aggregator::key_of`]).
     pub fn entry(&mut self, key: GroupKey) -> &mut Metrics {
-        self.groups.entry(key).or_default()
+        self.clock += 1;
+        if self.groups.len() >= self.limit && !self.groups.contains_key(&key) {
+            self.fold_idle();
+        }
+        let slot = self.groups.entry(key).or_default();
+        slot.touched = self.clock;
+        &mut slot.metrics
     }
 
-    /// Adds a row's metrics under `key`, copying them when the row is new (much cheaper
-    /// than merging a histogram into an empty one).
-    pub fn merge_row(&mut self, key: GroupKey, m: &Metrics) {
-        match self.groups.entry(key) {
-            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(m),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(m.clone());
+    /// Folds the eighth of the rows idle longest (at least one) into the [`OTHER`] row.
+    fn fold_idle(&mut self) {
+        let other = self.other_key();
+        let mut ages: Vec<(u64, &GroupKey)> = self
+            .groups
+            .iter()
+            .filter(|(k, _)| **k != other)
+            .map(|(k, s)| (s.touched, k))
+            .collect();
+        // Room for the other row too, when it is new.
+        let spare = usize::from(!self.groups.contains_key(&other));
+        let n = (ages.len() / 8).max(1 + spare).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        let idle: Vec<GroupKey> = ages[..n].iter().map(|(_, k)| (*k).clone()).collect();
+        let mut sum = Metrics::default();
+        for k in &idle {
+            if let Some(slot) = self.groups.remove(k) {
+                sum.merge(&slot.metrics);
             }
         }
+        self.folded += idle.len() as u64;
+        self.evicted.extend(idle);
+        self.groups.entry(other).or_default().metrics.merge(&sum);
+    }
+
+    /// Rows folded into the [`OTHER`] row so far (a row that comes back and is folded
+    /// again counts again).
+    pub fn folded(&self) -> u64 {
+        self.folded
+    }
+
+    /// The keys folded away since the last call.
+    pub fn take_evicted(&mut self) -> Vec<GroupKey> {
+        std::mem::take(&mut self.evicted)
+    }
+
+    /// Adds a row's metrics under `key`.
+    pub fn merge_row(&mut self, key: GroupKey, m: &Metrics) {
+        self.entry(key).merge(m);
     }
 
     /// The metrics of row `key`, if it exists.
     pub fn get(&self, key: &GroupKey) -> Option<&Metrics> {
-        self.groups.get(key)
+        self.groups.get(key).map(|s| &s.metrics)
     }
 
     /// The rows, in no particular order.
     pub fn groups(&self) -> impl Iterator<Item = (&GroupKey, &Metrics)> {
-        self.groups.iter()
+        self.groups.iter().map(|(k, s)| (k, &s.metrics))
     }
 
     /// Number of rows.

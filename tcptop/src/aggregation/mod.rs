@@ -9,7 +9,7 @@ pub mod metrics;
 pub mod rollup;
 
 pub use dimension::{parse_dimensions, Dimension};
-pub use group::{Aggregator, GroupKey};
+pub use group::{Aggregator, GroupKey, DEFAULT_MAX_ROWS, OTHER};
 pub use metrics::Metrics;
 pub use rollup::{FineAggregator, KeyFilter};
 

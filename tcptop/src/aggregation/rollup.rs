@@ -91,6 +91,17 @@ impl Default for FineAggregator {
 }
 
 impl FineAggregator {
+    /// An empty aggregator keeping at most `limit` fine rows (see
+    /// [`Aggregator::with_limit`]).
+    pub fn with_limit(limit: usize) -> Self {
+        Self(Aggregator::with_limit(Dimension::ALL.to_vec(), limit))
+    }
+
+    /// Fine rows folded into the `other` row so far.
+    pub fn folded(&self) -> u64 {
+        self.0.folded()
+    }
+
     /// Adds a close or folded totals.
     pub fn add_item(&mut self, item: &Item) {
         self.0.add_item(item);
@@ -114,7 +125,7 @@ impl FineAggregator {
     /// The rows passing `filter`, regrouped by `dims`: exactly what an aggregator grouped
     /// by `dims` that saw only those records would hold.
     pub fn roll_up(&self, dims: &[Dimension], filter: &KeyFilter) -> Aggregator {
-        let mut out = Aggregator::new(dims.to_vec());
+        let mut out = Aggregator::with_limit(dims.to_vec(), self.0.limit());
         for (k, m) in self.0.groups().filter(|(k, _)| filter.matches_fine(k)) {
             let key = GroupKey {
                 local: dims.iter().map(|d| k.local[d.index()].clone()).collect(),

@@ -127,3 +127,51 @@ fn dimension_lists_are_checked() {
     assert!(parse_dimensions("az,az").unwrap_err().contains("twice"));
     assert!(parse_dimensions("").is_err());
 }
+
+/// A close between 10.0.x.y and 10.1.0.1 with `tx` bytes sent.
+fn distinct(i: u32, tx: u64) -> AttributedClose {
+    let local = format!("10.0.{}.{}:1000", i / 256, i % 256);
+    AttributedClose {
+        event: close(&local, "10.1.0.1:80", tx, 100 + i % 50, false),
+        local: Attribution::unknown(),
+        peer: Attribution::unknown(),
+    }
+}
+
+#[test]
+fn idle_rows_fold_into_other_exactly() {
+    let mut agg = Aggregator::with_limit(vec![Dimension::Ip], 100);
+    let mut sent = 0;
+    for i in 0..10_000u32 {
+        agg.add(&distinct(i, u64::from(i)));
+        sent += u64::from(i);
+        // Pair 0 stays busy: it is never the idle one.
+        agg.add(&distinct(0, 1));
+        sent += 1;
+    }
+    assert!(agg.len() <= 100, "{} rows", agg.len());
+    let total: Counters = agg.groups().fold(Counters::default(), |mut acc, (_, m)| {
+        acc += m.counters;
+        acc
+    });
+    assert_eq!((total.bytes_sent, total.connections), (sent, 20_000));
+    let samples: u64 = agg.groups().map(|(_, m)| m.srtt.len()).sum();
+    assert_eq!(samples, 20_000, "srtt samples move with their rows");
+    let other = agg.get(&agg.other_key()).expect("an other row");
+    assert!(other.counters.connections > 9_000);
+    assert!(agg.folded() >= 9_900, "{}", agg.folded());
+    let busy = agg.key_of(&distinct(0, 0));
+    assert!(agg.get(&busy).is_some(), "the busy pair keeps its row");
+    let newest = agg.key_of(&distinct(9_999, 0));
+    assert!(agg.get(&newest).is_some(), "the newest pair keeps its row");
+    assert_eq!(agg.take_evicted().len() as u64, agg.folded());
+}
+
+#[test]
+fn without_a_limit_nothing_folds() {
+    let mut agg = Aggregator::new(vec![Dimension::Ip]);
+    for i in 0..1_000 {
+        agg.add(&distinct(i, 1));
+    }
+    assert_eq!((agg.len(), agg.folded()), (1_000, 0));
+}

@@ -116,7 +116,7 @@ async fn start(args: &Args) -> Result<()> {
         info.notes
             .push((format!("REC {}", path.display()), Level::Bad));
     }
-    let ledger = Ledger::new(rto, app.group_by(), DEFAULT_CAPACITY);
+    let ledger = Ledger::new(rto, app.group_by(), DEFAULT_CAPACITY, args.max_rows);
     let mut ui = Session::new(app, ledger, info, Theme::from_env());
     let (tx, inputs) = mpsc::unbounded();
     forward_signals(tx.clone())?;

@@ -111,7 +111,7 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
             humantime::format_duration(args.duration)
         );
     }
-    let mut agg = Aggregator::new(args.group_by.clone());
+    let mut agg = Aggregator::with_limit(args.group_by.clone(), args.max_rows);
     let mut drops = DropCounters::default();
     let mut batch = Vec::new();
     let deadline = tokio::time::sleep(args.duration);
@@ -164,6 +164,7 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
         group_by: args.group_by.clone(),
         events_dropped: drops.dropped(),
         events_lost: drops.lost_entirely(),
+        rows_folded: agg.folded(),
         rows: view::rows(&agg, &spec, info.rto),
     };
     Ok(Window {

@@ -20,6 +20,7 @@ pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
         "group_by": snap.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
         "events_dropped": snap.events_dropped,
         "events_lost": snap.events_lost,
+        "rows_folded": snap.rows_folded,
         "rows": rows,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;

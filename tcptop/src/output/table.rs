@@ -8,7 +8,7 @@ use crate::view::{metric::Metric, MetricId, Row, Snapshot};
 pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
     writeln!(
         out,
-        "node {}  kernel {}  window {:.1}s  rows {}  events dropped {}{}",
+        "node {}  kernel {}  window {:.1}s  rows {}  events dropped {}{}{}",
         snap.node,
         snap.kernel,
         snap.window_secs,
@@ -16,6 +16,11 @@ pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
         snap.events_dropped,
         if snap.events_lost > 0 {
             format!("  events LOST {}", snap.events_lost)
+        } else {
+            String::new()
+        },
+        if snap.rows_folded > 0 {
+            format!("  rows folded into other {}", snap.rows_folded)
         } else {
             String::new()
         }

@@ -36,6 +36,7 @@ fn snapshot() -> Snapshot {
         group_by: vec![Dimension::Namespace, Dimension::Az],
         events_dropped: 3,
         events_lost: 0,
+        rows_folded: 0,
         rows: vec![
             row(
                 ["shop", "eu-west-1a"],

@@ -93,6 +93,8 @@ pub struct Snapshot {
     pub events_dropped: u64,
     /// Records lost entirely, totals included (should be 0).
     pub events_lost: u64,
+    /// Rows folded into the `other` row to stay within `--max-rows`.
+    pub rows_folded: u64,
     /// The rows.
     pub rows: Vec<Row>,
 }

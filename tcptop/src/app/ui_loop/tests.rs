@@ -100,7 +100,7 @@ fn keys(script: Vec<(u64, char)>) -> impl Stream<Item = Input> + Unpin {
 
 fn session() -> Session {
     let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
-    let ledger = Ledger::new(false, app.group_by(), 100);
+    let ledger = Ledger::new(false, app.group_by(), 100, usize::MAX);
     let info = HeaderInfo {
         version: "test".into(),
         node: "n1".into(),

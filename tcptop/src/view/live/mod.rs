@@ -33,6 +33,7 @@ pub enum Period {
 #[derive(Clone, Debug)]
 pub struct Ledger {
     rto: bool,
+    limit: usize,
     fine_total: FineAggregator,
     fine_current: FineAggregator,
     fine_last: FineAggregator,
@@ -54,18 +55,20 @@ pub struct Ledger {
 
 impl Ledger {
     /// An empty ledger focused on `dims`. `rto` says whether the kernel has RTO
-    /// counters; the connections ring keeps `recent` closes.
-    pub fn new(rto: bool, dims: &[Dimension], recent: usize) -> Self {
+    /// counters; the connections ring keeps `recent` closes; every table keeps at most
+    /// `limit` rows, idle ones folding into `other`.
+    pub fn new(rto: bool, dims: &[Dimension], recent: usize, limit: usize) -> Self {
         let filter = KeyFilter::all();
         Self {
             rto,
-            fine_total: FineAggregator::default(),
-            fine_current: FineAggregator::default(),
-            fine_last: FineAggregator::default(),
+            limit,
+            fine_total: FineAggregator::with_limit(limit),
+            fine_current: FineAggregator::with_limit(limit),
+            fine_last: FineAggregator::with_limit(limit),
             dims: dims.to_vec(),
-            total: LiveTable::new(dims, &filter),
-            current: LiveTable::new(dims, &filter),
-            last: LiveTable::new(dims, &filter),
+            total: LiveTable::new(dims, &filter, limit),
+            current: LiveTable::new(dims, &filter, limit),
+            last: LiveTable::new(dims, &filter, limit),
             filter,
             recent: Recent::new(recent),
             sum_total: Summary::default(),
@@ -108,9 +111,12 @@ impl Ledger {
 
     /// Completes the interval in progress at `now`: it becomes the last interval.
     pub fn roll(&mut self, now: Duration) {
-        self.fine_last = std::mem::take(&mut self.fine_current);
+        self.fine_last = std::mem::replace(
+            &mut self.fine_current,
+            FineAggregator::with_limit(self.limit),
+        );
         self.sum_last = std::mem::take(&mut self.sum_current);
-        let fresh = LiveTable::new(&self.dims, &self.filter);
+        let fresh = LiveTable::new(&self.dims, &self.filter, self.limit);
         self.last = std::mem::replace(&mut self.current, fresh);
         self.last_len = now.saturating_sub(self.rolled_at);
         self.rolled_at = now;
@@ -161,6 +167,11 @@ impl Ledger {
             drops,
             ..sum.clone()
         }
+    }
+
+    /// Pairs folded into `other` since start, because of the row limit.
+    pub fn folded(&self) -> u64 {
+        self.fine_total.folded()
     }
 
     /// Length of the last completed interval.

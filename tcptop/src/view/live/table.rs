@@ -25,9 +25,10 @@ struct Cached {
 }
 
 impl LiveTable {
-    /// An empty table grouping by `dims`, taking only records that pass `filter`.
-    pub fn new(dims: &[Dimension], filter: &KeyFilter) -> Self {
-        Self::from_aggregator(Aggregator::new(dims.to_vec()), filter)
+    /// An empty table grouping by `dims`, taking only records that pass `filter`,
+    /// keeping at most `limit` rows.
+    pub fn new(dims: &[Dimension], filter: &KeyFilter, limit: usize) -> Self {
+        Self::from_aggregator(Aggregator::with_limit(dims.to_vec(), limit), filter)
     }
 
     /// A table holding `agg`'s rows, which must already have passed `filter`.
@@ -75,6 +76,13 @@ impl LiveTable {
     /// Recomputes the summaries of rows that changed since the last call. `rto` says
     /// whether the kernel has RTO counters.
     pub fn refresh(&mut self, rto: bool) {
+        let evicted = self.agg.take_evicted();
+        if !evicted.is_empty() {
+            for key in &evicted {
+                self.stats.remove(key);
+            }
+            self.dirty.push(self.agg.other_key());
+        }
         for key in self.dirty.drain(..) {
             if let Some(m) = self.agg.get(&key) {
                 let stats = RowStats::from_metrics(m, rto);

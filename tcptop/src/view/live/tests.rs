@@ -38,7 +38,7 @@ fn row<'a>(ledger: &'a Ledger, period: Period, k: &GroupKey) -> &'a RowStats {
 #[test]
 fn intervals_roll_and_totals_accumulate() {
     let (web, db, _) = owners();
-    let mut l = Ledger::new(true, &NS_AZ, 100);
+    let mut l = Ledger::new(true, &NS_AZ, 100, usize::MAX);
     l.add(
         Item::Close(close(
             "10.0.0.1:1",
@@ -122,7 +122,7 @@ fn intervals_roll_and_totals_accumulate() {
 #[test]
 fn refresh_updates_only_what_changed_and_sees_new_records() {
     let (web, db, web2) = owners();
-    let mut l = Ledger::new(false, &[Dimension::Pod], 100);
+    let mut l = Ledger::new(false, &[Dimension::Pod], 100, usize::MAX);
     l.add(
         Item::Close(close(
             "10.0.0.1:1",
@@ -175,7 +175,7 @@ fn refocusing_rolls_up_every_span_exactly() {
         close("10.0.0.2:1", "10.0.1.1:1", (&web2, &db), 20, 2, 2, 300),
         close("10.0.1.1:1", "10.0.0.1:1", (&db, &web), 40, 4, 0, 900),
     ];
-    let mut l = Ledger::new(true, &NS_AZ, 100);
+    let mut l = Ledger::new(true, &NS_AZ, 100, usize::MAX);
     l.add(Item::Close(recs[0].clone()), s(0));
     l.roll(s(1));
     l.add(Item::Close(recs[1].clone()), s(1));
@@ -208,7 +208,7 @@ fn refocusing_rolls_up_every_span_exactly() {
 #[test]
 fn folded_totals_count_in_tables_and_header() {
     let (web, db, _) = owners();
-    let mut l = Ledger::new(false, &NS_AZ, 100);
+    let mut l = Ledger::new(false, &NS_AZ, 100, usize::MAX);
     let f = FoldedTotals {
         local: "10.0.0.1".parse().unwrap(),
         peer: "10.0.1.1".parse().unwrap(),
@@ -250,7 +250,7 @@ fn folded_totals_count_in_tables_and_header() {
 fn cross_az_share_counts_known_zones_only() {
     let (web, db, web2) = owners();
     let nowhere = owner("x", "x", "x", crate::attribution::UNKNOWN);
-    let mut l = Ledger::new(false, &NS_AZ, 100);
+    let mut l = Ledger::new(false, &NS_AZ, 100, usize::MAX);
     for (o, tx) in [
         ((&web, &db), 300),
         ((&web, &web2), 100),
@@ -265,7 +265,7 @@ fn cross_az_share_counts_known_zones_only() {
     assert_eq!((sum.cross_az_bytes, sum.zoned_bytes), (300, 400));
     assert_eq!(sum.cross_az_pct(), Some(75.0));
     assert_eq!(
-        Ledger::new(false, &NS_AZ, 1)
+        Ledger::new(false, &NS_AZ, 1, usize::MAX)
             .summary(Period::Total, s(1))
             .cross_az_pct(),
         None
@@ -275,7 +275,7 @@ fn cross_az_share_counts_known_zones_only() {
 #[test]
 fn the_ring_keeps_the_newest_and_counts_the_rest() {
     let (web, db, _) = owners();
-    let mut l = Ledger::new(false, &NS_AZ, 3);
+    let mut l = Ledger::new(false, &NS_AZ, 3, usize::MAX);
     for i in 0..5u64 {
         let c = close(
             &format!("10.0.0.1:{}", i + 1),
@@ -293,4 +293,36 @@ fn the_ring_keeps_the_newest_and_counts_the_rest() {
     let seqs: Vec<u64> = r.newest_first().map(|c| c.seq).collect();
     assert_eq!(seqs, [4, 3, 2]);
     assert_eq!(r.newest_first().next().unwrap().at, s(4));
+}
+
+#[test]
+fn the_ledger_stays_within_its_row_limit_with_exact_totals() {
+    let (web, db, _) = owners();
+    let mut l = Ledger::new(false, &[Dimension::Ip], 10, 50);
+    for i in 0..5_000u64 {
+        let local = format!("10.9.{}.{}:1", i / 256, i % 256);
+        l.add(
+            Item::Close(close(&local, "10.0.1.1:1", (&web, &db), i, 0, 0, 100)),
+            s(0),
+        );
+        if i % 1000 == 999 {
+            l.roll(s(i / 1000 + 1));
+        }
+    }
+    l.refresh(Period::Total);
+    let table = l.table(Period::Total);
+    assert!(table.len() <= 50, "{}", table.len());
+    let sent: u64 = table.rows().map(|(_, r)| r.counters.bytes_sent).sum();
+    assert_eq!(sent, (0..5_000).sum::<u64>());
+    assert_eq!(table.rows().count(), table.len(), "no stale rows are listed");
+    assert!(l.folded() > 4_900, "{}", l.folded());
+    // Another grouping rolls up from the bounded fine rows, as exactly.
+    l.set_focus(&NS_AZ, &KeyFilter::all());
+    l.refresh(Period::Total);
+    let sent: u64 = l
+        .table(Period::Total)
+        .rows()
+        .map(|(_, r)| r.counters.bytes_sent)
+        .sum();
+    assert_eq!(sent, (0..5_000).sum::<u64>());
 }
