@@ -21,7 +21,12 @@ const TARGET_MS: f64 = 2.0;
 
 fn session() -> Session {
     let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
-    let mut ledger = Ledger::new(true, app.group_by(), 10_000, tcptop::aggregation::DEFAULT_MAX_ROWS);
+    let mut ledger = Ledger::new(
+        true,
+        app.group_by(),
+        10_000,
+        tcptop::aggregation::DEFAULT_MAX_ROWS,
+    );
     for c in common::synthetic(ROWS, 3) {
         ledger.add(Item::Close(c), Duration::ZERO);
     }

@@ -82,7 +82,12 @@ fn load(path: &std::path::Path) -> Result<(Session, Duration)> {
     let mut replay = Replay::open(path)?;
     let header = replay.header().clone();
     let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
-    let mut ledger = Ledger::new(header.rto, app.group_by(), 10_000, tcptop::aggregation::DEFAULT_MAX_ROWS);
+    let mut ledger = Ledger::new(
+        header.rto,
+        app.group_by(),
+        10_000,
+        tcptop::aggregation::DEFAULT_MAX_ROWS,
+    );
     let mut next = Duration::from_secs(1);
     while let Some(line) = replay.next_line()? {
         let t = Duration::from_millis(line.t_ms);

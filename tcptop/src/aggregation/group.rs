@@ -51,7 +51,6 @@ pub struct Aggregator {
     limit: usize,
     clock: u64,
     folded: u64,
-    evicted: Vec<GroupKey>,
 }
 
 impl Aggregator {
@@ -69,7 +68,6 @@ impl Aggregator {
             limit: limit.max(2),
             clock: 0,
             folded: 0,
-            evicted: Vec::new(),
         }
     }
 
@@ -169,7 +167,6 @@ impl Aggregator {
             }
         }
         self.folded += idle.len() as u64;
-        self.evicted.extend(idle);
         self.groups.entry(other).or_default().metrics.merge(&sum);
     }
 
@@ -177,11 +174,6 @@ impl Aggregator {
     /// again counts again).
     pub fn folded(&self) -> u64 {
         self.folded
-    }
-
-    /// The keys folded away since the last call.
-    pub fn take_evicted(&mut self) -> Vec<GroupKey> {
-        std::mem::take(&mut self.evicted)
     }
 
     /// Adds a row's metrics under `key`.

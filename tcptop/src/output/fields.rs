@@ -1,35 +1,31 @@
 //! The row schema JSON and CSV share: `local_<dim>`, `peer_<dim>`, then the metric
-//! fields of the metric table, in its order.
-use serde_json::{Map, Value};
-
+//! fields of the metric table, in its order. Rows are handed out field by field, so a
+//! large snapshot is written without building it in memory first.
 use crate::view::{metric::Num, MetricId, Row, Snapshot};
 
-/// One row as ordered `(field, value)` pairs: `local_<dim>` for each grouped dimension,
-/// then `peer_<dim>`, then the metric fields ([`MetricId::fields`]). Missing values are
-/// null.
-pub fn row_fields(snap: &Snapshot, row: &Row) -> Map<String, Value> {
-    let mut m = Map::new();
-    for (name, values) in [("local", &row.local), ("peer", &row.peer)] {
-        for (dim, v) in snap.group_by.iter().zip(values.iter()) {
-            m.insert(format!("{name}_{dim}"), Value::from(&**v));
-        }
-    }
-    for id in MetricId::fields() {
-        let value = match id.value(&row.stats) {
-            None => Value::Null,
-            Some(Num::Int(n)) => Value::from(n),
-            Some(Num::Real(x)) => Value::from(x),
-        };
-        m.insert(id.name().to_string(), value);
-    }
-    m
+/// One field's value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Field<'a> {
+    /// A key value: a namespace, a pod, an IP.
+    Text(&'a str),
+    /// A metric, `None` when not known.
+    Number(Option<Num>),
 }
 
-/// The column names of a row, as [`row_fields`] names them.
+/// The column names of a row, in order.
 pub fn field_names(snap: &Snapshot) -> Vec<String> {
     ["local", "peer"]
         .iter()
         .flat_map(|side| snap.group_by.iter().map(move |d| format!("{side}_{d}")))
         .chain(MetricId::fields().map(|f| f.name().to_string()))
         .collect()
+}
+
+/// The values of `row`, in the order of [`field_names`].
+pub fn row_values<'a>(row: &'a Row) -> impl Iterator<Item = Field<'a>> + 'a {
+    row.local
+        .iter()
+        .chain(row.peer.iter())
+        .map(|v| Field::Text(v))
+        .chain(MetricId::fields().map(|id| Field::Number(id.value(&row.stats))))
 }

@@ -1,28 +1,69 @@
-//! JSON output: one document with the window's metadata and its rows.
+//! JSON output: one document with the window's metadata and its rows, streamed row by
+//! row.
 use std::io;
 
-use serde_json::{json, Value};
+use serde::{
+    ser::{SerializeMap, SerializeSeq},
+    Serialize, Serializer,
+};
 
-use super::fields::row_fields;
-use crate::view::Snapshot;
+use super::fields::{field_names, row_values, Field};
+use crate::view::{metric::Num, Row, Snapshot};
+
+/// The document.
+struct Doc<'a>(&'a Snapshot);
+
+/// Its rows.
+struct Rows<'a>(&'a Snapshot, &'a [String]);
+
+/// One row, with the field names.
+struct RowFields<'a>(&'a Row, &'a [String]);
+
+impl Serialize for Doc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let snap = self.0;
+        let names = field_names(snap);
+        let group_by: Vec<&str> = snap.group_by.iter().map(|d| d.name()).collect();
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("node", &snap.node)?;
+        m.serialize_entry("kernel", &snap.kernel)?;
+        m.serialize_entry("window_secs", &snap.window_secs)?;
+        m.serialize_entry("group_by", &group_by)?;
+        m.serialize_entry("events_dropped", &snap.events_dropped)?;
+        m.serialize_entry("events_lost", &snap.events_lost)?;
+        m.serialize_entry("rows_folded", &snap.rows_folded)?;
+        m.serialize_entry("rows", &Rows(snap, &names))?;
+        m.end()
+    }
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
+        for row in &self.0.rows {
+            seq.serialize_element(&RowFields(row, self.1))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for RowFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.1.len()))?;
+        for (name, value) in self.1.iter().zip(row_values(self.0)) {
+            match value {
+                Field::Text(t) => m.serialize_entry(name, t)?,
+                Field::Number(None) => m.serialize_entry(name, &())?,
+                Field::Number(Some(Num::Int(n))) => m.serialize_entry(name, &n)?,
+                Field::Number(Some(Num::Real(x))) => m.serialize_entry(name, &x)?,
+            }
+        }
+        m.end()
+    }
+}
 
 /// Writes `snap` as one pretty-printed JSON document and a newline.
 pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
-    let rows: Vec<Value> = snap
-        .rows
-        .iter()
-        .map(|r| Value::Object(row_fields(snap, r)))
-        .collect();
-    let doc = json!({
-        "node": snap.node,
-        "kernel": snap.kernel,
-        "window_secs": snap.window_secs,
-        "group_by": snap.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
-        "events_dropped": snap.events_dropped,
-        "events_lost": snap.events_lost,
-        "rows_folded": snap.rows_folded,
-        "rows": rows,
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    serde_json::to_writer_pretty(&mut *out, &Doc(snap))?;
     writeln!(out)
 }

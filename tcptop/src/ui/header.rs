@@ -103,7 +103,10 @@ fn identity<'a>(s: &Screen<'a>, width: u16) -> Line<'a> {
     }
     let folded = s.ledger.folded();
     if folded > 0 {
-        add_note(&format!("{folded} pairs folded into other (--max-rows)"), Level::Warn);
+        add_note(
+            &format!("{folded} pairs folded into other (--max-rows)"),
+            Level::Warn,
+        );
     }
     for (text, level) in &s.info.notes {
         add_note(text, *level);

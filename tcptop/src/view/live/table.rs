@@ -15,6 +15,8 @@ pub struct LiveTable {
     filter: KeyFilter,
     stats: HashMap<GroupKey, Cached>,
     dirty: Vec<GroupKey>,
+    all_dirty: bool,
+    folded_seen: u64,
 }
 
 /// A row's summary and whether it still matches the row's metrics.
@@ -39,6 +41,8 @@ impl LiveTable {
             filter: filter.clone(),
             stats: HashMap::new(),
             dirty,
+            all_dirty: false,
+            folded_seen: 0,
         }
     }
 
@@ -71,17 +75,35 @@ impl LiveTable {
             None if self.agg.get(key).is_none() => self.dirty.push(key.clone()),
             None => {}
         }
+        // A table nobody refreshes (the one not shown) must not queue keys without
+        // bound: past one per row, every row is recomputed at the next refresh.
+        if self.dirty.len() > self.agg.len().max(64) {
+            self.dirty.clear();
+            self.all_dirty = true;
+        }
     }
 
     /// Recomputes the summaries of rows that changed since the last call. `rto` says
     /// whether the kernel has RTO counters.
     pub fn refresh(&mut self, rto: bool) {
-        let evicted = self.agg.take_evicted();
-        if !evicted.is_empty() {
-            for key in &evicted {
-                self.stats.remove(key);
-            }
+        if self.agg.folded() != self.folded_seen {
+            // Rows folded into `other` since: forget them, and refresh `other`.
+            self.folded_seen = self.agg.folded();
+            let agg = &self.agg;
+            self.stats.retain(|k, _| agg.get(k).is_some());
             self.dirty.push(self.agg.other_key());
+        }
+        if std::mem::take(&mut self.all_dirty) {
+            self.dirty.clear();
+            self.stats = self
+                .agg
+                .groups()
+                .map(|(k, m)| {
+                    let stats = RowStats::from_metrics(m, rto);
+                    (k.clone(), Cached { stats, fresh: true })
+                })
+                .collect();
+            return;
         }
         for key in self.dirty.drain(..) {
             if let Some(m) = self.agg.get(&key) {

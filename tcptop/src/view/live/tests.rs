@@ -314,7 +314,11 @@ fn the_ledger_stays_within_its_row_limit_with_exact_totals() {
     assert!(table.len() <= 50, "{}", table.len());
     let sent: u64 = table.rows().map(|(_, r)| r.counters.bytes_sent).sum();
     assert_eq!(sent, (0..5_000).sum::<u64>());
-    assert_eq!(table.rows().count(), table.len(), "no stale rows are listed");
+    assert_eq!(
+        table.rows().count(),
+        table.len(),
+        "no stale rows are listed"
+    );
     assert!(l.folded() > 4_900, "{}", l.folded());
     // Another grouping rolls up from the bounded fine rows, as exactly.
     l.set_focus(&NS_AZ, &KeyFilter::all());
