@@ -348,8 +348,57 @@ fn sigterm_restores_the_terminal() {
     assert_eq!(t.display("#{alternate_on}"), "0");
 }
 
+/// tcptop with `args`, hermetic: no kubeconfig of the developer's is read.
 fn tcptop(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
+/// A kubeconfig whose credential plugin leaves `marker` behind and then hangs.
+fn marking_kubeconfig(dir: &Path, marker: &Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    let config = format!(
+        r#"apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:1"}}}}]
+users: [{{name: u, user: {{exec: {{apiVersion: client.authentication.k8s.io/v1beta1, command: sh, args: ["-c", "touch {}; sleep 30"]}}}}}}]
+contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
+current-context: x
+"#,
+        marker.display()
+    );
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+#[test]
+fn a_replay_never_contacts_kubernetes() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("plugin-ran");
+    let kubeconfig = marking_kubeconfig(dir.path(), &marker);
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["--once", "--replay", FIXTURE, "--output", "csv"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    // The UI on a replay does not either.
+    let t = Tmux::start("replay-kube", 100, 30);
+    t.type_text(&format!(
+        "KUBECONFIG={} {BIN} --replay {FIXTURE}; echo EXIT=$?",
+        kubeconfig.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("rows from the recording", 10, |s| s.contains("eu-west-1a"));
+    t.quit_cleanly();
+    assert!(!marker.exists(), "a replay ran the credential plugin");
 }
 
 #[test]
