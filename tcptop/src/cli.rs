@@ -20,12 +20,12 @@ pub struct Args {
     #[arg(long)]
     pub once: bool,
 
-    /// How long --once collects, e.g. 500ms, 5s, 2m.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    /// How long --once collects, e.g. 500ms, 5s, 2m (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "5s", allow_hyphen_values = true, value_parser = parse_window)]
     pub duration: Duration,
 
-    /// How often the interactive UI refreshes, e.g. 500ms, 1s, 5s (at least 100ms).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    /// How often the interactive UI refreshes, e.g. 500ms, 1s, 5s (100ms to 1h).
+    #[arg(long, value_name = "DURATION", default_value = "1s", allow_hyphen_values = true, value_parser = parse_interval)]
     pub interval: Duration,
 
     /// Write every attributed record to FILE as it arrives (JSON lines; see --replay).
@@ -82,8 +82,9 @@ pub struct Args {
     #[arg(long, value_name = "KEY", default_value = crate::attribution::kube::records::ZONE_LABEL)]
     pub zone_label: String,
 
-    /// How long a deleted pod keeps owning its IPs, for sockets that close after it.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    /// How long a deleted pod keeps owning its IPs, for sockets that close after it
+    /// (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "2m", allow_hyphen_values = true, value_parser = parse_window)]
     pub tombstone_grace: Duration,
 
     /// Ring buffer size in bytes (a power of two, at least 4096).
@@ -102,15 +103,45 @@ pub struct Args {
 
 /// The shortest UI refresh interval accepted.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest UI refresh interval accepted.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// The longest `--duration` and `--tombstone-grace` accepted.
+pub const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Parses durations such as `500ms`, `5s` and `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!("'{s}' is negative: give a positive duration such as 5s"));
+    }
     let d = humantime::parse_duration(s.trim())
         .map_err(|_| format!("'{s}' is not a duration: use a form such as 500ms, 5s or 2m"))?;
     if d.is_zero() {
         return Err(format!("'{s}' is zero: give a positive duration"));
     }
     Ok(d)
+}
+
+/// A duration of at most `max`.
+fn parse_at_most(s: &str, max: Duration) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > max {
+        return Err(format!(
+            "'{s}' is too long: use at most {}",
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
+}
+
+/// `--duration` and `--tombstone-grace`: up to [`MAX_WINDOW`].
+fn parse_window(s: &str) -> Result<Duration, String> {
+    parse_at_most(s, MAX_WINDOW)
+}
+
+/// `--interval`: up to [`MAX_INTERVAL`] (the lower bound is checked after parsing,
+/// with a message naming the flag).
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    parse_at_most(s, MAX_INTERVAL)
 }
 
 fn parse_max_rows(s: &str) -> Result<usize, String> {
@@ -296,6 +327,11 @@ mod tests {
             (&["--output", "xml"], "table, json or csv"),
             (&["--bogus"], "--bogus"),
             (&["--interval", "10ms"], "at least 100ms"),
+            (&["--interval", "300000000000y"], "too long: use at most 1h"),
+            (&["--duration", "-1s"], "'-1s' is negative"),
+            (&["--duration", "25h"], "at most 1day"),
+            (&["--tombstone-grace", "1000000000000d"], "too long"),
+            (&["--max-rows", "1"], "at least 2"),
             (&["--record", "a", "--replay", "b"], "cannot be used with"),
             (
                 &["--kubeconfig", "/nonexistent/kubeconfig"],
