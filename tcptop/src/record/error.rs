@@ -57,8 +57,8 @@ pub enum RecordError {
     Version {
         /// The file.
         path: PathBuf,
-        /// The version found.
-        found: u32,
+        /// The version found, as written (`none` when missing).
+        found: String,
         /// The tcptop version that wrote it.
         writer: String,
     },

@@ -78,11 +78,12 @@ impl<R: BufRead> Replay<R> {
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(not_recording());
         }
-        let found = value.get("version").and_then(|v| v.as_u64());
-        if found != Some(u64::from(VERSION)) {
+        let found = value.get("version");
+        if found.and_then(|v| v.as_u64()) != Some(u64::from(VERSION)) {
             return Err(RecordError::Version {
                 path: path.to_owned(),
-                found: found.map_or(0, |v| v.min(u64::from(u32::MAX)) as u32),
+                // As written: a huge, negative or quoted version reads as itself.
+                found: found.map_or_else(|| "none".into(), |_| raw_field(&r.buf, "version")),
                 writer: value
                     .get("tcptop")
                     .and_then(|v| v.as_str())
@@ -154,6 +155,22 @@ impl<R: BufRead> Replay<R> {
         }
         Ok(n > 0)
     }
+}
+
+/// The text of top-level field `name` in the JSON object `line`, as written (JSON
+/// numbers beyond u64 would otherwise read back rounded).
+fn raw_field(line: &str, name: &str) -> String {
+    let key = format!("\"{name}\"");
+    let Some(at) = line.find(&key) else {
+        return "none".into();
+    };
+    let rest = line[at + key.len()..].trim_start().trim_start_matches(':').trim_start();
+    let end = if rest.starts_with('"') {
+        rest[1..].find('"').map_or(rest.len(), |i| i + 2)
+    } else {
+        rest.find([',', '}']).unwrap_or(rest.len())
+    };
+    rest[..end].trim().chars().take(40).collect()
 }
 
 /// serde's message, its position given as a column of the line (serde counts every

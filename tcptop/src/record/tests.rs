@@ -139,6 +139,22 @@ fn bad_files_get_one_clear_line() {
             "version 2 tcptop recording, this tcptop reads version 1",
         ),
         (
+            br#"{"format":"tcptop-record","version":99999999999999999999}"#.to_vec(),
+            "version 99999999999999999999 tcptop recording",
+        ),
+        (
+            br#"{"format":"tcptop-record","version":-1}"#.to_vec(),
+            "version -1 tcptop recording",
+        ),
+        (
+            br#"{"format":"tcptop-record","version":"1"}"#.to_vec(),
+            r#"version "1" tcptop recording"#,
+        ),
+        (
+            br#"{"format":"tcptop-record"}"#.to_vec(),
+            "version none tcptop recording",
+        ),
+        (
             br#"{"format":"tcptop-record","version":1}"#.to_vec(),
             "line 1: not a valid tcptop record (header: missing field",
         ),
