@@ -3,7 +3,7 @@
 //! its key events and signals, and the kernel (loaded in the background, so the first
 //! frame comes at once) or a paced replay. The terminal is restored on quit, error,
 //! panic and SIGTERM/SIGHUP/SIGINT.
-use std::{fs::File, io::BufWriter, path::Path, time::Duration};
+use std::{fs::File, path::Path, time::Duration};
 
 use anyhow::{Context, Result};
 use futures::channel::mpsc::{self, UnboundedSender};
@@ -56,11 +56,8 @@ async fn start(args: &Args) -> Result<()> {
     };
     let record = match &args.record {
         Some(path) => Some((
-            BufWriter::with_capacity(
-                64 * 1024,
-                File::create(path)
-                    .with_context(|| format!("cannot create recording {}", path.display()))?,
-            ),
+            File::create(path)
+                .with_context(|| format!("cannot create recording {}", path.display()))?,
             path.clone(),
         )),
         None => None,

@@ -4,7 +4,7 @@
 //!
 //! It redraws every `interval` and on every key or resize; records go to the session
 //! (and the recording) as they arrive, paused or not.
-use std::{io::Write, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::{Context, Result};
 use crossterm::event::Event;
@@ -16,7 +16,7 @@ use super::source::{Feed, Pulled, SourceInfo};
 use crate::{
     attribution::Item,
     build_info::KernelSupport,
-    record::Recorder,
+    record::{write::Sink, Recorder},
     ui::{Kube, Session},
 };
 
@@ -33,7 +33,7 @@ pub enum Input {
 pub const ATTACHING: &str = "attaching to the kernel…";
 
 /// The fixed parts of one run of the loop.
-pub struct LoopConfig<'a, W: Write> {
+pub struct LoopConfig<'a, W: Sink> {
     /// How often the numbers roll over and the screen redraws.
     pub interval: Duration,
     /// Where `--record` writes, once the source says what it is.
@@ -56,7 +56,7 @@ where
     B::Error: Send + Sync + 'static,
     E: Stream<Item = Input> + Unpin,
     F: Feed,
-    W: Write,
+    W: Sink,
 {
     let started = Instant::now();
     let mut pending = config.record;
@@ -160,7 +160,7 @@ where
 }
 
 /// Hands a batch to the recorder and the session, emptying it.
-fn take<W: Write>(
+fn take<W: Sink>(
     batch: &mut Vec<Item>,
     t: Duration,
     ui: &mut Session,

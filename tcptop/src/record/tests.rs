@@ -209,8 +209,7 @@ fn a_full_disk_is_an_error() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let out = std::io::BufWriter::new(full);
-    let e = Recorder::new(out, Path::new("/dev/full"), &header())
+    let e = Recorder::new(full, Path::new("/dev/full"), &header())
         .err()
         .unwrap()
         .to_string();
@@ -218,4 +217,55 @@ fn a_full_disk_is_an_error() {
         e.starts_with("cannot write recording /dev/full: No space left"),
         "{e}"
     );
+}
+
+/// A disk with room for `room` more bytes: a write past it is cut short, then fails.
+struct Tight {
+    bytes: Vec<u8>,
+    room: usize,
+}
+
+impl std::io::Write for Tight {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        let n = buf.len().min(self.room);
+        self.bytes.extend_from_slice(&buf[..n]);
+        self.room -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl write::Sink for Tight {
+    fn cut(&mut self, len: u64) -> std::io::Result<()> {
+        self.bytes.truncate(len as usize);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_disk_that_fills_up_leaves_whole_lines() {
+    let tight = Tight {
+        bytes: Vec::new(),
+        room: 1500,
+    };
+    let mut r = Recorder::new(tight, Path::new("tight"), &header()).unwrap();
+    let mut failed = false;
+    for (i, item) in items().iter().cycle().take(200).enumerate() {
+        let wrote = r.write(Duration::from_millis(i as u64), item);
+        if wrote.and_then(|()| r.flush()).is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the disk filled up");
+    let bytes = r.into_inner().bytes;
+    assert!(bytes.ends_with(b"\n"), "a torn last line");
+    let lines = read_all(&bytes).expect("what was kept replays");
+    assert!(!lines.is_empty());
 }

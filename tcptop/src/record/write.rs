@@ -1,8 +1,9 @@
-//! Writes a recording: the header, then one line per item as it arrives. Each line
-//! reaches the file in one write, so a recording cut short ends on a whole line.
+//! Writes a recording: the header, then one line per item as it arrives. Lines are
+//! buffered whole and reach the file at least every flush; when a write fails (a full
+//! disk), the file is cut back to its last whole line, so that it still replays.
 use std::{
     fs::File,
-    io::{BufWriter, Write},
+    io::{self, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -20,10 +21,37 @@ struct WireLine {
     item: WireItem,
 }
 
+/// Where a recording goes: a writer that can be cut back to a length it had.
+pub trait Sink: Write {
+    /// Cuts what was written back to its first `len` bytes.
+    fn cut(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl Sink for File {
+    fn cut(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)?;
+        self.seek(SeekFrom::Start(len)).map(drop)
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn cut(&mut self, len: u64) -> io::Result<()> {
+        self.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        Ok(())
+    }
+}
+
+/// Whole lines are written out once this many bytes wait.
+const BUFFER: usize = 64 * 1024;
+
 /// An open recording.
-pub struct Recorder<W: Write = BufWriter<File>> {
+pub struct Recorder<W: Sink = File> {
     out: W,
     path: PathBuf,
+    /// Whole lines not yet written out.
+    pending: Vec<u8>,
+    /// Bytes in the sink, all of them whole lines.
+    written: u64,
     line: Vec<u8>,
     started: Instant,
     rto: bool,
@@ -36,16 +64,18 @@ impl Recorder {
             path: path.to_owned(),
             source,
         })?;
-        Self::new(BufWriter::with_capacity(64 * 1024, file), path, header)
+        Self::new(file, path, header)
     }
 }
 
-impl<W: Write> Recorder<W> {
+impl<W: Sink> Recorder<W> {
     /// Starts a recording on `out`; `path` names it in errors.
     pub fn new(out: W, path: &Path, header: &Header) -> Result<Self, RecordError> {
         let mut r = Self {
             out,
             path: path.to_owned(),
+            pending: Vec::with_capacity(BUFFER),
+            written: 0,
             line: Vec::with_capacity(1024),
             started: Instant::now(),
             rto: header.rto,
@@ -68,12 +98,28 @@ impl<W: Write> Recorder<W> {
         self.started.elapsed()
     }
 
-    /// Pushes buffered lines to the file.
+    /// Writes the waiting lines out. On failure the sink is cut back to its last
+    /// whole line, and the lines are dropped.
     pub fn flush(&mut self) -> Result<(), RecordError> {
-        self.out.flush().map_err(|e| self.error(e))
+        if self.pending.is_empty() {
+            return self.out.flush().map_err(|e| self.error(e));
+        }
+        let result = self.out.write_all(&self.pending).and_then(|()| self.out.flush());
+        match result {
+            Ok(()) => {
+                self.written += self.pending.len() as u64;
+                self.pending.clear();
+                Ok(())
+            }
+            Err(e) => {
+                self.pending.clear();
+                let _ = self.out.cut(self.written);
+                Err(self.error(e))
+            }
+        }
     }
 
-    /// The writer, for tests.
+    /// The sink, for tests.
     pub fn into_inner(self) -> W {
         self.out
     }
@@ -84,7 +130,11 @@ impl<W: Write> Recorder<W> {
         serde_json::to_writer(&mut self.line, value)
             .map_err(|e| self.error(std::io::Error::other(e)))?;
         self.line.push(b'\n');
-        self.out.write_all(&self.line).map_err(|e| self.error(e))
+        self.pending.extend_from_slice(&self.line);
+        if self.pending.len() >= BUFFER {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn error(&self, source: std::io::Error) -> RecordError {

@@ -126,6 +126,13 @@ impl io::Write for Shared {
     }
 }
 
+impl crate::record::write::Sink for Shared {
+    fn cut(&mut self, len: u64) -> io::Result<()> {
+        self.0.borrow_mut().truncate(len as usize);
+        Ok(())
+    }
+}
+
 fn no_kube() -> Option<Kube> {
     None
 }
