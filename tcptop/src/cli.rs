@@ -111,7 +111,9 @@ pub const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Parses durations such as `500ms`, `5s` and `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if s.trim().starts_with('-') {
-        return Err(format!("'{s}' is negative: give a positive duration such as 5s"));
+        return Err(format!(
+            "'{s}' is negative: give a positive duration such as 5s"
+        ));
     }
     let d = humantime::parse_duration(s.trim())
         .map_err(|_| format!("'{s}' is not a duration: use a form such as 500ms, 5s or 2m"))?;

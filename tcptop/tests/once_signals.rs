@@ -16,7 +16,14 @@ use support::{netns::NetPair, require_root, traffic::refused_connects};
 /// it is attached. Returns the child and its stderr so far.
 fn start(record: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
-        .args(["--once", "--no-kube", "--duration", "60s", "--output", "json"])
+        .args([
+            "--once",
+            "--no-kube",
+            "--duration",
+            "60s",
+            "--output",
+            "json",
+        ])
         .args(["--group-by", "ip", "--record"])
         .arg(record)
         .stdin(Stdio::null())
@@ -28,7 +35,11 @@ fn start(record: &std::path::Path) -> (Child, String) {
     let mut seen = Vec::new();
     let mut byte = [0u8; 1];
     while !String::from_utf8_lossy(&seen).contains("collecting for") {
-        assert_eq!(err.read(&mut byte).expect("read stderr"), 1, "tcptop exited");
+        assert_eq!(
+            err.read(&mut byte).expect("read stderr"),
+            1,
+            "tcptop exited"
+        );
         seen.push(byte[0]);
     }
     child.stderr = Some(err);
@@ -42,11 +53,24 @@ fn finish(mut child: Child, secs: u64) -> (std::process::ExitStatus, String, Str
         if let Some(status) = child.try_wait().expect("wait") {
             let mut out = String::new();
             let mut err = String::new();
-            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             return (status, out, err);
         }
-        assert!(start.elapsed() < Duration::from_secs(secs), "tcptop did not end");
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "tcptop did not end"
+        );
         thread::sleep(Duration::from_millis(20));
     }
 }
@@ -67,7 +91,10 @@ fn a_signal_ends_the_window_with_the_snapshot_and_the_recording() {
     }
     let pair = NetPair::new(51);
     let dir = tempfile::tempdir().unwrap();
-    for (i, signal) in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP].into_iter().enumerate() {
+    for (i, signal) in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+        .into_iter()
+        .enumerate()
+    {
         let path = dir.path().join(format!("rec{i}.jsonl"));
         let (child, _) = start(&path);
         let began = Instant::now();
@@ -81,7 +108,10 @@ fn a_signal_ends_the_window_with_the_snapshot_and_the_recording() {
         assert!(err.contains("the window was cut short"), "{err}");
         let doc: serde_json::Value = serde_json::from_str(&out).expect("the snapshot");
         let secs = doc["window_secs"].as_f64().unwrap();
-        assert!(secs > 0.2 && secs <= held + 0.5, "window {secs}s, held {held}s");
+        assert!(
+            secs > 0.2 && secs <= held + 0.5,
+            "window {secs}s, held {held}s"
+        );
         let peer = to.ip().to_string();
         let row = doc["rows"]
             .as_array()

@@ -386,9 +386,21 @@ fn a_replay_never_contacts_kubernetes() {
         .env("KUBECONFIG", &kubeconfig)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     // The UI on a replay does not either.
     let t = Tmux::start("replay-kube", 100, 30);
     t.type_text(&format!(
@@ -459,4 +471,51 @@ fn bad_recordings_are_one_line_errors() {
     }
     assert!(Path::new(&bad).exists());
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_torn_last_line_is_reported_and_the_rest_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let torn = dir.path().join("torn.jsonl");
+    let whole = std::fs::read(FIXTURE).unwrap();
+    std::fs::write(&torn, &whole[..whole.len() - 30]).unwrap();
+    let out = tcptop(&[
+        "--once",
+        "--replay",
+        torn.to_str().unwrap(),
+        "--output",
+        "csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cut short while recording"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() > 3);
+}
+
+#[test]
+fn a_replay_from_a_stalled_pipe_still_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("stalled.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let t = Tmux::start("stalled", 100, 30);
+    t.launch(&format!("--replay {}", fifo.display()));
+    // A writer that sends the header and a few lines, then stalls with the pipe open.
+    let head: String = std::fs::read_to_string(FIXTURE)
+        .unwrap()
+        .lines()
+        .take(5)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    writer.write_all(head.as_bytes()).unwrap();
+    t.wait_for("the UI", 10, |s| s.contains("REPLAY stalled.jsonl"));
+    t.quit_cleanly();
+    drop(writer);
 }

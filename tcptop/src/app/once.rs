@@ -34,6 +34,9 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let window = rt.block_on(collect(args, labels.resolver()))?;
     labels.report();
+    if let Some(w) = &window.warning {
+        eprintln!("tcptop: {w}");
+    }
     if let Some(signal) = window.cut_short_by {
         eprintln!(
             "tcptop: {signal}: the window was cut short after {:.1}s; this is what was collected",
@@ -52,6 +55,8 @@ pub struct Window {
     pub snapshot: Snapshot,
     /// The signal that ended it before its time, if one did.
     pub cut_short_by: Option<&'static str>,
+    /// What was wrong with the source's end (a torn recording), if anything.
+    pub warning: Option<String>,
 }
 
 /// Opens the source `args` ask for: the recording of `--replay`, played as fast as it
@@ -119,10 +124,15 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
     // Records reach the file at least this often.
     let mut flush = tokio::time::interval(args.interval);
     let mut cut_short_by = None;
+    let mut ended_with = None;
     let result: Result<()> = loop {
         let more = tokio::select! {
             pulled = source.pull(&mut batch) => match pulled {
-                Ok(p) => p != Pulled::Ended,
+                Ok(Pulled::Ended(warning)) => {
+                    ended_with = warning;
+                    false
+                }
+                Ok(_) => true,
                 Err(e) => break Err(e),
             },
             _ = &mut deadline, if live => false,
@@ -170,6 +180,7 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
     Ok(Window {
         snapshot,
         cut_short_by,
+        warning: ended_with,
     })
 }
 

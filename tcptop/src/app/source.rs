@@ -53,7 +53,8 @@ pub enum Pulled {
     /// The source is ready now (the kernel program attached), and describes itself so.
     Attached(SourceInfo),
     /// The source has nothing more to give; the last items may have been appended.
-    Ended,
+    /// A warning says what was wrong with its end, if anything was.
+    Ended(Option<String>),
 }
 
 /// A source of attributed records, as the loops see it.
@@ -230,10 +231,20 @@ impl<'r> KernelSource<'r> {
 /// even on a pipe that stalls.
 const READ_AHEAD: usize = 4;
 
+/// What the reader thread hands over.
+enum Chunk {
+    /// Lines, in order.
+    Lines(Vec<Line>),
+    /// The recording ended in this line, cut short.
+    Torn(u64),
+}
+
 /// Records from a recording, either as fast as they can be read or at the pace they
 /// were recorded. A thread of its own reads the file.
 pub struct ReplaySource {
-    lines: mpsc::Receiver<Result<Vec<Line>, RecordError>>,
+    lines: mpsc::Receiver<Result<Chunk, RecordError>>,
+    path: std::path::PathBuf,
+    torn: Option<u64>,
     batch: std::vec::IntoIter<Line>,
     paced_from: Option<tokio::time::Instant>,
     pending: Option<Line>,
@@ -270,9 +281,16 @@ impl ReplaySource {
                     }
                 };
                 let sent = match end {
-                    Ok(done) => tx.blocking_send(Ok(batch)).is_ok() && !done,
+                    Ok(false) => tx.blocking_send(Ok(Chunk::Lines(batch))).is_ok(),
+                    Ok(true) => {
+                        let _ = tx.blocking_send(Ok(Chunk::Lines(batch)));
+                        if let Some(line) = replay.torn() {
+                            let _ = tx.blocking_send(Ok(Chunk::Torn(line)));
+                        }
+                        false
+                    }
                     Err(e) => {
-                        let _ = tx.blocking_send(Ok(batch));
+                        let _ = tx.blocking_send(Ok(Chunk::Lines(batch)));
                         let _ = tx.blocking_send(Err(e));
                         false
                     }
@@ -284,6 +302,8 @@ impl ReplaySource {
             .context("cannot start the replay reader")?;
         Ok(Self {
             lines,
+            path: path.to_owned(),
+            torn: None,
             batch: Vec::new().into_iter(),
             paced_from: paced.then(tokio::time::Instant::now),
             pending: None,
@@ -303,8 +323,9 @@ impl ReplaySource {
             if let Some(l) = self.pending.take().or_else(|| self.batch.next()) {
                 return Ok(Some(l));
             }
-            match self.lines.recv().await {
-                Some(batch) => self.batch = batch?.into_iter(),
+            match self.lines.recv().await.transpose()? {
+                Some(Chunk::Lines(batch)) => self.batch = batch.into_iter(),
+                Some(Chunk::Torn(line)) => self.torn = Some(line),
                 None => return Ok(None),
             }
         }
@@ -313,7 +334,13 @@ impl ReplaySource {
     async fn next(&mut self, out: &mut Vec<Item>) -> Result<Pulled> {
         loop {
             let Some(line) = self.line().await? else {
-                return Ok(Pulled::Ended);
+                let torn = self.torn.map(|line| {
+                    format!(
+                        "{} ends in line {line}, cut short while recording: replayed what came before it",
+                        self.path.display()
+                    )
+                });
+                return Ok(Pulled::Ended(torn));
             };
             if let Some(start) = self.paced_from {
                 let due = start + Duration::from_millis(line.t_ms);

@@ -88,9 +88,9 @@ where
                         }
                         true
                     }
-                    Pulled::Ended => {
+                    Pulled::Ended(warning) => {
                         ended = true;
-                        ui.info.end_replay();
+                        ui.info.end_replay(warning.is_some());
                         true
                     }
                 }

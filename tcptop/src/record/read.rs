@@ -32,6 +32,8 @@ pub struct Replay<R: BufRead = BufReader<File>> {
     header: Header,
     line_no: u64,
     buf: String,
+    last_t_ms: u64,
+    torn: Option<u64>,
 }
 
 impl Replay {
@@ -59,6 +61,8 @@ impl<R: BufRead> Replay<R> {
             header: Header::new(String::new(), String::new(), false),
             line_no: 0,
             buf: String::new(),
+            last_t_ms: 0,
+            torn: None,
         };
         let not_recording = || RecordError::NotRecording {
             path: path.to_owned(),
@@ -113,19 +117,40 @@ impl<R: BufRead> Replay<R> {
             if self.buf.trim().is_empty() {
                 continue;
             }
-            return serde_json::from_str(&self.buf)
-                .map(|w: WireLine| {
-                    Some(Line {
-                        t_ms: w.t_ms,
-                        item: w.item.item(),
-                    })
-                })
-                .map_err(|e| RecordError::BadLine {
-                    path: self.path.clone(),
-                    line: self.line_no,
-                    reason: reason(&e),
-                });
+            let bad = |reason: String| RecordError::BadLine {
+                path: self.path.clone(),
+                line: self.line_no,
+                reason,
+            };
+            let wire: WireLine = match serde_json::from_str(&self.buf) {
+                Ok(w) => w,
+                // A last line without its newline was cut short while recording (a
+                // full disk, a killed tcptop): everything before it replays.
+                Err(_) if !self.buf.ends_with('\n') => {
+                    self.torn = Some(self.line_no);
+                    return Ok(None);
+                }
+                Err(e) => return Err(bad(reason(&e))),
+            };
+            if wire.t_ms < self.last_t_ms {
+                return Err(bad(format!(
+                    "t_ms {} is before the previous line's {}",
+                    wire.t_ms, self.last_t_ms
+                )));
+            }
+            self.last_t_ms = wire.t_ms;
+            let item = wire.item.item().map_err(bad)?;
+            return Ok(Some(Line {
+                t_ms: wire.t_ms,
+                item,
+            }));
         }
+    }
+
+    /// The line cut short at the end of the file, if the recording ends in one; known
+    /// once [`Replay::next_line`] has returned `None`.
+    pub fn torn(&self) -> Option<u64> {
+        self.torn
     }
 
     /// Reads one line into `buf`; false at the end of the file.
@@ -164,7 +189,10 @@ fn raw_field(line: &str, name: &str) -> String {
     let Some(at) = line.find(&key) else {
         return "none".into();
     };
-    let rest = line[at + key.len()..].trim_start().trim_start_matches(':').trim_start();
+    let rest = line[at + key.len()..]
+        .trim_start()
+        .trim_start_matches(':')
+        .trim_start();
     let end = if rest.starts_with('"') {
         rest[1..].find('"').map_or(rest.len(), |i| i + 2)
     } else {

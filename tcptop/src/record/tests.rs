@@ -167,8 +167,24 @@ fn bad_files_get_one_clear_line() {
             "line 2: not a valid tcptop record",
         ),
         (
-            good.as_bytes()[..good.len() - 20].to_vec(),
-            "line 4: not a valid tcptop record",
+            format!(
+                "{header_line}\n{}\n{}\n",
+                good.lines().nth(2).unwrap(),
+                good.lines().nth(1).unwrap()
+            )
+            .into_bytes(),
+            "line 3: not a valid tcptop record (t_ms 0 is before the previous line's 10)",
+        ),
+        (
+            format!(
+                "{header_line}\n{}\n",
+                good.lines()
+                    .nth(2)
+                    .unwrap()
+                    .replace(r#""records":4"#, r#""records":0"#)
+            )
+            .into_bytes(),
+            "line 2: not a valid tcptop record (failed_connects 1 exceeds records 0)",
         ),
     ];
     for (bytes, want) in cases {
@@ -268,4 +284,19 @@ fn a_disk_that_fills_up_leaves_whole_lines() {
     assert!(bytes.ends_with(b"\n"), "a torn last line");
     let lines = read_all(&bytes).expect("what was kept replays");
     assert!(!lines.is_empty());
+}
+
+#[test]
+fn a_torn_last_line_is_reported_and_the_rest_replays() {
+    let good = recording();
+    let torn = &good[..good.len() - 20];
+    let mut r = open(torn).unwrap();
+    let mut n = 0;
+    while r.next_line().unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!((n, r.torn()), (2, Some(4)));
+    let mut whole = open(&good).unwrap();
+    while whole.next_line().unwrap().is_some() {}
+    assert_eq!(whole.torn(), None);
 }

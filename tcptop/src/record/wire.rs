@@ -128,9 +128,9 @@ impl WireItem {
         }
     }
 
-    /// The item stored.
-    pub(super) fn item(self) -> Item {
-        match self {
+    /// The item stored, or why it cannot be one.
+    pub(super) fn item(self) -> Result<Item, String> {
+        Ok(match self {
             WireItem::Close(c) => {
                 let e = c.event;
                 let mut counters = e.counters;
@@ -152,6 +152,12 @@ impl WireItem {
             }
             WireItem::Folded(f) => {
                 let t = f.totals;
+                if t.failed_connects > t.records {
+                    return Err(format!(
+                        "failed_connects {} exceeds records {}",
+                        t.failed_connects, t.records
+                    ));
+                }
                 let mut counters = t.counters;
                 counters.failed_connects = t.failed_connects.min(t.records);
                 counters.connections = t.records - counters.failed_connects;
@@ -167,6 +173,6 @@ impl WireItem {
                 })
             }
             WireItem::Drops(d) => Item::Drops(d),
-        }
+        })
     }
 }

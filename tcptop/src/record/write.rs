@@ -104,7 +104,10 @@ impl<W: Sink> Recorder<W> {
         if self.pending.is_empty() {
             return self.out.flush().map_err(|e| self.error(e));
         }
-        let result = self.out.write_all(&self.pending).and_then(|()| self.out.flush());
+        let result = self
+            .out
+            .write_all(&self.pending)
+            .and_then(|()| self.out.flush());
         match result {
             Ok(()) => {
                 self.written += self.pending.len() as u64;

@@ -129,6 +129,8 @@ pub struct HeaderInfo {
 const REPLAY: &str = "REPLAY ";
 /// Added to the replay's note once it has played out.
 const ENDED: &str = " (ended)";
+/// Added instead when its last line was cut short.
+const TORN: &str = " (ended, last line torn)";
 
 impl HeaderInfo {
     /// The note saying which recording plays.
@@ -136,11 +138,14 @@ impl HeaderInfo {
         (format!("{REPLAY}{name}"), Level::Off)
     }
 
-    /// Marks the replay's note as played out.
-    pub fn end_replay(&mut self) {
-        for (text, _) in &mut self.notes {
-            if text.starts_with(REPLAY) && !text.ends_with(ENDED) {
-                text.push_str(ENDED);
+    /// Marks the replay's note as played out, its last line `torn` or not.
+    pub fn end_replay(&mut self, torn: bool) {
+        for (text, level) in &mut self.notes {
+            if text.starts_with(REPLAY) && !text.ends_with(ENDED) && !text.ends_with(TORN) {
+                text.push_str(if torn { TORN } else { ENDED });
+                if torn {
+                    *level = Level::Warn;
+                }
             }
         }
     }

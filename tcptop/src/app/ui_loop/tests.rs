@@ -60,7 +60,7 @@ impl Feed for Script {
                 Pulled::Items
             }
             Step::Attach(info) => Pulled::Attached(info),
-            Step::End => Pulled::Ended,
+            Step::End => Pulled::Ended(None),
         })
     }
 
