@@ -2,15 +2,15 @@
 //! metric columns are those of the metric table marked for it.
 use std::io;
 
-use crate::view::{metric::Metric, MetricId, Row, Snapshot};
+use crate::view::{format::printable, metric::Metric, MetricId, Row, Snapshot};
 
 /// Writes `snap` as an aligned table.
 pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
     writeln!(
         out,
         "node {}  kernel {}  window {:.1}s  rows {}  events dropped {}{}{}",
-        snap.node,
-        snap.kernel,
+        printable(&snap.node),
+        printable(&snap.kernel),
         snap.window_secs,
         snap.rows.len(),
         snap.events_dropped,
@@ -73,7 +73,7 @@ fn cells(row: &Row, metrics: &[MetricId]) -> Vec<String> {
     row.local
         .iter()
         .chain(row.peer.iter())
-        .map(|v| v.to_string())
+        .map(|v| printable(v).into_owned())
         .chain(
             metrics
                 .iter()

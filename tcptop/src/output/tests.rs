@@ -107,3 +107,15 @@ fn formats_parse() {
         .unwrap_err()
         .contains("table, json or csv"));
 }
+
+#[test]
+fn the_table_shows_control_characters_escaped() {
+    let mut snap = snapshot();
+    snap.rows[0].local[0] = "evil\u{1b}[2J".into();
+    snap.node = "n\u{7}".into();
+    let mut out = Vec::new();
+    write(&snap, Format::Table, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+    assert!(text.contains("evil\\u{1b}[2J") && text.contains("n\\u{7}"), "{text}");
+}

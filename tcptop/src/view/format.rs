@@ -48,6 +48,24 @@ pub fn pct(p: Option<f64>) -> String {
     }
 }
 
+/// `s` safe to print on a terminal: control characters (a crafted label's escape
+/// sequences) are shown escaped, as `\u{1b}`, instead of acting.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// A running time: `42s`, `5m12s`, `1h02m`, `3d04h`.
 pub fn uptime(d: std::time::Duration) -> String {
     let s = d.as_secs();
@@ -76,6 +94,12 @@ mod tests {
         assert_eq!(pct(Some(250.0)), ">100%");
         assert_eq!(micros(Some(12_345)), "12.3ms");
         assert_eq!(micros(None), "-");
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(printable("web-1"), "web-1");
+        assert_eq!(printable("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\u{a}");
     }
 
     #[test]
