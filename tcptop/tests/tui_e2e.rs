@@ -519,3 +519,14 @@ fn a_replay_from_a_stalled_pipe_still_quits() {
     t.quit_cleanly();
     drop(writer);
 }
+
+#[test]
+fn a_dumb_terminal_gets_one_line() {
+    let t = Tmux::start("dumb", 100, 30);
+    t.type_text(&format!("TERM=dumb {BIN} --replay {FIXTURE}; echo EXIT=$?"));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("exit status", 10, |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&s), Some(1), "{s}");
+    assert!(s.contains("TERM=dumb cannot show the interactive UI"), "{s}");
+    assert_eq!(t.display("#{alternate_on}"), "0");
+}

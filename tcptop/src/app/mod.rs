@@ -25,5 +25,8 @@ pub fn run(args: Args) -> Result<()> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         bail!("no terminal: the interactive UI needs one (use `kubectl exec -it`, or ssh -t), or pass --once for a snapshot");
     }
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        bail!("TERM=dumb cannot show the interactive UI, which moves the cursor: set TERM (for example TERM=xterm-256color), or pass --once for a snapshot");
+    }
     live::run(&args)
 }
