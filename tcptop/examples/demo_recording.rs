@@ -203,6 +203,7 @@ fn main() -> anyhow::Result<()> {
                         rto_timeouts,
                         rto_recoveries: u64::from(stalled),
                         rto_time_ms,
+                        opened: 0,
                     }
                 },
                 srtt_us: srtt,

@@ -35,6 +35,8 @@ counters! {
     @skip connections,
     /// Connects that never completed (SYN_SENT -> CLOSE: refused or timed out).
     @skip failed_connects,
+    /// Sockets that became established (counted where live sampling sees opens).
+    @skip opened,
     /// Bytes sent, retransmissions included (`tcpi_bytes_sent`).
     bytes_sent,
     /// Bytes received; the peer's FIN counts as one (`tcpi_bytes_received`).

@@ -35,6 +35,7 @@ pub fn close_event(raw: &[u8]) -> Option<CloseEvent> {
             rto_timeouts: u64::from(r.total_rto),
             rto_recoveries: u64::from(r.total_rto_recoveries),
             rto_time_ms: u64::from(r.total_rto_time_ms),
+            opened: 0,
         },
         srtt_us: r.srtt_us,
         origin: match r.origin {
@@ -60,6 +61,7 @@ pub fn pair_counters<'a>(values: impl IntoIterator<Item = &'a PairTotals>) -> Co
             rto_timeouts: v.rto,
             rto_recoveries: v.rto_recoveries,
             rto_time_ms: v.rto_time_ms,
+            opened: 0,
         };
         acc
     })
