@@ -117,6 +117,8 @@ pub struct CloseRecord {
     pub bytes_received: u64,
     /// Nanoseconds from the open to the close; 0 when the open was not seen.
     pub lifetime_ns: u64,
+    /// The socket's live-sampling tag; 0 when it has none.
+    pub sock_id: u64,
     /// Segments retransmitted.
     pub total_retrans: u32,
     /// Segments marked lost over the socket's life.

@@ -27,6 +27,7 @@ fn event(i: u32) -> CloseEvent {
         srtt_us: 100 + i % 5000,
         origin: Origin::Connect,
         lifetime_us: Some(1000),
+        id: None,
     }
 }
 

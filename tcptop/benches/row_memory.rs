@@ -36,6 +36,7 @@ fn close(i: u32, owners: &[Attribution; 2]) -> Item {
             srtt_us: 100 + i % 900,
             origin: Origin::Connect,
             lifetime_us: None,
+            id: None,
         },
         local: owners[0].clone(),
         peer: owners[1].clone(),

@@ -209,6 +209,7 @@ fn main() -> anyhow::Result<()> {
                 srtt_us: srtt,
                 origin,
                 lifetime_us: Some(lifetime),
+                id: None,
             };
             let close = |e: CloseEvent, l: &End, p: &End| {
                 Item::Close(AttributedClose {

@@ -61,6 +61,7 @@ pub fn event(local: &str, peer: &str, counters: Counters, srtt_us: u32) -> Close
         srtt_us,
         origin: Origin::Connect,
         lifetime_us: Some(1_500_000),
+        id: None,
     }
 }
 

@@ -42,6 +42,7 @@ fn write_recording(path: &Path) -> u64 {
                 srtt_us: 100 + (i % 5000) as u32,
                 origin: Origin::Connect,
                 lifetime_us: None,
+                id: None,
             },
             local: Attribution::unknown(),
             peer: Attribution::unknown(),

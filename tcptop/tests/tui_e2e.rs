@@ -527,6 +527,9 @@ fn a_dumb_terminal_gets_one_line() {
     t.keys(&["Enter"]);
     let s = t.wait_for("exit status", 10, |s| exit_status(s).is_some());
     assert_eq!(exit_status(&s), Some(1), "{s}");
-    assert!(s.contains("TERM=dumb cannot show the interactive UI"), "{s}");
+    assert!(
+        s.contains("TERM=dumb cannot show the interactive UI"),
+        "{s}"
+    );
     assert_eq!(t.display("#{alternate_on}"), "0");
 }

@@ -62,6 +62,7 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
                     srtt_us: 80 + (n * 7919 % 5_000) as u32,
                     origin: Origin::Connect,
                     lifetime_us: Some(100_000),
+                    id: None,
                 },
                 local: local.clone(),
                 peer: peer.clone(),

@@ -44,6 +44,7 @@ pub fn close_event(raw: &[u8]) -> Option<CloseEvent> {
             _ => Origin::Unknown,
         },
         lifetime_us: (r.lifetime_ns != 0).then_some(r.lifetime_ns / 1000),
+        id: (r.sock_id != 0).then_some(r.sock_id),
     })
 }
 
@@ -117,6 +118,7 @@ mod tests {
             bytes_sent: 10,
             bytes_received: 20,
             lifetime_ns: 5_000,
+            sock_id: 0,
             total_retrans: 3,
             lost: 2,
             srtt_us: 150,

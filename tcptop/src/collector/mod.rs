@@ -9,6 +9,7 @@ pub mod btf;
 pub mod counters;
 pub mod decode;
 pub mod kernel;
+pub mod live;
 pub mod memlock;
 pub mod misses;
 pub mod offsets;
@@ -47,6 +48,8 @@ pub struct CloseEvent {
     pub origin: Origin,
     /// Open-to-close time in microseconds, where the open was seen.
     pub lifetime_us: Option<u64>,
+    /// The socket's live-sampling tag, where live sampling tagged it.
+    pub id: Option<u64>,
 }
 
 impl CloseEvent {

@@ -117,6 +117,12 @@ fn the_table_shows_control_characters_escaped() {
     let mut out = Vec::new();
     write(&snap, Format::Table, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
-    assert!(text.contains("evil\\u{1b}[2J") && text.contains("n\\u{7}"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("evil\\u{1b}[2J") && text.contains("n\\u{7}"),
+        "{text}"
+    );
 }

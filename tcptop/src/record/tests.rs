@@ -33,6 +33,7 @@ fn items() -> Vec<Item> {
                 srtt_us: 250,
                 origin: Origin::Accept,
                 lifetime_us: Some(1_000_000),
+                id: None,
             },
             local: owner.clone(),
             peer: Attribution::unknown(),

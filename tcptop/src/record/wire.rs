@@ -46,6 +46,9 @@ struct Event {
     failed_connect: bool,
     origin: Origin,
     lifetime_us: Option<u64>,
+    /// The live-sampling tag (added in 0.2; absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
 }
 
 /// Folded overflow totals.
@@ -104,6 +107,7 @@ impl WireItem {
                         failed_connect: e.failed_connect(),
                         origin: e.origin,
                         lifetime_us: e.lifetime_us,
+                        id: e.id,
                     },
                     local: c.local.clone(),
                     peer: c.peer.clone(),
@@ -145,6 +149,7 @@ impl WireItem {
                         srtt_us: e.srtt_us,
                         origin: e.origin,
                         lifetime_us: e.lifetime_us,
+                        id: e.id,
                     },
                     local: c.local,
                     peer: c.peer,
