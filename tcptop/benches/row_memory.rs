@@ -80,7 +80,15 @@ fn main() {
         });
         println!("| the UI's fine aggregator (every dimension) | {samples} | {fine:.0} |");
         let ledger = per_pair(samples, |items| {
-            let mut l = Ledger::new(true, &[Dimension::Ip], 10_000, usize::MAX);
+            let mut l = Ledger::new(
+                tcptop::collector::Known {
+                    rto: true,
+                    live: false,
+                },
+                &[Dimension::Ip],
+                10_000,
+                usize::MAX,
+            );
             items.iter().for_each(|i| l.add(i.clone(), Duration::ZERO));
             l.roll(Duration::from_secs(1));
             l
@@ -99,7 +107,15 @@ fn main() {
     drop(h);
     let limit = DEFAULT_MAX_ROWS;
     let capped = per_pair(1, |items| {
-        let mut l = Ledger::new(true, &[Dimension::Ip], 10_000, limit);
+        let mut l = Ledger::new(
+            tcptop::collector::Known {
+                rto: true,
+                live: false,
+            },
+            &[Dimension::Ip],
+            10_000,
+            limit,
+        );
         items.iter().for_each(|i| l.add(i.clone(), Duration::ZERO));
         l
     });

@@ -22,7 +22,10 @@ const TARGET_MS: f64 = 2.0;
 fn session() -> Session {
     let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
     let mut ledger = Ledger::new(
-        true,
+        tcptop::collector::Known {
+            rto: true,
+            live: false,
+        },
         app.group_by(),
         10_000,
         tcptop::aggregation::DEFAULT_MAX_ROWS,

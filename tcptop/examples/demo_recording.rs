@@ -138,6 +138,7 @@ fn main() -> anyhow::Result<()> {
         node: na.into(),
         kernel: "6.18.4-cloud-amd64".into(),
         rto: true,
+        live: false,
         started_unix_ms: 1_767_225_600_000,
     };
     let mut rec = Recorder::create(&path, &header)?;

@@ -22,7 +22,14 @@ const RSS_LIMIT_KIB: i64 = 96 * 1024;
 /// A recording of one close from each of `PAIRS` distinct clients; returns the bytes
 /// sent in all.
 fn write_recording(path: &Path) -> u64 {
-    let header = Header::new("n1".into(), "6.18".into(), true);
+    let header = Header::new(
+        "n1".into(),
+        "6.18".into(),
+        tcptop::collector::Known {
+            rto: true,
+            live: false,
+        },
+    );
     let mut r = Recorder::create(path, &header).expect("create the recording");
     let mut sent = 0;
     for i in 0..PAIRS {

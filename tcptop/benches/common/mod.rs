@@ -74,7 +74,14 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
 
 /// Writes `closes` as a recording at `path`, all arriving at once.
 pub fn write_recording(path: &Path, closes: &[AttributedClose]) {
-    let header = Header::new("bench-node".into(), "6.18.0".into(), true);
+    let header = Header::new(
+        "bench-node".into(),
+        "6.18.0".into(),
+        tcptop::collector::Known {
+            rto: true,
+            live: false,
+        },
+    );
     let mut r = Recorder::create(path, &header).expect("create recording");
     for c in closes {
         r.write(Duration::ZERO, &Item::Close(c.clone()))

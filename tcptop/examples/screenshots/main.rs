@@ -83,7 +83,7 @@ fn load(path: &std::path::Path) -> Result<(Session, Duration)> {
     let header = replay.header().clone();
     let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
     let mut ledger = Ledger::new(
-        header.rto,
+        header.known(),
         app.group_by(),
         10_000,
         tcptop::aggregation::DEFAULT_MAX_ROWS,

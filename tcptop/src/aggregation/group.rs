@@ -2,7 +2,7 @@
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
 use super::{dimension::Dimension, metrics::Metrics};
-use crate::attribution::{AttributedClose, AttributedFolded, Attribution, Item};
+use crate::attribution::{AttributedClose, AttributedFolded, AttributedLive, Attribution, Item};
 
 /// The key of one row: the grouped dimensions' values for the local and the peer end.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +51,7 @@ pub struct Aggregator {
     limit: usize,
     clock: u64,
     folded: u64,
+    pass_srtt: bool,
 }
 
 impl Aggregator {
@@ -68,7 +69,21 @@ impl Aggregator {
             limit: limit.max(2),
             clock: 0,
             folded: 0,
+            pass_srtt: false,
         }
+    }
+
+    /// This aggregator, recording the srtt of a live socket at every pass it was
+    /// active in (the UI's per-interval view), instead of leaving live srtt to the
+    /// caller (`--once` counts each socket once, with its latest srtt).
+    pub fn with_pass_srtt(mut self) -> Self {
+        self.pass_srtt = true;
+        self
+    }
+
+    /// Whether live srtt is recorded at every active pass.
+    pub fn pass_srtt(&self) -> bool {
+        self.pass_srtt
     }
 
     /// The grouped dimensions.
@@ -121,12 +136,30 @@ impl Aggregator {
         self.entry(key).add_counters(&f.totals.counters);
     }
 
-    /// Adds a close or folded totals; drop counters are not rows.
+    /// The key a live socket's activity falls under.
+    pub fn key_of_live(&self, l: &AttributedLive) -> GroupKey {
+        GroupKey::new(
+            &self.group_by,
+            (l.delta.local.ip(), &l.local),
+            (l.delta.peer.ip(), &l.peer),
+        )
+    }
+
+    /// Adds a live socket's activity: its counters, and its srtt when it moved data
+    /// and this aggregator records srtt at every pass ([`Aggregator::with_pass_srtt`]).
+    pub fn add_live(&mut self, l: &AttributedLive) {
+        let key = self.key_of_live(l);
+        let srtt = self.pass_srtt;
+        self.entry(key).add_live(&l.delta, srtt);
+    }
+
+    /// Adds a close, folded totals or live activity; the rest are not rows.
     pub fn add_item(&mut self, item: &Item) {
         match item {
             Item::Close(c) => self.add(c),
             Item::Folded(f) => self.add_folded(f),
-            Item::Drops(_) => {}
+            Item::Live(l) => self.add_live(l),
+            Item::Gone(_) | Item::Pass(_) | Item::Drops(_) => {}
         }
     }
 

@@ -1,5 +1,5 @@
 //! The numbers of one row: its [`Counters`] and its srtt samples.
-use crate::collector::{CloseEvent, Counters};
+use crate::collector::{live::LiveDelta, CloseEvent, Counters};
 
 use super::histogram::SrttHistogram;
 
@@ -24,6 +24,15 @@ impl Metrics {
     /// Adds counters without srtt samples (folded overflow totals: that detail is lost).
     pub fn add_counters(&mut self, c: &Counters) {
         self.counters += c;
+    }
+
+    /// Adds a live socket's activity since its previous pass, and its srtt when `srtt`
+    /// is set and it moved data.
+    pub fn add_live(&mut self, d: &LiveDelta, srtt: bool) {
+        self.counters += d.counters;
+        if srtt && d.counters.bytes() > 0 {
+            self.srtt.record(d.srtt_us);
+        }
     }
 
     /// Adds another row's metrics into this one.

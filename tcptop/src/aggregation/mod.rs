@@ -6,12 +6,14 @@ pub mod dimension;
 pub mod group;
 pub mod histogram;
 pub mod metrics;
+pub mod open;
 pub mod rollup;
 
 pub use dimension::{parse_dimensions, Dimension};
 pub use group::{Aggregator, GroupKey, DEFAULT_MAX_ROWS, OTHER};
 pub use metrics::Metrics;
-pub use rollup::{FineAggregator, KeyFilter};
+pub use open::{OpenSocket, OpenSockets};
+pub use rollup::{project, FineAggregator, KeyFilter};
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use super::{
     group::{Aggregator, GroupKey},
     metrics::Metrics,
 };
-use crate::attribution::{AttributedClose, AttributedFolded, Attribution, Item};
+use crate::attribution::{AttributedClose, AttributedFolded, AttributedLive, Attribution, Item};
 
 /// Conditions on both ends of a connection: for each listed dimension, the local and
 /// the peer value it must have. The empty filter matches everything.
@@ -58,6 +58,11 @@ impl KeyFilter {
         )
     }
 
+    /// True when live activity passes.
+    pub fn matches_live(&self, l: &AttributedLive) -> bool {
+        self.matches_ends((l.delta.local.ip(), &l.local), (l.delta.peer.ip(), &l.peer))
+    }
+
     /// True when folded totals pass.
     pub fn matches_folded(&self, f: &AttributedFolded) -> bool {
         self.matches_ends((f.totals.local, &f.local), (f.totals.peer, &f.peer))
@@ -94,7 +99,7 @@ impl FineAggregator {
     /// An empty aggregator keeping at most `limit` fine rows (see
     /// [`Aggregator::with_limit`]).
     pub fn with_limit(limit: usize) -> Self {
-        Self(Aggregator::with_limit(Dimension::ALL.to_vec(), limit))
+        Self(Aggregator::with_limit(Dimension::ALL.to_vec(), limit).with_pass_srtt())
     }
 
     /// Fine rows folded into the `other` row so far.
@@ -126,15 +131,35 @@ impl FineAggregator {
     /// by `dims` that saw only those records would hold.
     pub fn roll_up(&self, dims: &[Dimension], filter: &KeyFilter) -> Aggregator {
         let mut out = Aggregator::with_limit(dims.to_vec(), self.0.limit());
-        for (k, m) in self.0.groups().filter(|(k, _)| filter.matches_fine(k)) {
-            let key = GroupKey {
-                local: dims.iter().map(|d| k.local[d.index()].clone()).collect(),
-                peer: dims.iter().map(|d| k.peer[d.index()].clone()).collect(),
-            };
-            out.merge_row(key, m);
+        if self.0.pass_srtt() {
+            out = out.with_pass_srtt();
+        }
+        for (k, m) in self.0.groups() {
+            if let Some(key) = project(k, dims, filter) {
+                out.merge_row(key, m);
+            }
         }
         out
     }
+
+    /// The fine rows' keys.
+    pub fn keys(&self) -> impl Iterator<Item = &GroupKey> {
+        self.0.groups().map(|(k, _)| k)
+    }
+}
+
+/// The key fine row `fine` rolls up into under grouping `dims`, if it passes `filter`.
+pub fn project(fine: &GroupKey, dims: &[Dimension], filter: &KeyFilter) -> Option<GroupKey> {
+    if !filter.matches_fine(fine) {
+        return None;
+    }
+    // Fine keys, `other` included, hold a value for every dimension.
+    let pick =
+        |values: &[std::sync::Arc<str>]| dims.iter().map(|d| values[d.index()].clone()).collect();
+    Some(GroupKey {
+        local: pick(&fine.local),
+        peer: pick(&fine.peer),
+    })
 }
 
 #[cfg(test)]

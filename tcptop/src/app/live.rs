@@ -18,7 +18,10 @@ use crate::{
     attribution::{kube::KubeStatus, IpOnly},
     build_info,
     cli::Args,
-    collector::kernel::{KernelCollector, LoadOptions},
+    collector::{
+        kernel::{KernelCollector, LoadOptions},
+        Known,
+    },
     host,
     ui::{state::App, terminal::TerminalGuard, theme::Level, HeaderInfo, Kube, Session, Theme},
     view::live::{recent::DEFAULT_CAPACITY, Ledger},
@@ -69,7 +72,7 @@ async fn start(args: &Args) -> Result<()> {
     };
     let app = App::new(&args.group_by, args.sort);
     let version = format!("{} ({})", build_info::VERSION, build_info::GIT_REVISION);
-    let (info, rto, feed) = match replay {
+    let (info, known, feed) = match replay {
         Some(r) => {
             let name = args
                 .replay
@@ -87,7 +90,7 @@ async fn start(args: &Args) -> Result<()> {
                 },
                 notes: vec![HeaderInfo::replay_note(&name)],
             };
-            (info, i.rto, Loading::Ready(Source::Replay(r)))
+            (info, i.known, Loading::Ready(Source::Replay(r)))
         }
         None => {
             let (btf, opts) = (
@@ -105,7 +108,11 @@ async fn start(args: &Args) -> Result<()> {
                 notes: vec![(ATTACHING.into(), Level::Warn)],
             };
             let load = move || KernelCollector::load(&btf, &opts);
-            (info, false, Loading::start(load, labels.resolver()))
+            (
+                info,
+                Known::default(),
+                Loading::start(load, labels.resolver()),
+            )
         }
     };
     let mut info = info;
@@ -113,7 +120,7 @@ async fn start(args: &Args) -> Result<()> {
         info.notes
             .push((format!("REC {}", path.display()), Level::Bad));
     }
-    let ledger = Ledger::new(rto, app.group_by(), DEFAULT_CAPACITY, args.max_rows);
+    let ledger = Ledger::new(known, app.group_by(), DEFAULT_CAPACITY, args.max_rows);
     let mut ui = Session::new(app, ledger, info, Theme::from_env());
     let (tx, inputs) = mpsc::unbounded();
     forward_signals(tx.clone())?;

@@ -1,14 +1,17 @@
 //! `--once`: collect for `--duration` (or play a whole `--replay` recording), print one
 //! snapshot. SIGINT, SIGTERM and SIGHUP end the window early: the snapshot of what was
 //! collected is printed, with its real length, and stderr says it was cut short.
-use std::io::{self, Write};
+use std::{
+    io::{self, Write},
+    time::Duration,
+};
 
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use super::source::{Feed, KernelSource, Pulled, ReplaySource, Source};
+use super::source::{Feed, KernelSource, Pulled, ReplaySource, Source, SourceInfo};
 use crate::{
-    aggregation::Aggregator,
+    aggregation::{Aggregator, Dimension, OpenSockets},
     attribution::{IpOnly, Item, Resolver},
     cli::Args,
     collector::{
@@ -116,13 +119,15 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
             humantime::format_duration(args.duration)
         );
     }
-    let mut agg = Aggregator::with_limit(args.group_by.clone(), args.max_rows);
-    let mut drops = DropCounters::default();
+    let mut tally = Tally::new(args);
     let mut batch = Vec::new();
+    // The window starts with a pass over the open sockets: their baseline.
+    source.pass(&mut batch);
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
     // Records reach the file at least this often.
     let mut flush = tokio::time::interval(args.interval);
+    let mut passes = tokio::time::interval_at(tokio::time::Instant::now() + PASS, PASS);
     let mut cut_short_by = None;
     let mut ended_with = None;
     let result: Result<()> = loop {
@@ -144,8 +149,12 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
                 Some(Err(e)) => break Err(e.into()),
                 _ => true,
             },
+            _ = passes.tick(), if live => {
+                source.pass(&mut batch);
+                true
+            }
         };
-        if let Err(e) = take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut()) {
+        if let Err(e) = take(&mut batch, &source, &mut tally, recorder.as_mut()) {
             break Err(e);
         }
         if !more {
@@ -155,7 +164,8 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
     // Whatever happened, what was recorded reaches the file.
     if result.is_ok() {
         source.finish(&mut batch);
-        take(&mut batch, &source, &mut agg, &mut drops, recorder.as_mut())?;
+        source.pass(&mut batch);
+        take(&mut batch, &source, &mut tally, recorder.as_mut())?;
     }
     if let Some(r) = recorder.as_mut() {
         r.flush()?;
@@ -167,16 +177,7 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
         top: args.top,
     };
     let info = source.info();
-    let snapshot = Snapshot {
-        node: info.node.clone(),
-        kernel: info.kernel.clone(),
-        window_secs: source.elapsed().as_secs_f64(),
-        group_by: args.group_by.clone(),
-        events_dropped: drops.dropped(),
-        events_lost: drops.lost_entirely(),
-        rows_folded: agg.folded(),
-        rows: view::rows(&agg, &spec, info.rto),
-    };
+    let snapshot = tally.snapshot(info, source.elapsed(), &spec);
     Ok(Window {
         snapshot,
         cut_short_by,
@@ -184,12 +185,62 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
     })
 }
 
-/// Records and aggregates a batch, emptying it.
+/// How often `--once` samples the open sockets between the window's start and end.
+const PASS: Duration = Duration::from_secs(1);
+
+/// What a window counted.
+struct Tally {
+    group_by: Vec<Dimension>,
+    agg: Aggregator,
+    open: OpenSockets,
+    drops: DropCounters,
+}
+
+impl Tally {
+    fn new(args: &Args) -> Self {
+        Self {
+            group_by: args.group_by.clone(),
+            agg: Aggregator::with_limit(args.group_by.clone(), args.max_rows),
+            open: OpenSockets::new(args.max_rows),
+            drops: DropCounters::default(),
+        }
+    }
+
+    fn add(&mut self, item: &Item) {
+        self.open.add(item);
+        match item {
+            Item::Drops(d) => self.drops = *d,
+            other => self.agg.add_item(other),
+        }
+    }
+
+    /// The snapshot. Every socket active in the window counts once in the srtt
+    /// percentiles: a closed one at its close, an open one with its latest srtt.
+    fn snapshot(mut self, info: &SourceInfo, elapsed: Duration, spec: &TableSpec) -> Snapshot {
+        for s in self.open.iter().filter(|s| s.active) {
+            let key = self.agg.key_of_live(&s.last);
+            self.agg.entry(key).srtt.record(s.last.delta.srtt_us);
+        }
+        let open = self.open.count_by(&self.group_by);
+        Snapshot {
+            node: info.node.clone(),
+            kernel: info.kernel.clone(),
+            window_secs: elapsed.as_secs_f64(),
+            group_by: self.group_by.clone(),
+            events_dropped: self.drops.dropped(),
+            events_lost: self.drops.lost_entirely(),
+            rows_folded: self.agg.folded(),
+            live_sampling_off: info.live_off.clone(),
+            rows: view::rows(&self.agg, spec, info.known, &open),
+        }
+    }
+}
+
+/// Records and tallies a batch, emptying it.
 fn take(
     batch: &mut Vec<Item>,
     source: &Source,
-    agg: &mut Aggregator,
-    drops: &mut DropCounters,
+    tally: &mut Tally,
     mut recorder: Option<&mut Recorder>,
 ) -> Result<()> {
     let t = source.elapsed();
@@ -197,10 +248,7 @@ fn take(
         if let Some(r) = recorder.as_deref_mut() {
             r.write(t, &item)?;
         }
-        match &item {
-            Item::Drops(d) => *drops = *d,
-            other => agg.add_item(other),
-        }
+        tally.add(&item);
     }
     Ok(())
 }

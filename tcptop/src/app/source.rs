@@ -12,11 +12,12 @@ use anyhow::{Context, Result};
 use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle, time::Interval};
 
 use crate::{
-    attribution::{AttributedClose, AttributedFolded, Item, Resolver},
+    attribution::{AttributedClose, AttributedFolded, AttributedLive, Item, Resolver},
     collector::{
         kernel::{KernelCollector, LoadError, DRAIN_INTERVAL},
+        live::Tracker,
         offsets::Features,
-        DropCounters,
+        DropCounters, Known,
     },
     host,
     record::{Header, Line, RecordError, Replay},
@@ -32,8 +33,10 @@ pub struct SourceInfo {
     pub node: String,
     /// Its kernel release.
     pub kernel: String,
-    /// Whether that kernel has RTO counters.
-    pub rto: bool,
+    /// Which counters it knows.
+    pub known: Known,
+    /// Why open sockets are not sampled, when they are not.
+    pub live_off: Option<String>,
     /// What the kernel offers, where it is the running one.
     pub features: Option<Features>,
 }
@@ -41,7 +44,7 @@ pub struct SourceInfo {
 impl SourceInfo {
     /// A recording header describing this source.
     pub fn header(&self) -> Header {
-        Header::new(self.node.clone(), self.kernel.clone(), self.rto)
+        Header::new(self.node.clone(), self.kernel.clone(), self.known)
     }
 }
 
@@ -66,6 +69,10 @@ pub trait Feed {
     /// Appends whatever is still waiting, without blocking, and the final drop
     /// counters. Call once, at the end.
     fn finish(&mut self, out: &mut Vec<Item>);
+
+    /// Runs a pass over the open sockets, appending their activity since the previous
+    /// pass (a recording replays its passes as they come).
+    fn pass(&mut self, _out: &mut Vec<Item>) {}
 }
 
 /// A source of attributed records.
@@ -107,6 +114,12 @@ impl Feed for Source<'_> {
     fn finish(&mut self, out: &mut Vec<Item>) {
         if let Source::Kernel(k) = self {
             k.finish(out);
+        }
+    }
+
+    fn pass(&mut self, out: &mut Vec<Item>) {
+        if let Source::Kernel(k) = self {
+            k.pass(out);
         }
     }
 }
@@ -156,6 +169,12 @@ impl Feed for Loading<'_> {
             s.finish(out);
         }
     }
+
+    fn pass(&mut self, out: &mut Vec<Item>) {
+        if let Loading::Ready(s) = self {
+            s.pass(out);
+        }
+    }
 }
 
 /// Records from the loaded eBPF program, attributed on arrival.
@@ -166,16 +185,22 @@ pub struct KernelSource<'r> {
     drops: DropCounters,
     started: Instant,
     info: SourceInfo,
+    tracker: Tracker,
 }
 
 impl<'r> KernelSource<'r> {
     /// Starts reading `collector`, attributing with `resolver`. Needs a tokio runtime.
     pub fn new(collector: KernelCollector, resolver: &'r dyn Resolver) -> Result<Self> {
         let features = collector.features();
+        let live_off = collector.live_sampling().err();
         let info = SourceInfo {
             node: host::node_name(),
             kernel: host::kernel_release(),
-            rto: features.rto,
+            known: Known {
+                rto: features.rto,
+                live: live_off.is_none(),
+            },
+            live_off,
             features: Some(features),
         };
         // SAFETY: the collector owns the ring buffer's descriptor, which stays open for as
@@ -189,15 +214,37 @@ impl<'r> KernelSource<'r> {
             drops: DropCounters::default(),
             started: Instant::now(),
             info,
+            tracker: Tracker::new(),
         })
+    }
+
+    /// A pass over the open sockets, where the kernel samples them.
+    fn pass(&mut self, out: &mut Vec<Item>) {
+        if !self.info.known.live {
+            return;
+        }
+        let resolver = self.resolver;
+        let tracker = &mut self.tracker;
+        tracker.begin_pass();
+        let now_ns = self.ring.get_mut().sample_open(|s| {
+            if let Some(d) = tracker.sample(&s) {
+                out.push(Item::Live(AttributedLive::new(d, resolver)));
+            }
+        });
+        let end = tracker.end_pass();
+        if !end.gone.is_empty() {
+            out.push(Item::Gone(end.gone));
+        }
+        out.push(Item::Pass(now_ns));
     }
 
     async fn next(&mut self, out: &mut Vec<Item>) -> Result<()> {
         tokio::select! {
             guard = self.ring.readable_mut() => {
                 let mut guard = guard.context("cannot poll the ring buffer")?;
-                let resolver = self.resolver;
-                guard.get_inner_mut().drain_events(|e| {
+                let (resolver, tracker) = (self.resolver, &mut self.tracker);
+                guard.get_inner_mut().drain_events(|mut e| {
+                    tracker.close(&mut e);
                     out.push(Item::Close(AttributedClose::new(e, resolver)));
                 });
                 guard.clear_ready();
@@ -215,9 +262,12 @@ impl<'r> KernelSource<'r> {
 
     /// Everything waiting: ring buffer records, folded totals and drop counters.
     fn drain_all(&mut self, out: &mut Vec<Item>) {
-        let resolver = self.resolver;
+        let (resolver, tracker) = (self.resolver, &mut self.tracker);
         let collector = self.ring.get_mut();
-        collector.drain_events(|e| out.push(Item::Close(AttributedClose::new(e, resolver))));
+        collector.drain_events(|mut e| {
+            tracker.close(&mut e);
+            out.push(Item::Close(AttributedClose::new(e, resolver)));
+        });
         collector.drain_overflow(|f| out.push(Item::Folded(AttributedFolded::new(f, resolver))));
         let drops = collector.drops();
         if drops != self.drops {
@@ -262,7 +312,8 @@ impl ReplaySource {
         let info = SourceInfo {
             node: h.node.clone(),
             kernel: h.kernel.clone(),
-            rto: h.rto,
+            known: h.known(),
+            live_off: (!h.live).then(|| "the recording has closed connections only".into()),
             features: None,
         };
         let (tx, lines) = mpsc::channel(READ_AHEAD);

@@ -86,6 +86,11 @@ where
                                 Err(e) => break Err(e.into()),
                             }
                         }
+                        // The open sockets' baseline.
+                        feed.pass(&mut batch);
+                        if let Err(e) = take(&mut batch, started.elapsed(), ui, recorder.as_mut()) {
+                            break Err(e);
+                        }
                         true
                     }
                     Pulled::Ended(warning) => {
@@ -111,6 +116,11 @@ where
             _ = tick.tick() => {
                 if let Some(k) = (config.kube)() {
                     ui.info.kube = k;
+                }
+                // The open sockets' activity in the interval, then the interval ends.
+                feed.pass(&mut batch);
+                if let Err(e) = take(&mut batch, started.elapsed(), ui, recorder.as_mut()) {
+                    break Err(e);
                 }
                 ui.roll(started.elapsed());
                 if let Some(Err(e)) = recorder.as_mut().map(Recorder::flush) {
@@ -145,7 +155,7 @@ fn attached(ui: &mut Session, info: &SourceInfo) {
     if let Some(f) = info.features {
         ui.info.kernel = format!("{} ({})", info.kernel, KernelSupport::Ready(f).short());
     }
-    ui.ledger.set_rto(info.rto);
+    ui.ledger.set_known(info.known);
     ui.info.notes.retain(|(n, _)| n != ATTACHING);
 }
 

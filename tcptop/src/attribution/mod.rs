@@ -10,7 +10,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
-use crate::collector::{CloseEvent, DropCounters, FoldedTotals};
+use crate::collector::{live::LiveDelta, CloseEvent, DropCounters, FoldedTotals};
 
 /// The label for a value that is not (yet) known.
 pub const UNKNOWN: &str = "unknown";
@@ -130,6 +130,28 @@ impl AttributedFolded {
     }
 }
 
+/// What a live socket did since the previous pass, with both ends attributed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributedLive {
+    /// The activity.
+    pub delta: LiveDelta,
+    /// The local end's owner.
+    pub local: Attribution,
+    /// The peer end's owner.
+    pub peer: Attribution,
+}
+
+impl AttributedLive {
+    /// Attributes both ends of `delta` with `resolver`.
+    pub fn new(delta: LiveDelta, resolver: &dyn Resolver) -> Self {
+        Self {
+            local: resolver.resolve(delta.local.ip()),
+            peer: resolver.resolve(delta.peer.ip()),
+            delta,
+        }
+    }
+}
+
 /// One attributed record, as the live loop and `--once` consume it and a recording
 /// stores it.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +160,12 @@ pub enum Item {
     Close(AttributedClose),
     /// Totals of records that overflowed the ring buffer.
     Folded(AttributedFolded),
+    /// A live socket's activity since the previous pass (or its first sight).
+    Live(AttributedLive),
+    /// Live sockets that are gone without a close record.
+    Gone(Vec<u64>),
+    /// A pass of the live sampler ended, at this many nanoseconds since boot.
+    Pass(u64),
     /// The collector's drop counters so far.
     Drops(DropCounters),
 }

@@ -126,7 +126,7 @@ impl Tracker {
             }
         };
         let idle = delta == Counters::default();
-        (!idle || first).then(|| LiveDelta {
+        (!idle || first).then_some(LiveDelta {
             id: s.id,
             local: s.local,
             peer: s.peer,

@@ -20,6 +20,16 @@ use serde::{Deserialize, Serialize};
 
 pub use counters::Counters;
 
+/// Which counters the source knows. A kernel without RTO counters, or without live
+/// sampling, leaves those values unknown (null), never 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Known {
+    /// The RTO counters (Linux 6.7+).
+    pub rto: bool,
+    /// Live sampling of open sockets: `opened` and `open`.
+    pub live: bool,
+}
+
 /// Who opened a connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

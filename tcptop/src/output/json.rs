@@ -32,6 +32,8 @@ impl Serialize for Doc<'_> {
         m.serialize_entry("events_dropped", &snap.events_dropped)?;
         m.serialize_entry("events_lost", &snap.events_lost)?;
         m.serialize_entry("rows_folded", &snap.rows_folded)?;
+        m.serialize_entry("live_sampling", &snap.live_sampling_off.is_none())?;
+        m.serialize_entry("live_sampling_reason", &snap.live_sampling_off)?;
         m.serialize_entry("rows", &Rows(snap, &names))?;
         m.end()
     }

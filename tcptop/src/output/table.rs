@@ -25,7 +25,8 @@ pub fn write(snap: &Snapshot, out: &mut dyn io::Write) -> io::Result<()> {
             String::new()
         }
     )?;
-    let metrics = MetricId::shown(|m: &Metric| m.table);
+    let live = snap.live_sampling_off.is_none();
+    let metrics = MetricId::shown(|m: &Metric| m.table && (live || !m.live));
     let mut header: Vec<String> = ["LOCAL", "PEER"]
         .iter()
         .flat_map(|side| {

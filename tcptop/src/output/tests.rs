@@ -27,7 +27,11 @@ fn snapshot() -> Snapshot {
             srtt_p90_us: Some(12_300),
             srtt_p99_us: Some(1_200_000),
             srtt_max_us: Some(1_500_000),
-            rto: rto.is_some(),
+            open: 0,
+            known: crate::collector::Known {
+                rto: rto.is_some(),
+                live: false,
+            },
         },
     };
     Snapshot {
@@ -38,6 +42,7 @@ fn snapshot() -> Snapshot {
         events_dropped: 3,
         events_lost: 0,
         rows_folded: 0,
+        live_sampling_off: Some("this kernel has no BTF iterators".into()),
         rows: vec![
             row(
                 ["shop", "eu-west-1a"],

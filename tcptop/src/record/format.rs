@@ -2,7 +2,7 @@
 //! `wire`).
 use serde::{Deserialize, Serialize};
 
-use crate::attribution::Item;
+use crate::{attribution::Item, collector::Known};
 
 /// The `format` value of a recording's header.
 pub const FORMAT: &str = "tcptop-record";
@@ -24,13 +24,16 @@ pub struct Header {
     pub kernel: String,
     /// Whether that kernel had RTO counters.
     pub rto: bool,
+    /// Whether open sockets were sampled (added in 0.2; absent before: false).
+    #[serde(default)]
+    pub live: bool,
     /// When recording started, in milliseconds since the Unix epoch.
     pub started_unix_ms: u64,
 }
 
 impl Header {
     /// A header for a recording of `node` starting now.
-    pub fn new(node: String, kernel: String, rto: bool) -> Self {
+    pub fn new(node: String, kernel: String, known: Known) -> Self {
         let started_unix_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
@@ -40,8 +43,17 @@ impl Header {
             tcptop: env!("CARGO_PKG_VERSION").into(),
             node,
             kernel,
-            rto,
+            rto: known.rto,
+            live: known.live,
             started_unix_ms,
+        }
+    }
+
+    /// What the recorded source knew.
+    pub fn known(&self) -> Known {
+        Known {
+            rto: self.rto,
+            live: self.live,
         }
     }
 }

@@ -58,7 +58,7 @@ impl<R: BufRead> Replay<R> {
         let mut r = Self {
             input,
             path: path.to_owned(),
-            header: Header::new(String::new(), String::new(), false),
+            header: Header::new(String::new(), String::new(), Default::default()),
             line_no: 0,
             buf: String::new(),
             last_t_ms: 0,
@@ -193,8 +193,8 @@ fn raw_field(line: &str, name: &str) -> String {
         .trim_start()
         .trim_start_matches(':')
         .trim_start();
-    let end = if rest.starts_with('"') {
-        rest[1..].find('"').map_or(rest.len(), |i| i + 2)
+    let end = if let Some(quoted) = rest.strip_prefix('"') {
+        quoted.find('"').map_or(rest.len(), |i| i + 2)
     } else {
         rest.find([',', '}']).unwrap_or(rest.len())
     };

@@ -62,7 +62,14 @@ fn items() -> Vec<Item> {
 }
 
 fn header() -> Header {
-    Header::new("node-a".into(), "6.18.4".into(), true)
+    Header::new(
+        "node-a".into(),
+        "6.18.4".into(),
+        crate::collector::Known {
+            rto: true,
+            live: true,
+        },
+    )
 }
 
 fn recording_with(h: &Header) -> Vec<u8> {

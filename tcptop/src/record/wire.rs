@@ -7,8 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    attribution::{AttributedClose, AttributedFolded, Attribution, Item},
-    collector::{CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
+    attribution::{AttributedClose, AttributedFolded, AttributedLive, Attribution, Item},
+    collector::{live::LiveDelta, CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
 };
 
 /// RTO counters as version 1 stores them.
@@ -71,6 +71,30 @@ pub(super) struct OwnedEvent {
     peer: Attribution,
 }
 
+/// A live socket's activity since the previous pass.
+#[derive(Debug, Serialize, Deserialize)]
+struct Live {
+    id: u64,
+    local: SocketAddr,
+    peer: SocketAddr,
+    #[serde(flatten)]
+    counters: Counters,
+    #[serde(default)]
+    opened: u64,
+    rto: Option<Rto>,
+    srtt_us: u32,
+    origin: Origin,
+    since_ns: u64,
+}
+
+/// Live activity with its owners.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct OwnedLive {
+    live: Live,
+    local: Attribution,
+    peer: Attribution,
+}
+
 /// Folded totals with their owners.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct OwnedTotals {
@@ -87,6 +111,12 @@ pub(super) enum WireItem {
     Close(OwnedEvent),
     /// Folded overflow totals.
     Folded(OwnedTotals),
+    /// A live socket's activity.
+    Live(OwnedLive),
+    /// Live sockets gone without a close.
+    Gone(Vec<u64>),
+    /// A pass of the live sampler ended (nanoseconds since boot).
+    Pass(u64),
     /// The collector's drop counters so far.
     Drops(DropCounters),
 }
@@ -128,6 +158,26 @@ impl WireItem {
                     peer: f.peer.clone(),
                 })
             }
+            Item::Live(l) => {
+                let d = &l.delta;
+                WireItem::Live(OwnedLive {
+                    live: Live {
+                        id: d.id,
+                        local: d.local,
+                        peer: d.peer,
+                        counters: d.counters,
+                        opened: d.counters.opened,
+                        rto: Rto::of(&d.counters, rto),
+                        srtt_us: d.srtt_us,
+                        origin: d.origin,
+                        since_ns: d.since_ns,
+                    },
+                    local: l.local.clone(),
+                    peer: l.peer.clone(),
+                })
+            }
+            Item::Gone(ids) => WireItem::Gone(ids.clone()),
+            Item::Pass(ns) => WireItem::Pass(*ns),
             Item::Drops(d) => WireItem::Drops(*d),
         }
     }
@@ -177,6 +227,27 @@ impl WireItem {
                     peer: f.peer,
                 })
             }
+            WireItem::Live(l) => {
+                let w = l.live;
+                let mut counters = w.counters;
+                counters.opened = w.opened;
+                Rto::into(w.rto, &mut counters);
+                Item::Live(AttributedLive {
+                    delta: LiveDelta {
+                        id: w.id,
+                        local: w.local,
+                        peer: w.peer,
+                        counters,
+                        srtt_us: w.srtt_us,
+                        origin: w.origin,
+                        since_ns: w.since_ns,
+                    },
+                    local: l.local,
+                    peer: l.peer,
+                })
+            }
+            WireItem::Gone(ids) => Item::Gone(ids),
+            WireItem::Pass(ns) => Item::Pass(ns),
             WireItem::Drops(d) => Item::Drops(d),
         })
     }

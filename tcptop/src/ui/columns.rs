@@ -60,15 +60,20 @@ impl Column {
         sort.metric().ui.map(|ui| Column { id: sort, ui })
     }
 
-    /// The digit key that sorts by this column.
-    pub fn key(self) -> char {
-        let i = Column::all().iter().position(|c| *c == self).unwrap_or(0);
-        char::from(b"1234567890"[i % 10])
+    /// The digit key that sorts by this column: the first ten columns have one.
+    pub fn key(self) -> Option<char> {
+        let i = Column::all().iter().position(|c| *c == self)?;
+        b"1234567890".get(i).map(|k| char::from(*k))
     }
 
     /// The column sorted by digit `key`.
     pub fn of_key(key: char) -> Option<Column> {
-        Column::all().into_iter().find(|c| c.key() == key)
+        Column::all().into_iter().find(|c| c.key() == Some(key))
+    }
+
+    /// True when a source that knows `known` has values for this column.
+    pub fn known(self, known: crate::collector::Known) -> bool {
+        known.live || !self.id.metric().live
     }
 
     /// The cell of `s`. In rates mode sums are divided by `secs`, the interval's
@@ -89,8 +94,15 @@ const ESSENTIAL: usize = 5;
 
 /// The metric columns that fit in `width` next to two key columns, in display order.
 /// Essential columns need the keys to keep `key_min` each, the others `key_want`. The
-/// sort column is kept whenever it fits at all.
-pub fn fit(width: u16, key_min: u16, key_want: u16, sort: MetricId) -> Vec<Column> {
+/// sort column is kept whenever it fits at all. Columns `known` has no values for are
+/// left out.
+pub fn fit(
+    width: u16,
+    key_min: u16,
+    key_want: u16,
+    sort: MetricId,
+    known: crate::collector::Known,
+) -> Vec<Column> {
     let budget = |key: u16| i32::from(width) - 2 * i32::from(key) - 1;
     let mut chosen: Vec<Column> = Vec::new();
     let mut used = 0;
@@ -108,7 +120,7 @@ pub fn fit(width: u16, key_min: u16, key_want: u16, sort: MetricId) -> Vec<Colum
         } else {
             key_want.max(key_min)
         });
-        if !chosen.contains(&c) && used + need <= room {
+        if c.known(known) && !chosen.contains(&c) && used + need <= room {
             used += need;
             chosen.push(c);
         }
@@ -161,7 +173,8 @@ mod tests {
             srtt_p90_us: Some(1200),
             srtt_p99_us: Some(12_345),
             srtt_max_us: Some(20_000),
-            rto: false,
+            open: 0,
+            known: Default::default(),
         }
     }
 
@@ -195,12 +208,24 @@ mod tests {
         assert!(bytes(1024 * 1024 - 1).len() <= usize::from(col("bytes_sent").width()));
     }
 
+    /// A source without live sampling.
+    const K: crate::collector::Known = crate::collector::Known {
+        rto: true,
+        live: false,
+    };
+
     #[test]
     fn narrow_terminals_drop_columns_by_priority() {
         let bytes_sort = MetricId::BYTES;
-        let all = fit(200, 20, 20, bytes_sort);
-        assert_eq!(all, Column::all());
-        let narrow = fit(80, 14, 14, bytes_sort);
+        let all = fit(200, 20, 20, bytes_sort, K);
+        let known: Vec<Column> = Column::all().into_iter().filter(|c| c.known(K)).collect();
+        assert_eq!(all, known);
+        let live = crate::collector::Known {
+            rto: true,
+            live: true,
+        };
+        assert!(fit(200, 20, 20, bytes_sort, live).contains(&col("open")));
+        let narrow = fit(80, 14, 14, bytes_sort, K);
         let names: Vec<&str> = narrow.iter().map(|c| c.sort().name()).collect();
         assert_eq!(
             names,
@@ -216,19 +241,20 @@ mod tests {
         assert!(used <= 80, "{used}");
         // The sort column survives.
         let lost = col("lost");
-        assert!(fit(80, 14, 14, lost.sort()).contains(&lost));
-        assert!(fit(20, 14, 14, bytes_sort).is_empty());
+        assert!(fit(80, 14, 14, lost.sort(), K).contains(&lost));
+        assert!(fit(20, 14, 14, bytes_sort, K).is_empty());
         // Long keys keep their width rather than make room for minor columns...
-        let wide_keys = fit(120, 16, 24, bytes_sort);
+        let wide_keys = fit(120, 16, 24, bytes_sort, K);
         assert!(!wide_keys.contains(&col("rto")) && wide_keys.contains(&col("srtt_p99_us")));
         // ...but not at the cost of an essential one.
-        assert_eq!(fit(80, 14, 30, bytes_sort), narrow);
+        assert_eq!(fit(80, 14, 30, bytes_sort, K), narrow);
     }
 
     #[test]
     fn keys_and_squeezing() {
-        assert_eq!(col("connections").key(), '1');
-        assert_eq!(col("srtt_p99_us").key(), '0');
+        assert_eq!(col("connections").key(), Some('1'));
+        assert_eq!(col("srtt_p99_us").key(), Some('0'));
+        assert_eq!(col("open").key(), None, "only ten columns have a digit");
         assert_eq!(Column::of_key('6'), Some(col("retrans_pct")));
         assert_eq!(squeeze("payments-api-7f9c6d-x2kq", 12), "paymen…-x2kq");
         assert_eq!(squeeze("short", 12), "short");

@@ -92,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     );
     let page = usize::from(body.height.saturating_sub(1));
     let level = s.app.level();
-    let rto = s.ledger.rto();
+    let rto = s.ledger.known().rto;
     let lines =
         rows.iter()
             .enumerate()

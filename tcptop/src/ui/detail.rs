@@ -88,7 +88,7 @@ fn pair_lines<'a>(m: &Metrics, s: &Screen, area: Rect) -> Vec<Line<'a>> {
                 t.dim(),
             ),
         ]),
-        Line::from(counters(&m.counters, s.ledger.rto())).style(t.dim()),
+        Line::from(counters(&m.counters, s.ledger.known().rto)).style(t.dim()),
     ];
     let inner_w = area.width.saturating_sub(2);
     let rows = usize::from(area.height.saturating_sub(2 + 2));
@@ -201,7 +201,7 @@ fn conn_lines<'a>(c: &RecentClose, s: &Screen) -> Vec<Line<'a>> {
         format!("{}/{} on {} ({})", o.namespace, o.pod, o.node, o.az)
     };
     let n = &e.counters;
-    let rto = if s.ledger.rto() {
+    let rto = if s.ledger.known().rto {
         rto_text(n)
     } else {
         "rto n/a".to_string()

@@ -177,7 +177,7 @@ fn cell<'a>(i: usize, sum: &Summary, s: &Screen) -> Cell<'a> {
         }
         5 => (count(c.failed_connects), Level::Ok),
         6 => (count(c.lost), Level::Ok),
-        _ if s.ledger.rto() => (count(c.rto_recoveries), Level::Ok),
+        _ if s.ledger.known().rto => (count(c.rto_recoveries), Level::Ok),
         _ => ("n/a".into(), Level::Off),
     };
     let style = match level {

@@ -65,6 +65,7 @@ impl Session {
     /// Focuses the numbers shown on the level shown and brings its rows up to date.
     fn prepare(&mut self) {
         let ledger = self.frozen.as_mut().unwrap_or(&mut self.ledger);
+        self.app.known = ledger.known();
         if let Some((dims, filter)) = self.app.focus() {
             ledger.set_focus(dims, filter);
         }

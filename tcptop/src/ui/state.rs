@@ -2,6 +2,7 @@
 //! filtering, selection and modes. Pure logic; the rows come in as a [`Listing`].
 use crate::{
     aggregation::{Dimension, KeyFilter},
+    collector::Known,
     view::{live::Ledger, MetricId, TableSpec},
 };
 
@@ -99,6 +100,8 @@ pub struct App {
     pub detail: bool,
     /// Leave at the next chance.
     pub quit: bool,
+    /// What the source knows: columns it has no values for are not offered.
+    pub known: Known,
 }
 
 impl App {
@@ -131,6 +134,7 @@ impl App {
             mode: Mode::Rates,
             detail: true,
             quit: false,
+            known: Known::default(),
         }
     }
 
@@ -223,7 +227,11 @@ impl App {
                 }
             }
             Action::SortNext | Action::SortPrev => {
-                let all = Column::all();
+                let known = self.known;
+                let all: Vec<Column> = Column::all()
+                    .into_iter()
+                    .filter(|c| c.known(known))
+                    .collect();
                 let n = all.len();
                 let next = match all.iter().position(|c| c.sort() == self.sort) {
                     Some(i) if action == Action::SortNext => (i + 1) % n,

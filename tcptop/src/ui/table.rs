@@ -47,6 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
         key_min,
         longest.min(KEY_WANT) as u16,
         s.app.sort,
+        s.ledger.known(),
     );
     let numbers: u16 = cols.iter().map(|c| c.width() + 1).sum();
     let room = usize::from(body.width.saturating_sub(numbers + 1) / 2);
@@ -79,6 +80,9 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
         let row = Row::new(cells);
         if i == level.index {
             row.style(theme.selected())
+        } else if s.app.mode == Mode::Rates && st.is_quiet() {
+            // Quiet in the last interval, active a moment ago: kept, dimmed.
+            row.style(theme.dim())
         } else {
             row
         }

@@ -31,7 +31,7 @@ impl Harness {
     pub fn new(w: u16, h: u16) -> Self {
         let (header, items) = fixture();
         let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
-        let mut ledger = Ledger::new(header.rto, app.group_by(), 10_000, usize::MAX);
+        let mut ledger = Ledger::new(header.known(), app.group_by(), 10_000, usize::MAX);
         let mut next = Duration::from_secs(1);
         for (t, item) in items {
             while t > next {

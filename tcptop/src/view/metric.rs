@@ -22,6 +22,8 @@ pub enum Unit {
     Millis,
     /// A percentage.
     Percent,
+    /// How many there are now (open sockets): never per second.
+    Gauge,
 }
 
 impl Unit {
@@ -36,7 +38,7 @@ impl Unit {
         match (self, v) {
             (Unit::Percent, v) => pct(Some(v.as_f64())),
             (_, Num::Real(x)) => self.format_rate(x),
-            (Unit::Count, Num::Int(n)) => count(n),
+            (Unit::Count | Unit::Gauge, Num::Int(n)) => count(n),
             (Unit::Bytes, Num::Int(n)) => bytes(n),
             (Unit::Micros, Num::Int(n)) => micros(Some(n)),
             (Unit::Millis, Num::Int(n)) => micros(Some(n.saturating_mul(1000))),
@@ -109,6 +111,9 @@ pub struct Metric {
     pub table: bool,
     /// Where its values become worth a look, or bad.
     pub alert: Option<Alert>,
+    /// Known only where open sockets are sampled: tables without live sampling leave
+    /// its column out.
+    pub live: bool,
 }
 
 /// Thresholds of a metric's values: from `warn` worth a look, from `bad` bad.
@@ -126,7 +131,12 @@ fn int(n: u64) -> Option<Num> {
 
 /// The RTO counters are known only where the kernel has them.
 fn rto(s: &RowStats, n: u64) -> Option<Num> {
-    s.rto.then_some(Num::Int(n))
+    s.known.rto.then_some(Num::Int(n))
+}
+
+/// Opens and open sockets are known only where live sampling runs.
+fn live(s: &RowStats, n: u64) -> Option<Num> {
+    s.known.live.then_some(Num::Int(n))
 }
 
 const fn ui(width: u16, priority: u8) -> Option<UiColumn> {
@@ -135,7 +145,7 @@ const fn ui(width: u16, priority: u8) -> Option<UiColumn> {
 
 /// Every metric. Rows' JSON/CSV fields are those with `field`, in this order: that
 /// order is the output contract.
-pub static METRICS: [Metric; 15] = [
+pub static METRICS: [Metric; 17] = [
     Metric {
         name: "bytes",
         field: false,
@@ -146,6 +156,7 @@ pub static METRICS: [Metric; 15] = [
         ui: None,
         table: false,
         alert: None,
+        live: false,
     },
     Metric {
         name: "connections",
@@ -157,6 +168,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(7, 2),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "failed_connects",
@@ -168,6 +180,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(8, 5),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "bytes_sent",
@@ -179,6 +192,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(11, 0),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "bytes_received",
@@ -190,6 +204,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(11, 1),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "retransmits",
@@ -201,6 +216,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(9, 6),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "retrans_pct",
@@ -216,6 +232,7 @@ pub static METRICS: [Metric; 15] = [
             warn: 1.0,
             bad: 5.0,
         }),
+        live: false,
     },
     Metric {
         name: "lost",
@@ -227,6 +244,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(7, 8),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "srtt_p50_us",
@@ -238,6 +256,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(8, 7),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "srtt_p90_us",
@@ -249,6 +268,7 @@ pub static METRICS: [Metric; 15] = [
         ui: None,
         table: false,
         alert: None,
+        live: false,
     },
     Metric {
         name: "srtt_p99_us",
@@ -260,6 +280,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(8, 4),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "srtt_max_us",
@@ -271,6 +292,7 @@ pub static METRICS: [Metric; 15] = [
         ui: None,
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "rto",
@@ -282,6 +304,7 @@ pub static METRICS: [Metric; 15] = [
         ui: ui(6, 9),
         table: true,
         alert: None,
+        live: false,
     },
     Metric {
         name: "rto_recoveries",
@@ -293,6 +316,7 @@ pub static METRICS: [Metric; 15] = [
         ui: None,
         table: false,
         alert: None,
+        live: false,
     },
     Metric {
         name: "rto_time_ms",
@@ -304,6 +328,31 @@ pub static METRICS: [Metric; 15] = [
         ui: None,
         table: false,
         alert: None,
+        live: false,
+    },
+    Metric {
+        name: "opened",
+        field: true,
+        title: "OPENED",
+        unit: Unit::Count,
+        value: |s| live(s, s.counters.opened),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+        live: true,
+    },
+    Metric {
+        name: "open",
+        field: true,
+        title: "OPEN",
+        unit: Unit::Gauge,
+        value: |s| live(s, s.open),
+        place: 12,
+        ui: ui(6, 5),
+        table: true,
+        alert: None,
+        live: true,
     },
 ];
 

@@ -10,4 +10,4 @@ pub mod stats;
 
 pub use metric::MetricId;
 pub use rows::{rank, rows, sorted, Row, Snapshot, TableSpec};
-pub use stats::RowStats;
+pub use stats::{Known, RowStats};

@@ -1,7 +1,10 @@
 //! Sorted, cut tables of rows, and the snapshot of a finished window.
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use super::{metric::MetricId, stats::RowStats};
+use super::{
+    metric::MetricId,
+    stats::{Known, RowStats},
+};
 use crate::aggregation::{Aggregator, Dimension, GroupKey};
 
 /// One display row: its key and its numbers.
@@ -62,11 +65,22 @@ pub fn sorted<'a>(
     ranked.into_iter().map(|(_, k, s)| (k, s)).collect()
 }
 
-/// Builds the sorted rows of `agg`.
-pub fn rows(agg: &Aggregator, spec: &TableSpec, rto: bool) -> Vec<Row> {
+/// Builds the sorted rows of `agg`, of a source that knows `known`, with the open
+/// sockets per row in `open`.
+pub fn rows(
+    agg: &Aggregator,
+    spec: &TableSpec,
+    known: Known,
+    open: &HashMap<GroupKey, u64>,
+) -> Vec<Row> {
     let stats: Vec<(&GroupKey, RowStats)> = agg
         .groups()
-        .map(|(k, m)| (k, RowStats::from_metrics(m, rto)))
+        .map(|(k, m)| {
+            (
+                k,
+                RowStats::new(m, known, open.get(k).copied().unwrap_or(0)),
+            )
+        })
         .collect();
     sorted(stats.iter().map(|(k, s)| (*k, s)), spec)
         .into_iter()
@@ -95,6 +109,9 @@ pub struct Snapshot {
     pub events_lost: u64,
     /// Rows folded into the `other` row to stay within `--max-rows`.
     pub rows_folded: u64,
+    /// Why open sockets were not sampled (only closed connections counted), or
+    /// `None` when they were.
+    pub live_sampling_off: Option<String>,
     /// The rows.
     pub rows: Vec<Row>,
 }

@@ -1,4 +1,6 @@
-//! The numbers of one row as the view shows them: its counters and srtt percentiles.
+//! The numbers of one row as the view shows them: its counters, srtt percentiles and
+//! open sockets, and which of them the source could know.
+pub use crate::collector::Known;
 use crate::{aggregation::Metrics, collector::Counters};
 
 /// One row's numbers, summarised.
@@ -14,20 +16,29 @@ pub struct RowStats {
     pub srtt_p99_us: Option<u64>,
     /// srtt maximum, us.
     pub srtt_max_us: Option<u64>,
-    /// Whether the kernel has RTO counters: without them they read as unknown.
-    pub rto: bool,
+    /// Sockets of the row open now (at the window's end).
+    pub open: u64,
+    /// What the source knows.
+    pub known: Known,
 }
 
 impl RowStats {
-    /// Summarises `m`. `rto` says whether the kernel has RTO counters.
-    pub fn from_metrics(m: &Metrics, rto: bool) -> Self {
+    /// Summarises `m`, of a source that knows `known`, with `open` sockets open.
+    pub fn new(m: &Metrics, known: Known, open: u64) -> Self {
         Self {
             counters: m.counters,
             srtt_p50_us: m.srtt.quantile(0.5),
             srtt_p90_us: m.srtt.quantile(0.9),
             srtt_p99_us: m.srtt.quantile(0.99),
             srtt_max_us: m.srtt.max(),
-            rto,
+            open,
+            known,
         }
+    }
+
+    /// True when the row did nothing in its span (a quiet row kept on screen).
+    pub fn is_quiet(&self) -> bool {
+        let c = &self.counters;
+        c.closes() == 0 && c.bytes() == 0 && c.retransmits == 0 && c.opened == 0
     }
 }

@@ -100,7 +100,7 @@ fn keys(script: Vec<(u64, char)>) -> impl Stream<Item = Input> + Unpin {
 
 fn session() -> Session {
     let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
-    let ledger = Ledger::new(false, app.group_by(), 100, usize::MAX);
+    let ledger = Ledger::new(Default::default(), app.group_by(), 100, usize::MAX);
     let info = HeaderInfo {
         version: "test".into(),
         node: "n1".into(),
@@ -202,7 +202,11 @@ async fn records_go_to_the_recording_once_the_source_attached() {
     let info = SourceInfo {
         node: "n1".into(),
         kernel: "6.18".into(),
-        rto: true,
+        known: crate::collector::Known {
+            rto: true,
+            live: false,
+        },
+        live_off: None,
         features: None,
     };
     let feed = Script::new(vec![
@@ -213,7 +217,7 @@ async fn records_go_to_the_recording_once_the_source_attached() {
     let out = Shared::default();
     let record = Some((out.clone(), PathBuf::from("mem.jsonl")));
     run_loop(&mut ui, &mut term, feed, keys(vec![(2_000, 'q')]), record).await;
-    assert!(ui.ledger.rto(), "the attached source's facts count");
+    assert!(ui.ledger.known().rto, "the attached source's facts count");
     let bytes = out.0.borrow().clone();
     let mut replay = Replay::new(io::Cursor::new(bytes), "mem.jsonl".as_ref()).unwrap();
     assert!(replay.header().rto);

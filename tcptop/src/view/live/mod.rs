@@ -11,11 +11,17 @@ pub mod table;
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use crate::{
-    aggregation::{Dimension, FineAggregator, KeyFilter},
+    aggregation::{project, Dimension, FineAggregator, GroupKey, KeyFilter, OpenSockets},
     attribution::Item,
     collector::DropCounters,
+    view::stats::Known,
 };
+
+/// How long a pair that has gone quiet stays listed in the last interval's table.
+pub const QUIET_KEPT: Duration = Duration::from_secs(60);
 pub use recent::{Recent, RecentClose};
 pub use summary::Summary;
 pub use table::LiveTable;
@@ -32,8 +38,12 @@ pub enum Period {
 /// The live store behind the UI. Cloning it freezes what it shows (the UI's pause).
 #[derive(Clone, Debug)]
 pub struct Ledger {
-    rto: bool,
+    known: Known,
     limit: usize,
+    open: OpenSockets,
+    open_changed: bool,
+    /// When each fine row was last active, for the quiet rows kept on screen.
+    seen: HashMap<GroupKey, Duration>,
     fine_total: FineAggregator,
     fine_current: FineAggregator,
     fine_last: FineAggregator,
@@ -54,14 +64,17 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// An empty ledger focused on `dims`. `rto` says whether the kernel has RTO
-    /// counters; the connections ring keeps `recent` closes; every table keeps at most
-    /// `limit` rows, idle ones folding into `other`.
-    pub fn new(rto: bool, dims: &[Dimension], recent: usize, limit: usize) -> Self {
+    /// An empty ledger focused on `dims`, for a source that knows `known`; the
+    /// connections ring keeps `recent` closes; every table keeps at most `limit` rows,
+    /// idle ones folding into `other`.
+    pub fn new(known: Known, dims: &[Dimension], recent: usize, limit: usize) -> Self {
         let filter = KeyFilter::all();
         Self {
-            rto,
+            known,
             limit,
+            open: OpenSockets::new(limit),
+            open_changed: false,
+            seen: HashMap::new(),
             fine_total: FineAggregator::with_limit(limit),
             fine_current: FineAggregator::with_limit(limit),
             fine_last: FineAggregator::with_limit(limit),
@@ -82,22 +95,33 @@ impl Ledger {
         }
     }
 
-    /// Whether the kernel has RTO counters.
-    pub fn rto(&self) -> bool {
-        self.rto
+    /// What the source knows.
+    pub fn known(&self) -> Known {
+        self.known
     }
 
-    /// Sets whether the kernel has RTO counters (known once the collector is loaded).
-    pub fn set_rto(&mut self, rto: bool) {
-        self.rto = rto;
+    /// Sets what the source knows (once the collector is loaded).
+    pub fn set_known(&mut self, known: Known) {
+        self.known = known;
     }
 
     /// Takes one item that arrived at `at` on the source's clock.
     pub fn add(&mut self, item: Item, at: Duration) {
-        if let Item::Drops(d) = item {
-            self.drops = d;
-            return;
+        match &item {
+            Item::Drops(d) => {
+                self.drops = *d;
+                return;
+            }
+            Item::Gone(_) | Item::Pass(_) => {
+                self.open.add(&item);
+                self.open_changed = true;
+                return;
+            }
+            Item::Live(_) => self.open_changed = true,
+            Item::Close(c) if c.event.id.is_some() => self.open_changed = true,
+            _ => {}
         }
+        self.open.add(&item);
         self.sum_total.add(&item);
         self.sum_current.add(&item);
         self.fine_total.add_item(&item);
@@ -110,11 +134,17 @@ impl Ledger {
     }
 
     /// Completes the interval in progress at `now`: it becomes the last interval.
+    /// Pairs active within [`QUIET_KEPT`] stay listed in it, with nothing in them.
     pub fn roll(&mut self, now: Duration) {
         self.fine_last = std::mem::replace(
             &mut self.fine_current,
             FineAggregator::with_limit(self.limit),
         );
+        for k in self.fine_last.keys() {
+            self.seen.insert(k.clone(), now);
+        }
+        self.seen
+            .retain(|_, at| now.saturating_sub(*at) <= QUIET_KEPT);
         self.sum_last = std::mem::take(&mut self.sum_current);
         let fresh = LiveTable::new(&self.dims, &self.filter, self.limit);
         self.last = std::mem::replace(&mut self.current, fresh);
@@ -122,6 +152,17 @@ impl Ledger {
         self.rolled_at = now;
         self.drops_last = self.drops.since(&self.drops_at_roll);
         self.drops_at_roll = self.drops;
+        self.keep_quiet();
+        self.open_changed = true;
+    }
+
+    /// Lists, in the last interval's table, the pairs seen recently but quiet in it.
+    fn keep_quiet(&mut self) {
+        for k in self.seen.keys() {
+            if let Some(key) = project(k, &self.dims, &self.filter) {
+                self.last.keep(key);
+            }
+        }
     }
 
     /// Focuses the tables on grouping `dims`, narrowed by `filter`. Rolls up from the
@@ -137,14 +178,21 @@ impl Ledger {
         self.total = table(&self.fine_total);
         self.current = table(&self.fine_current);
         self.last = table(&self.fine_last);
+        self.keep_quiet();
+        self.open_changed = true;
     }
 
     /// Brings the row summaries of `period`'s table up to date. The other table waits
     /// until it is shown: after a roll-over or a regrouping every row needs it.
     pub fn refresh(&mut self, period: Period) {
+        if std::mem::take(&mut self.open_changed) && self.known.live {
+            let open = self.open.count_by(&self.dims);
+            self.last.set_open(open.clone());
+            self.total.set_open(open);
+        }
         match period {
-            Period::Last => self.last.refresh(self.rto),
-            Period::Total => self.total.refresh(self.rto),
+            Period::Last => self.last.refresh(self.known),
+            Period::Total => self.total.refresh(self.known),
         }
     }
 
@@ -177,6 +225,11 @@ impl Ledger {
     /// Length of the last completed interval.
     pub fn last_interval(&self) -> Duration {
         self.last_len
+    }
+
+    /// The sockets open now.
+    pub fn open(&self) -> &OpenSockets {
+        &self.open
     }
 
     /// The most recent closes.

@@ -21,12 +21,13 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Adds a close or folded totals; drop counters are kept by the ledger.
+    /// Adds a close, folded totals or live activity; the rest are not sums.
     pub fn add(&mut self, item: &Item) {
         let (counters, local, peer) = match item {
             Item::Close(c) => (&c.event.counters, &c.local, &c.peer),
             Item::Folded(f) => (&f.totals.counters, &f.local, &f.peer),
-            Item::Drops(_) => return,
+            Item::Live(l) => (&l.delta.counters, &l.local, &l.peer),
+            Item::Gone(_) | Item::Pass(_) | Item::Drops(_) => return,
         };
         self.counters += counters;
         self.add_zones(local, peer, counters.bytes());

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::{
     aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, Metrics},
     attribution::Item,
-    view::stats::RowStats,
+    view::stats::{Known, RowStats},
 };
 
 /// Rows of one grouping and filter, with cached [`RowStats`].
@@ -17,6 +17,7 @@ pub struct LiveTable {
     dirty: Vec<GroupKey>,
     all_dirty: bool,
     folded_seen: u64,
+    open: HashMap<GroupKey, u64>,
 }
 
 /// A row's summary and whether it still matches the row's metrics.
@@ -30,7 +31,8 @@ impl LiveTable {
     /// An empty table grouping by `dims`, taking only records that pass `filter`,
     /// keeping at most `limit` rows.
     pub fn new(dims: &[Dimension], filter: &KeyFilter, limit: usize) -> Self {
-        Self::from_aggregator(Aggregator::with_limit(dims.to_vec(), limit), filter)
+        let agg = Aggregator::with_limit(dims.to_vec(), limit).with_pass_srtt();
+        Self::from_aggregator(agg, filter)
     }
 
     /// A table holding `agg`'s rows, which must already have passed `filter`.
@@ -43,6 +45,7 @@ impl LiveTable {
             dirty,
             all_dirty: false,
             folded_seen: 0,
+            open: HashMap::new(),
         }
     }
 
@@ -59,8 +62,41 @@ impl LiveTable {
                 self.touch(&key);
                 self.agg.entry(key).add_counters(&f.totals.counters);
             }
+            Item::Live(l) if self.filter.matches_live(l) => {
+                let key = self.agg.key_of_live(l);
+                self.touch(&key);
+                self.agg.add_live(l);
+            }
             _ => {}
         }
+    }
+
+    /// Lists `key` with nothing in it if it is not a row: a quiet pair that stays on
+    /// screen for a while.
+    pub fn keep(&mut self, key: GroupKey) {
+        if self.agg.get(&key).is_none() {
+            self.touch(&key);
+            self.agg.entry(key);
+        }
+    }
+
+    /// Sets the open sockets per row (of this table's grouping; rows not passing the
+    /// filter are left out): rows whose count changed are recomputed.
+    pub fn set_open(&mut self, mut open: HashMap<GroupKey, u64>) {
+        open.retain(|k, _| self.agg.get(k).is_some());
+        for (k, n) in &open {
+            if self.open.get(k) != Some(n) {
+                self.touch(k);
+            }
+        }
+        let gone: Vec<GroupKey> = self
+            .open
+            .keys()
+            .filter(|k| !open.contains_key(*k))
+            .cloned()
+            .collect();
+        gone.iter().for_each(|k| self.touch(k));
+        self.open = open;
     }
 
     /// Marks `key` for recomputation, once. Its old summary stays until then, so a
@@ -83,9 +119,12 @@ impl LiveTable {
         }
     }
 
-    /// Recomputes the summaries of rows that changed since the last call. `rto` says
-    /// whether the kernel has RTO counters.
-    pub fn refresh(&mut self, rto: bool) {
+    /// Recomputes the summaries of rows that changed since the last call, for a source
+    /// that knows `known`.
+    pub fn refresh(&mut self, known: Known) {
+        let open = &self.open;
+        let stats =
+            |k: &GroupKey, m: &Metrics| RowStats::new(m, known, open.get(k).copied().unwrap_or(0));
         if self.agg.folded() != self.folded_seen {
             // Rows folded into `other` since: forget them, and refresh `other`.
             self.folded_seen = self.agg.folded();
@@ -99,7 +138,7 @@ impl LiveTable {
                 .agg
                 .groups()
                 .map(|(k, m)| {
-                    let stats = RowStats::from_metrics(m, rto);
+                    let stats = stats(k, m);
                     (k.clone(), Cached { stats, fresh: true })
                 })
                 .collect();
@@ -107,7 +146,7 @@ impl LiveTable {
         }
         for key in self.dirty.drain(..) {
             if let Some(m) = self.agg.get(&key) {
-                let stats = RowStats::from_metrics(m, rto);
+                let stats = stats(&key, m);
                 self.stats.insert(key, Cached { stats, fresh: true });
             }
         }

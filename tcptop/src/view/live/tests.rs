@@ -7,10 +7,14 @@ use crate::{
     attribution::{AttributedFolded, Attribution},
     collector::{Counters, FoldedTotals},
     testdata::{close, owner},
-    view::RowStats,
+    view::{Known, RowStats},
 };
 
 const NS_AZ: [Dimension; 2] = [Dimension::Namespace, Dimension::Az];
+
+fn known(rto: bool) -> Known {
+    Known { rto, live: false }
+}
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -38,7 +42,7 @@ fn row<'a>(ledger: &'a Ledger, period: Period, k: &GroupKey) -> &'a RowStats {
 #[test]
 fn intervals_roll_and_totals_accumulate() {
     let (web, db, _) = owners();
-    let mut l = Ledger::new(true, &NS_AZ, 100, usize::MAX);
+    let mut l = Ledger::new(known(true), &NS_AZ, 100, usize::MAX);
     l.add(
         Item::Close(close(
             "10.0.0.1:1",
@@ -122,7 +126,7 @@ fn intervals_roll_and_totals_accumulate() {
 #[test]
 fn refresh_updates_only_what_changed_and_sees_new_records() {
     let (web, db, web2) = owners();
-    let mut l = Ledger::new(false, &[Dimension::Pod], 100, usize::MAX);
+    let mut l = Ledger::new(known(false), &[Dimension::Pod], 100, usize::MAX);
     l.add(
         Item::Close(close(
             "10.0.0.1:1",
@@ -175,7 +179,7 @@ fn refocusing_rolls_up_every_span_exactly() {
         close("10.0.0.2:1", "10.0.1.1:1", (&web2, &db), 20, 2, 2, 300),
         close("10.0.1.1:1", "10.0.0.1:1", (&db, &web), 40, 4, 0, 900),
     ];
-    let mut l = Ledger::new(true, &NS_AZ, 100, usize::MAX);
+    let mut l = Ledger::new(known(true), &NS_AZ, 100, usize::MAX);
     l.add(Item::Close(recs[0].clone()), s(0));
     l.roll(s(1));
     l.add(Item::Close(recs[1].clone()), s(1));
@@ -195,20 +199,19 @@ fn refocusing_rolls_up_every_span_exactly() {
     let total = l.table(Period::Total);
     assert_eq!(total.len(), direct.len());
     for (k, m) in direct.groups() {
-        assert_eq!(total.stats(k), Some(&RowStats::from_metrics(m, true)));
+        assert_eq!(total.stats(k), Some(&RowStats::new(m, known(true), 0)));
     }
     let k2 = key(&["web-2"], &["db-0"]);
     assert_eq!(row(&l, Period::Last, &k2).counters.connections, 2);
-    assert!(l
-        .table(Period::Last)
-        .stats(&key(&["web-1"], &["db-0"]))
-        .is_none());
+    // Quiet in the last interval, but seen a moment ago: listed, with nothing in it.
+    let quiet = l.table(Period::Last).stats(&key(&["web-1"], &["db-0"]));
+    assert!(quiet.is_some_and(RowStats::is_quiet), "{quiet:?}");
 }
 
 #[test]
 fn folded_totals_count_in_tables_and_header() {
     let (web, db, _) = owners();
-    let mut l = Ledger::new(false, &NS_AZ, 100, usize::MAX);
+    let mut l = Ledger::new(known(false), &NS_AZ, 100, usize::MAX);
     let f = FoldedTotals {
         local: "10.0.0.1".parse().unwrap(),
         peer: "10.0.1.1".parse().unwrap(),
@@ -250,7 +253,7 @@ fn folded_totals_count_in_tables_and_header() {
 fn cross_az_share_counts_known_zones_only() {
     let (web, db, web2) = owners();
     let nowhere = owner("x", "x", "x", crate::attribution::UNKNOWN);
-    let mut l = Ledger::new(false, &NS_AZ, 100, usize::MAX);
+    let mut l = Ledger::new(known(false), &NS_AZ, 100, usize::MAX);
     for (o, tx) in [
         ((&web, &db), 300),
         ((&web, &web2), 100),
@@ -265,7 +268,7 @@ fn cross_az_share_counts_known_zones_only() {
     assert_eq!((sum.cross_az_bytes, sum.zoned_bytes), (300, 400));
     assert_eq!(sum.cross_az_pct(), Some(75.0));
     assert_eq!(
-        Ledger::new(false, &NS_AZ, 1, usize::MAX)
+        Ledger::new(known(false), &NS_AZ, 1, usize::MAX)
             .summary(Period::Total, s(1))
             .cross_az_pct(),
         None
@@ -275,7 +278,7 @@ fn cross_az_share_counts_known_zones_only() {
 #[test]
 fn the_ring_keeps_the_newest_and_counts_the_rest() {
     let (web, db, _) = owners();
-    let mut l = Ledger::new(false, &NS_AZ, 3, usize::MAX);
+    let mut l = Ledger::new(known(false), &NS_AZ, 3, usize::MAX);
     for i in 0..5u64 {
         let c = close(
             &format!("10.0.0.1:{}", i + 1),
@@ -298,7 +301,7 @@ fn the_ring_keeps_the_newest_and_counts_the_rest() {
 #[test]
 fn the_ledger_stays_within_its_row_limit_with_exact_totals() {
     let (web, db, _) = owners();
-    let mut l = Ledger::new(false, &[Dimension::Ip], 10, 50);
+    let mut l = Ledger::new(known(false), &[Dimension::Ip], 10, 50);
     for i in 0..5_000u64 {
         let local = format!("10.9.{}.{}:1", i / 256, i % 256);
         l.add(
