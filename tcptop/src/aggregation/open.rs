@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 
 use super::{dimension::Dimension, group::GroupKey};
-use crate::attribution::{AttributedLive, Item};
+use crate::{
+    attribution::{AttributedLive, Item},
+    collector::Counters,
+};
 
 /// One open socket: its latest pass, and whether it moved anything since it was first
 /// seen.
@@ -15,6 +18,8 @@ pub struct OpenSocket {
     /// It sent, received or retransmitted something since it was first seen (or it
     /// opened in the window).
     pub active: bool,
+    /// What it did since it was first seen (since it opened, where that was seen).
+    pub total: Counters,
 }
 
 /// The open sockets, by tag, at most `limit` of them (a table bound like every other:
@@ -51,6 +56,7 @@ impl OpenSockets {
                 match self.socks.get_mut(&l.delta.id) {
                     Some(s) => {
                         s.active |= moved;
+                        s.total += l.delta.counters;
                         s.last = l.clone();
                     }
                     None if full => self.overflow += 1,
@@ -60,6 +66,7 @@ impl OpenSockets {
                             OpenSocket {
                                 last: l.clone(),
                                 active: moved,
+                                total: l.delta.counters,
                             },
                         );
                     }

@@ -1,5 +1,5 @@
-//! The recent-connections table: the last level of the drill-down, one row per closed
-//! socket, newest first.
+//! The connections table: the last level of the drill-down, one row per socket, the
+//! open ones first (busiest first), then recent closes, newest first.
 use std::time::Duration;
 
 use ratatui::{
@@ -9,29 +9,26 @@ use ratatui::{
     Frame,
 };
 
-use super::{columns::squeeze, listing::Listing, screen::Screen, table::title_bar};
-use crate::{
-    collector::{CloseEvent, Origin},
-    view::format::{bytes, count, micros, uptime},
-};
+use super::{columns::squeeze, listing::Listing, model::Conn, screen::Screen, table::title_bar};
+use crate::view::format::{bytes, count, micros, uptime};
 
-/// A column of the connections table: title, width, and its cell from the socket, its
+/// A column of the connections table: title, width, and its cell from the row, its
 /// age and whether the kernel has RTO counters.
-type Col = (&'static str, u16, fn(&CloseEvent, Duration, bool) -> String);
+type Col = (&'static str, u16, fn(&Conn, Duration, bool) -> String);
 
 /// Metric columns, most important first: a narrow terminal drops from the end. They
 /// show in this order.
 const COLS: [Col; 9] = [
     ("AGE", 6, |_, age, _| uptime(age)),
-    ("TX", 11, |e, _, _| bytes(e.counters.bytes_sent)),
-    ("RX", 11, |e, _, _| bytes(e.counters.bytes_received)),
-    ("SRTT", 8, |e, _, _| srtt(e)),
-    ("RETRANS", 7, |e, _, _| count(e.counters.retransmits)),
-    ("STATE", 8, |e, _, _| state(e).into()),
-    ("LIFETIME", 8, |e, _, _| micros(e.lifetime_us)),
-    ("LOST", 5, |e, _, _| count(e.counters.lost)),
-    ("RTO", 4, |e, _, rto| match rto {
-        true => count(e.counters.rto_timeouts),
+    ("TX", 11, |c, _, _| bytes(c.counters().bytes_sent)),
+    ("RX", 11, |c, _, _| bytes(c.counters().bytes_received)),
+    ("SRTT", 8, |c, _, _| srtt(c.srtt_us())),
+    ("RETRANS", 7, |c, _, _| count(c.counters().retransmits)),
+    ("STATE", 8, |c, _, _| c.state().into()),
+    ("LIFETIME", 8, |c, _, _| micros(c.lifetime_us())),
+    ("LOST", 5, |c, _, _| count(c.counters().lost)),
+    ("RTO", 4, |c, _, rto| match rto {
+        true => count(c.counters().rto_timeouts),
         false => "-".into(),
     }),
 ];
@@ -39,19 +36,9 @@ const COLS: [Col; 9] = [
 /// Address columns are this wide at least (an IPv4 socket address fits).
 const ADDR_MIN: u16 = 21;
 
-/// How a socket ended: a failed connect, or who opened it.
-pub fn state(e: &CloseEvent) -> &'static str {
-    match (e.failed_connect(), e.origin) {
-        (true, _) => "failed",
-        (false, Origin::Connect) => "connect",
-        (false, Origin::Accept) => "accept",
-        (false, Origin::Unknown) => "-",
-    }
-}
-
-/// The smoothed RTT, `-` when none was measured.
-pub fn srtt(e: &CloseEvent) -> String {
-    micros((e.srtt_us > 0).then_some(u64::from(e.srtt_us)))
+/// A smoothed RTT, `-` when none was measured.
+pub fn srtt(us: u32) -> String {
+    micros((us > 0).then_some(u64::from(us)))
 }
 
 /// Draws the title bar and the connections table.
@@ -63,14 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     frame.render_widget(title_bar(s, title.width), title);
     let longest = rows
         .iter()
-        .map(|c| {
-            c.close
-                .event
-                .local
-                .to_string()
-                .len()
-                .max(c.close.event.peer.to_string().len())
-        })
+        .map(|c| c.local().to_string().len().max(c.peer().to_string().len()))
         .max()
         .unwrap_or(ADDR_MIN.into()) as u16;
     let addr = longest.max(ADDR_MIN);
@@ -93,20 +73,20 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     let page = usize::from(body.height.saturating_sub(1));
     let level = s.app.level();
     let rto = s.ledger.known().rto;
+    let kernel_now = s.ledger.open().now_ns();
     let lines =
         rows.iter()
             .enumerate()
             .skip(level.offset)
             .take(page)
             .map(|(i, c)| {
-                let e = &c.close.event;
-                let age = s.now.saturating_sub(c.at);
+                let age = c.age(s.now, kernel_now);
                 let cells =
-                    [e.local.to_string(), e.peer.to_string()]
+                    [c.local().to_string(), c.peer().to_string()]
                         .into_iter()
                         .map(|a| Cell::from(squeeze(&a, usize::from(addr))))
                         .chain(shown.iter().map(|col| {
-                            Cell::from(Line::from((col.2)(e, age, rto)).right_aligned())
+                            Cell::from(Line::from((col.2)(c, age, rto)).right_aligned())
                         }));
                 let row = Row::new(cells);
                 if i == level.index {

@@ -9,17 +9,14 @@ use ratatui::{
 
 use super::{
     columns::squeeze,
-    conns::{srtt, state},
-    model::{pair_label, Mode, Selected},
+    conns::srtt,
+    model::{pair_label, Conn, Mode, Selected},
     screen::Screen,
 };
 use crate::{
     aggregation::Metrics,
     collector::Counters,
-    view::{
-        format::{bytes, count, micros, pct, uptime},
-        live::RecentClose,
-    },
+    view::format::{bytes, count, micros, pct, uptime},
 };
 
 /// Width of a bucket's label, e.g. `≤131.1ms`.
@@ -47,11 +44,11 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             };
             (format!(" srtt · {} · {span} ", pair_label(key)), lines)
         }
-        Some(Selected::Conn(seq)) => {
-            let close = s.ledger.recent().newest_first().find(|c| c.seq == *seq);
+        Some(sel @ (Selected::Conn(_) | Selected::Open(_))) => {
+            let conn = find(s, sel);
             (
                 " connection ".to_string(),
-                close.map_or_else(Vec::new, |c| conn_lines(c, s)),
+                conn.map_or_else(Vec::new, |c| conn_lines(c, s)),
             )
         }
         None => (
@@ -193,42 +190,61 @@ pub fn bar(n: u64, max: u64, width: usize) -> String {
     s
 }
 
+/// The connection `sel` names, open or closed.
+fn find<'a>(s: &Screen<'a>, sel: &Selected) -> Option<Conn<'a>> {
+    match sel {
+        Selected::Open(id) => s
+            .ledger
+            .open()
+            .iter()
+            .find(|o| o.last.delta.id == *id)
+            .map(Conn::Open),
+        Selected::Conn(seq) => s
+            .ledger
+            .recent()
+            .newest_first()
+            .find(|c| c.seq == *seq)
+            .map(Conn::Closed),
+        Selected::Pair(_) => None,
+    }
+}
+
 /// A connection's record, in full.
-fn conn_lines<'a>(c: &RecentClose, s: &Screen) -> Vec<Line<'a>> {
+fn conn_lines<'a>(c: Conn, s: &Screen) -> Vec<Line<'a>> {
     let t = s.theme;
-    let e = &c.close.event;
     let owner = |o: &crate::attribution::Attribution| {
         format!("{}/{} on {} ({})", o.namespace, o.pod, o.node, o.az)
     };
-    let n = &e.counters;
+    let n = c.counters();
     let rto = if s.ledger.known().rto {
-        rto_text(n)
+        rto_text(&n)
     } else {
         "rto n/a".to_string()
     };
+    let age = uptime(c.age(s.now, s.ledger.open().now_ns()));
+    let when = match c {
+        Conn::Open(_) => format!("open for {age} (counted since seen)"),
+        Conn::Closed(_) => format!("closed {age} ago, open {}", micros(c.lifetime_us())),
+    };
+    let (local, peer) = c.owners();
     vec![
         Line::from(vec![
-            Span::styled(format!("{} → {}", e.local, e.peer), t.header()),
-            Span::raw(format!(
-                "  {}, closed {} ago, open {}",
-                state(e),
-                uptime(s.now.saturating_sub(c.at)),
-                micros(e.lifetime_us)
-            )),
+            Span::styled(format!("{} → {}", c.local(), c.peer()), t.header()),
+            Span::raw(format!("  {}, {when}", c.state())),
         ]),
         Line::from(vec![
             Span::styled("local ", t.dim()),
-            Span::raw(owner(&c.close.local)),
+            Span::raw(owner(local)),
         ]),
         Line::from(vec![
             Span::styled("peer  ", t.dim()),
-            Span::raw(owner(&c.close.peer)),
+            Span::raw(owner(peer)),
         ]),
         Line::from(format!(
             "tx {}  rx {}  srtt {}  retrans {}  lost {}  {rto}",
             bytes(n.bytes_sent),
             bytes(n.bytes_received),
-            srtt(e),
+            srtt(c.srtt_us()),
             n.retransmits,
             n.lost
         )),

@@ -2,15 +2,10 @@
 //! text filter and sorted. Built afresh for every frame and key; pure.
 use std::{fmt::Write, net::SocketAddr};
 
-use super::model::{Depth, Mode, Selected, View};
+use super::model::{Conn, Depth, Mode, Selected, View};
 use crate::{
-    aggregation::{Dimension, GroupKey},
-    attribution::AttributedClose,
-    view::{
-        self,
-        live::{Ledger, RecentClose},
-        RowStats, TableSpec,
-    },
+    aggregation::{Dimension, GroupKey, OpenSocket},
+    view::{self, live::Ledger, RowStats, TableSpec},
 };
 
 /// The rows of the level shown.
@@ -24,10 +19,10 @@ pub enum Listing<'a> {
         /// Rows before the text filter.
         unfiltered: usize,
     },
-    /// Recent connections, newest first.
+    /// Open sockets, busiest first, then recent closes, newest first.
     Conns {
         /// Connections of this level that pass the text filter.
-        rows: Vec<&'a RecentClose>,
+        rows: Vec<Conn<'a>>,
         /// Connections of this level before the text filter.
         unfiltered: usize,
     },
@@ -61,14 +56,28 @@ impl<'a> Listing<'a> {
                 }
             }
             View::Conns => {
-                let mut unfiltered = 0;
-                let mut text = String::new();
-                let rows = ledger
+                let mut open: Vec<&OpenSocket> = ledger
+                    .open()
+                    .iter()
+                    .filter(|o| level.filter.matches_live(&o.last))
+                    .collect();
+                open.sort_unstable_by_key(|o| {
+                    (std::cmp::Reverse(o.total.bytes()), o.last.delta.id)
+                });
+                let closed = ledger
                     .recent()
                     .newest_first()
-                    .filter(|c| level.filter.matches(&c.close))
-                    .inspect(|_| unfiltered += 1)
-                    .filter(|c| needle.is_empty() || conn_matches(&c.close, needle, &mut text))
+                    .filter(|c| level.filter.matches(&c.close));
+                let all: Vec<Conn> = open
+                    .into_iter()
+                    .map(Conn::Open)
+                    .chain(closed.map(Conn::Closed))
+                    .collect();
+                let unfiltered = all.len();
+                let mut text = String::new();
+                let rows = all
+                    .into_iter()
+                    .filter(|c| needle.is_empty() || conn_matches(c, needle, &mut text))
                     .collect();
                 Listing::Conns { rows, unfiltered }
             }
@@ -99,7 +108,7 @@ impl<'a> Listing<'a> {
     pub fn selected(&self, i: usize) -> Option<Selected> {
         match self {
             Listing::Pairs { rows, .. } => rows.get(i).map(|(k, _)| Selected::Pair((*k).clone())),
-            Listing::Conns { rows, .. } => rows.get(i).map(|c| Selected::Conn(c.seq)),
+            Listing::Conns { rows, .. } => rows.get(i).map(Conn::selected),
         }
     }
 
@@ -109,9 +118,7 @@ impl<'a> Listing<'a> {
             (Listing::Pairs { rows, .. }, Selected::Pair(key)) => {
                 rows.iter().position(|(k, _)| *k == key)
             }
-            (Listing::Conns { rows, .. }, Selected::Conn(seq)) => {
-                rows.iter().position(|c| c.seq == *seq)
-            }
+            (Listing::Conns { rows, .. }, sel) => rows.iter().position(|c| c.selected() == *sel),
             _ => None,
         }
     }
@@ -123,16 +130,18 @@ pub fn contains(hay: &str, needle: &str) -> bool {
     n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
-/// True when any of a connection's texts (addresses, owners) contains `needle`.
-fn conn_matches(c: &AttributedClose, needle: &str, text: &mut String) -> bool {
+/// True when any of a connection's texts (addresses, owners, state) contains `needle`.
+fn conn_matches(c: &Conn, needle: &str, text: &mut String) -> bool {
     let addr = |text: &mut String, a: SocketAddr| {
         text.clear();
         let _ = write!(text, "{a}");
         contains(text, needle)
     };
-    addr(text, c.event.local)
-        || addr(text, c.event.peer)
-        || [&c.local, &c.peer].iter().any(|o| {
+    let (local, peer) = c.owners();
+    addr(text, c.local())
+        || addr(text, c.peer())
+        || contains(c.state(), needle)
+        || [local, peer].iter().any(|o| {
             [&o.namespace, &o.pod, &o.node, &o.az]
                 .iter()
                 .any(|v| contains(v, needle))

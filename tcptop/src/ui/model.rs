@@ -1,10 +1,14 @@
 //! The UI's shared vocabulary: what a level shows, what is selected, rates or totals,
 //! how a pair is named, and the header's facts. Every other UI module may import it;
 //! it imports only the theme's levels.
+use std::{net::SocketAddr, time::Duration};
+
 use super::theme::Level;
 use crate::{
-    aggregation::{Dimension, GroupKey, KeyFilter},
-    view::live::Period,
+    aggregation::{Dimension, GroupKey, KeyFilter, OpenSocket},
+    attribution::Attribution,
+    collector::{Counters, Origin},
+    view::live::{Period, RecentClose},
 };
 
 /// Numbers for the last interval, per second, or totals since start.
@@ -40,8 +44,10 @@ pub enum View {
 pub enum Selected {
     /// A pair, by key.
     Pair(GroupKey),
-    /// A connection, by arrival number.
+    /// A closed connection, by arrival number.
     Conn(u64),
+    /// An open socket, by tag.
+    Open(u64),
 }
 
 /// One level of the drill-down stack.
@@ -147,6 +153,97 @@ impl HeaderInfo {
                     *level = Level::Warn;
                 }
             }
+        }
+    }
+}
+
+/// One row of the connections level: an open socket or a recent close.
+#[derive(Clone, Copy, Debug)]
+pub enum Conn<'a> {
+    /// Open now.
+    Open(&'a OpenSocket),
+    /// Closed recently.
+    Closed(&'a RecentClose),
+}
+
+impl<'a> Conn<'a> {
+    /// Local address and port.
+    pub fn local(&self) -> SocketAddr {
+        match self {
+            Conn::Open(o) => o.last.delta.local,
+            Conn::Closed(c) => c.close.event.local,
+        }
+    }
+
+    /// Peer address and port.
+    pub fn peer(&self) -> SocketAddr {
+        match self {
+            Conn::Open(o) => o.last.delta.peer,
+            Conn::Closed(c) => c.close.event.peer,
+        }
+    }
+
+    /// Both ends' owners.
+    pub fn owners(&self) -> (&'a Attribution, &'a Attribution) {
+        match self {
+            Conn::Open(o) => (&o.last.local, &o.last.peer),
+            Conn::Closed(c) => (&c.close.local, &c.close.peer),
+        }
+    }
+
+    /// Its counters: since it was seen open, or its whole life when closed.
+    pub fn counters(&self) -> Counters {
+        match self {
+            Conn::Open(o) => o.total,
+            Conn::Closed(c) => c.close.event.counters,
+        }
+    }
+
+    /// Its latest smoothed RTT, microseconds; 0 when none was measured.
+    pub fn srtt_us(&self) -> u32 {
+        match self {
+            Conn::Open(o) => o.last.delta.srtt_us,
+            Conn::Closed(c) => c.close.event.srtt_us,
+        }
+    }
+
+    /// How it stands: `open`, a failed connect, or who opened it.
+    pub fn state(&self) -> &'static str {
+        match self {
+            Conn::Open(_) => "open",
+            Conn::Closed(c) => match (c.close.event.failed_connect(), c.close.event.origin) {
+                (true, _) => "failed",
+                (false, Origin::Connect) => "connect",
+                (false, Origin::Accept) => "accept",
+                (false, Origin::Unknown) => "-",
+            },
+        }
+    }
+
+    /// How long ago it closed, or how long it has been open (`kernel_now_ns` is the
+    /// kernel's clock at the latest pass, `now` the source's clock).
+    pub fn age(&self, now: Duration, kernel_now_ns: u64) -> Duration {
+        match self {
+            Conn::Open(o) => {
+                Duration::from_nanos(kernel_now_ns.saturating_sub(o.last.delta.since_ns))
+            }
+            Conn::Closed(c) => now.saturating_sub(c.at),
+        }
+    }
+
+    /// Open to close in microseconds, where known.
+    pub fn lifetime_us(&self) -> Option<u64> {
+        match self {
+            Conn::Open(_) => None,
+            Conn::Closed(c) => c.close.event.lifetime_us,
+        }
+    }
+
+    /// The row's identity.
+    pub fn selected(&self) -> Selected {
+        match self {
+            Conn::Open(o) => Selected::Open(o.last.delta.id),
+            Conn::Closed(c) => Selected::Conn(c.seq),
         }
     }
 }

@@ -116,7 +116,7 @@ impl Harness {
             Listing::Pairs { rows, .. } => rows.iter().map(|(k, _)| pair_label(k)).collect(),
             Listing::Conns { rows, .. } => rows
                 .iter()
-                .map(|c| format!("{} → {}", c.close.event.local, c.close.event.peer))
+                .map(|c| format!("{} → {}", c.local(), c.peer()))
                 .collect(),
         })
     }
