@@ -75,6 +75,14 @@ pub struct Config {
     /// Wake the reader only once this many bytes wait in the ring buffer; userspace
     /// also drains it on a short timer. A wakeup per record costs microseconds in a VM.
     pub wakeup_bytes: u32,
+    /// `sock_common.skc_state` (u8), for the live sampler.
+    pub skc_state: u32,
+    /// `socket.sk` (a pointer), for the live sampler's walk of open files.
+    pub socket_sk: u32,
+    /// `sock_common.skc_cookie` (u64), a socket's id for the live sampler.
+    pub skc_cookie: u32,
+    /// 1 when the live sampler runs: the tracepoint tags sockets as they open.
+    pub live: u32,
 }
 
 impl Config {
@@ -98,6 +106,10 @@ impl Config {
         total_rto_time: FIELD_MISSING,
         rto_stamp: FIELD_MISSING,
         wakeup_bytes: 0,
+        skc_state: FIELD_MISSING,
+        socket_sk: FIELD_MISSING,
+        skc_cookie: FIELD_MISSING,
+        live: 0,
     };
 }
 
@@ -117,7 +129,8 @@ pub struct CloseRecord {
     pub bytes_received: u64,
     /// Nanoseconds from the open to the close; 0 when the open was not seen.
     pub lifetime_ns: u64,
-    /// The socket's live-sampling tag; 0 when it has none.
+    /// The socket's live-sampling id: its cookie, or its address where it never had
+    /// one; 0 without live sampling.
     pub sock_id: u64,
     /// Segments retransmitted.
     pub total_retrans: u32,
@@ -185,8 +198,11 @@ pub mod stat {
     pub const FOLDED: u32 = 0;
     /// Records that fit nowhere: the ring buffer and the overflow map were both full.
     pub const LOST: u32 = 1;
+    /// Opens the live sampler could not note (`OPENED` full): such a socket counts
+    /// from its first pass, not from its open.
+    pub const UNNOTED: u32 = 2;
     /// Number of slots in `STATS`.
-    pub const COUNT: u32 = 2;
+    pub const COUNT: u32 = 3;
 }
 
 /// Number of slots of `OPENS` (a power of two).
@@ -217,6 +233,43 @@ impl OpenSlot {
     }
 }
 
+/// Most sockets opened while tcptop runs whose opening the live sampler notes at once.
+pub const OPENED_SOCKETS: u32 = 1 << 18;
+
+/// What the live sampler notes of a socket that became established, by cookie.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockTag {
+    /// Its socket cookie.
+    pub id: u64,
+    /// `bpf_ktime_get_ns()` when it became established.
+    pub since_ns: u64,
+    /// See [`origin`].
+    pub origin: u8,
+    /// Always 1: the open was seen.
+    pub seen_open: u8,
+    /// Padding; always zero.
+    pub _pad: [u8; 6],
+}
+
+/// One open socket as a pass of the sampler writes it: its counters now, in the layout
+/// of a close record, and what was noted of its open.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SampleRecord {
+    /// Counters, addresses and ports now; `sock_id` is its id, `old_state` the state
+    /// now, `lifetime_ns` 0.
+    pub sock: CloseRecord,
+    /// When it became established; 0 when the open was not seen.
+    pub since_ns: u64,
+    /// The socket's address in the kernel.
+    pub sk_addr: u64,
+    /// 1 when its open was seen.
+    pub seen_open: u8,
+    /// Padding; always zero.
+    pub _pad: [u8; 7],
+}
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: repr(C) integers and byte arrays with explicit padding (each below too).
@@ -227,4 +280,8 @@ mod pod {
     unsafe impl aya::Pod for super::PairKey {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::PairTotals {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::SockTag {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::SampleRecord {}
 }

@@ -75,9 +75,11 @@ pub fn inet_sock_set_state_compat(ctx: BtfTracePointContext) -> u32 {
 macro_rules! cfg {
     ($field:ident) => {
         // SAFETY: CONFIG is plain data that userspace fills in before load.
-        unsafe { core::ptr::read_volatile(&CONFIG.$field) }
+        unsafe { core::ptr::read_volatile(&crate::CONFIG.$field) }
     };
 }
+
+mod live;
 
 /// Access to one socket's memory at offsets from its address.
 trait Kmem: Sized {
@@ -141,6 +143,14 @@ fn handle<K: Kmem>(ctx: &BtfTracePointContext) -> u32 {
     let closing = new_state == tcp_state::CLOSE
         && old_state != tcp_state::LISTEN
         && old_state != tcp_state::CLOSE;
+    let established = new_state == tcp_state::ESTABLISHED
+        && (old_state == tcp_state::SYN_SENT || old_state == tcp_state::SYN_RECV);
+    if established {
+        if live::enabled() {
+            live::opened(ctx.arg(0), old_state);
+        }
+        return 0;
+    }
     if !opening && !closing {
         return 0;
     }
@@ -152,7 +162,13 @@ fn handle<K: Kmem>(ctx: &BtfTracePointContext) -> u32 {
         // No protocol check here: a non-TCP open only occupies a slot until reused.
         note_open(key, new_state);
     } else if let Some(mem) = K::new(ctx.arg(0)) {
-        on_close(key, &mem, old_state);
+        // The live sampler's id for the socket: the same its passes gave it.
+        let id = if live::enabled() {
+            live::closed(mem.load::<u64>(cfg!(skc_cookie)).unwrap_or(0), key)
+        } else {
+            0
+        };
+        on_close(key, &mem, old_state, id);
     }
     0
 }
@@ -197,9 +213,10 @@ fn take_open(key: u64) -> Option<(u64, u8)> {
 }
 
 #[inline(always)]
-fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8) {
+fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8, sock_id: u64) {
     let mut rec = CloseRecord {
         old_state,
+        sock_id,
         ..CloseRecord::default()
     };
     if let Some((start_ns, origin)) = take_open(key) {
@@ -210,8 +227,26 @@ fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8) {
     } else if old_state == tcp_state::SYN_SENT {
         rec.origin = origin::CONNECT;
     }
-    if !read_addrs(mem, &mut rec) {
+    if !read_sock(mem, &mut rec) {
         return;
+    }
+    // Wake the reader only when a batch is waiting; it also drains on a timer.
+    let flags = if EVENTS.query(BPF_RB_AVAIL_DATA) >= u64::from(cfg!(wakeup_bytes)) {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    };
+    if EVENTS.output::<CloseRecord>(&rec, flags).is_err() {
+        fold_overflow(&rec);
+    }
+}
+
+/// Reads a socket's addresses, ports and counters into `rec`. False for a family we
+/// skip.
+#[inline(always)]
+fn read_sock<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
+    if !read_addrs(mem, rec) {
+        return false;
     }
     rec.local_port = u16::from_be(mem.load::<u16>(cfg!(sport)).unwrap_or(0));
     rec.peer_port = u16::from_be(mem.load::<u16>(cfg!(dport)).unwrap_or(0));
@@ -235,15 +270,7 @@ fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8) {
                 .wrapping_add(now_ms.wrapping_sub(stamp));
         }
     }
-    // Wake the reader only when a batch is waiting; it also drains on a timer.
-    let flags = if EVENTS.query(BPF_RB_AVAIL_DATA) >= u64::from(cfg!(wakeup_bytes)) {
-        BPF_RB_FORCE_WAKEUP
-    } else {
-        BPF_RB_NO_WAKEUP
-    };
-    if EVENTS.output::<CloseRecord>(&rec, flags).is_err() {
-        fold_overflow(&rec);
-    }
+    true
 }
 
 /// Fills in both addresses, IPv4 as IPv4-mapped IPv6. False for a family we skip.

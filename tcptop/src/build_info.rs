@@ -153,6 +153,7 @@ mod tests {
             Features {
                 rto: true,
                 ipv6: true,
+                live: true,
             }
             .into(),
         );

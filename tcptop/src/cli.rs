@@ -87,6 +87,11 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "2m", allow_hyphen_values = true, value_parser = parse_window)]
     pub tombstone_grace: Duration,
 
+    /// Count closed connections only: do not sample open sockets (as on kernels before
+    /// 5.11, where live sampling is not possible).
+    #[arg(long)]
+    pub no_live: bool,
+
     /// Ring buffer size in bytes (a power of two, at least 4096).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RING_BYTES, value_parser = parse_ring_bytes, hide = true)]
     pub ring_bytes: u32,

@@ -97,6 +97,7 @@ async fn start(args: &Args) -> Result<()> {
                 args.btf.clone(),
                 LoadOptions {
                     ring_bytes: args.ring_bytes,
+                    live: !args.no_live,
                     ..LoadOptions::default()
                 },
             );

@@ -70,6 +70,7 @@ pub fn open_source<'r>(args: &Args, resolver: &'r dyn Resolver) -> Result<Source
     }
     let opts = LoadOptions {
         ring_bytes: args.ring_bytes,
+        live: !args.no_live,
         ..LoadOptions::default()
     };
     let collector = KernelCollector::load(&args.btf, &opts)?;
@@ -118,11 +119,16 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
             "tcptop: attached to inet_sock_set_state, collecting for {}",
             humantime::format_duration(args.duration)
         );
+        if let Some(why) = &source.info().live_off {
+            eprintln!(
+                "tcptop: only closed connections are counted, open ones are not sampled: {why}"
+            );
+        }
     }
     let mut tally = Tally::new(args);
     let mut batch = Vec::new();
     // The window starts with a pass over the open sockets: their baseline.
-    source.pass(&mut batch);
+    source.pass(&mut batch)?;
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
     // Records reach the file at least this often.
@@ -149,10 +155,10 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
                 Some(Err(e)) => break Err(e.into()),
                 _ => true,
             },
-            _ = passes.tick(), if live => {
-                source.pass(&mut batch);
-                true
-            }
+            _ = passes.tick(), if live => match source.pass(&mut batch) {
+                Ok(()) => true,
+                Err(e) => break Err(e),
+            },
         };
         if let Err(e) = take(&mut batch, &source, &mut tally, recorder.as_mut()) {
             break Err(e);
@@ -164,7 +170,7 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
     // Whatever happened, what was recorded reaches the file.
     if result.is_ok() {
         source.finish(&mut batch);
-        source.pass(&mut batch);
+        source.pass(&mut batch)?;
         take(&mut batch, &source, &mut tally, recorder.as_mut())?;
     }
     if let Some(r) = recorder.as_mut() {

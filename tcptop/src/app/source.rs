@@ -72,7 +72,9 @@ pub trait Feed {
 
     /// Runs a pass over the open sockets, appending their activity since the previous
     /// pass (a recording replays its passes as they come).
-    fn pass(&mut self, _out: &mut Vec<Item>) {}
+    fn pass(&mut self, _out: &mut Vec<Item>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A source of attributed records.
@@ -117,9 +119,10 @@ impl Feed for Source<'_> {
         }
     }
 
-    fn pass(&mut self, out: &mut Vec<Item>) {
-        if let Source::Kernel(k) = self {
-            k.pass(out);
+    fn pass(&mut self, out: &mut Vec<Item>) -> Result<()> {
+        match self {
+            Source::Kernel(k) => k.pass(out),
+            Source::Replay(_) => Ok(()),
         }
     }
 }
@@ -170,9 +173,10 @@ impl Feed for Loading<'_> {
         }
     }
 
-    fn pass(&mut self, out: &mut Vec<Item>) {
-        if let Loading::Ready(s) = self {
-            s.pass(out);
+    fn pass(&mut self, out: &mut Vec<Item>) -> Result<()> {
+        match self {
+            Loading::Ready(s) => s.pass(out),
+            Loading::Pending(..) => Ok(()),
         }
     }
 }
@@ -219,23 +223,28 @@ impl<'r> KernelSource<'r> {
     }
 
     /// A pass over the open sockets, where the kernel samples them.
-    fn pass(&mut self, out: &mut Vec<Item>) {
+    fn pass(&mut self, out: &mut Vec<Item>) -> Result<()> {
         if !self.info.known.live {
-            return;
+            return Ok(());
         }
         let resolver = self.resolver;
         let tracker = &mut self.tracker;
         tracker.begin_pass();
-        let now_ns = self.ring.get_mut().sample_open(|s| {
-            if let Some(d) = tracker.sample(&s) {
-                out.push(Item::Live(AttributedLive::new(d, resolver)));
-            }
-        });
+        let now_ns = self
+            .ring
+            .get_mut()
+            .sample_open(|s| {
+                if let Some(d) = tracker.sample(&s) {
+                    out.push(Item::Live(AttributedLive::new(d, resolver)));
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("live sampling failed: {e}"))?;
         let end = tracker.end_pass();
         if !end.gone.is_empty() {
             out.push(Item::Gone(end.gone));
         }
         out.push(Item::Pass(now_ns));
+        Ok(())
     }
 
     async fn next(&mut self, out: &mut Vec<Item>) -> Result<()> {

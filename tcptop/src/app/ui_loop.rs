@@ -17,7 +17,7 @@ use crate::{
     attribution::Item,
     build_info::KernelSupport,
     record::{write::Sink, Recorder},
-    ui::{Kube, Session},
+    ui::{theme::Level, Kube, Session},
 };
 
 /// What reaches the loop from the person and the system.
@@ -87,7 +87,9 @@ where
                             }
                         }
                         // The open sockets' baseline.
-                        feed.pass(&mut batch);
+                        if let Err(e) = feed.pass(&mut batch) {
+                            break Err(e);
+                        }
                         if let Err(e) = take(&mut batch, started.elapsed(), ui, recorder.as_mut()) {
                             break Err(e);
                         }
@@ -118,7 +120,9 @@ where
                     ui.info.kube = k;
                 }
                 // The open sockets' activity in the interval, then the interval ends.
-                feed.pass(&mut batch);
+                if let Err(e) = feed.pass(&mut batch) {
+                    break Err(e);
+                }
                 if let Err(e) = take(&mut batch, started.elapsed(), ui, recorder.as_mut()) {
                     break Err(e);
                 }
@@ -157,6 +161,11 @@ fn attached(ui: &mut Session, info: &SourceInfo) {
     }
     ui.ledger.set_known(info.known);
     ui.info.notes.retain(|(n, _)| n != ATTACHING);
+    if let Some(why) = &info.live_off {
+        ui.info
+            .notes
+            .push((format!("closed connections only: {why}"), Level::Warn));
+    }
 }
 
 /// Draws a frame, `started` being when the loop started.

@@ -14,7 +14,7 @@ use aya::{
     programs::BtfTracePoint,
     Btf, Ebpf, EbpfLoader, Endianness,
 };
-use tcptop_common::{stat, PairKey, PairTotals};
+use tcptop_common::{stat, Config, PairKey, PairTotals};
 use thiserror::Error;
 
 use super::{
@@ -22,6 +22,7 @@ use super::{
     live::SockSample,
     memlock, misses,
     offsets::{self, Features, OffsetError, TRACEPOINT},
+    sampler::Sampler,
     CloseEvent, Counters, DropCounters, FoldedTotals,
 };
 
@@ -60,6 +61,8 @@ pub struct LoadOptions {
     /// Load the `bpf_probe_read_kernel` program even where the fast one would load
     /// (tests use it to check the program that 5.8 kernels get).
     pub compat: bool,
+    /// Try live sampling of open sockets (off: closed connections only).
+    pub live: bool,
 }
 
 impl Default for LoadOptions {
@@ -67,6 +70,7 @@ impl Default for LoadOptions {
         Self {
             ring_bytes: DEFAULT_RING_BYTES,
             compat: false,
+            live: true,
         }
     }
 }
@@ -79,24 +83,27 @@ pub struct KernelCollector {
     seen_overflow: HashMap<PairKey, Counters>,
     features: Features,
     program: &'static str,
+    sampler: Option<Sampler>,
+    live_off: Option<String>,
     // Dropping the program detaches it; it must outlive the maps above.
     ebpf: Ebpf,
 }
 
 impl KernelCollector {
     /// Resolves offsets from `btf_path`, loads the program and attaches it. Records flow
-    /// from the moment this returns.
+    /// from the moment this returns. Live sampling is tried first where BTF has what
+    /// it needs; where the kernel refuses it, the program is loaded again without it,
+    /// and [`KernelCollector::live_sampling`] says why.
     pub fn load(btf_path: &Path, opts: &LoadOptions) -> Result<Self, LoadError> {
         // aya parses the kernel BTF once for the loader and once more for the program;
         // run the second parse and the offset resolution beside the first.
         // The file is read once for both parses (sysfs hands it out 4 KiB a call).
         let data = offsets::read(btf_path)?;
         memlock::raise();
-        let (resolved, btf, loader) = std::thread::scope(|s| {
+        let (resolved, btf) = std::thread::scope(|s| {
             let btf = s.spawn(|| Btf::parse(&data, Endianness::default()));
             let resolved = s.spawn(|| offsets::resolve_bytes(&data));
-            let loader = EbpfLoader::new();
-            (resolved.join(), btf.join(), loader)
+            (resolved.join(), btf.join())
         });
         let (mut config, features) =
             resolved.map_err(|_| LoadError::Kernel("BTF offset resolution panicked".into()))??;
@@ -104,12 +111,42 @@ impl KernelCollector {
         let btf = btf
             .map_err(|_| LoadError::Kernel("BTF parsing panicked".into()))?
             .map_err(|e| LoadError::Kernel(format!("cannot parse kernel BTF: {e}")))?;
-        let mut loader = loader;
-        let mut ebpf = loader
+        let why_not = if !opts.live {
+            "live sampling is off (--no-live)".to_string()
+        } else if !features.live {
+            "this kernel's BTF lacks the socket iterators (they need Linux 5.11+)".to_string()
+        } else {
+            match Self::attach(&btf, Config { live: 1, ..config }, features, opts) {
+                Ok(c) => return Ok(c),
+                Err(LoadError::NotPermitted) => return Err(LoadError::NotPermitted),
+                Err(e) => format!(
+                    "the kernel refused the live sampler (it needs Linux 5.11+): {}",
+                    one_line(&e.to_string())
+                ),
+            }
+        };
+        let mut c = Self::attach(&btf, config, features, opts)?;
+        c.live_off = Some(why_not);
+        Ok(c)
+    }
+
+    /// Loads the object with `config`, the live sampler when `config.live` is set, and
+    /// attaches the tracepoint.
+    fn attach(
+        btf: &Btf,
+        config: Config,
+        features: Features,
+        opts: &LoadOptions,
+    ) -> Result<Self, LoadError> {
+        let mut ebpf = EbpfLoader::new()
             .override_global("CONFIG", &config, true)
             .map_max_entries("EVENTS", opts.ring_bytes)
             .load(PROGRAM)
             .map_err(|e| classify(&e))?;
+        let sampler = match config.live {
+            0 => None,
+            _ => Some(Sampler::load(&mut ebpf, btf).map_err(LoadError::Kernel)?),
+        };
         // The fast program needs bpf_skc_to_tcp_sock (5.9+); 5.8 gets the compat one.
         let mut last = None;
         let mut loaded = TRACEPOINT;
@@ -126,7 +163,7 @@ impl KernelCollector {
                 })?
                 .try_into()
                 .map_err(|e| classify(&e))?;
-            match program.load(TRACEPOINT, &btf) {
+            match program.load(TRACEPOINT, btf) {
                 Ok(()) => {
                     program.attach().map_err(|e| classify(&e))?;
                     loaded = name;
@@ -154,6 +191,8 @@ impl KernelCollector {
             seen_overflow: HashMap::new(),
             features,
             program: loaded,
+            sampler,
+            live_off: None,
             ebpf,
         })
     }
@@ -193,15 +232,22 @@ impl KernelCollector {
         }
     }
 
-    /// Hands every open socket the sampler finds to `sink`; returns the kernel's
-    /// clock (nanoseconds since boot) at the pass.
-    pub fn sample_open(&mut self, _sink: impl FnMut(SockSample)) -> u64 {
-        0
+    /// A pass of the live sampler: hands every open socket it follows to `sink`, and
+    /// returns the kernel's clock (nanoseconds since boot) at the pass. Without the
+    /// sampler, nothing.
+    pub fn sample_open(&mut self, sink: impl FnMut(SockSample)) -> Result<u64, String> {
+        match self.sampler.as_mut() {
+            Some(s) => s.pass(sink),
+            None => Ok(0),
+        }
     }
 
-    /// Whether open sockets can be sampled on this kernel, or why not.
+    /// Whether open sockets are sampled, or why not.
     pub fn live_sampling(&self) -> Result<(), String> {
-        Err("this build samples closed connections only".into())
+        match &self.live_off {
+            None => Ok(()),
+            Some(why) => Err(why.clone()),
+        }
     }
 
     /// Closes the kernel skipped the program for, where the kernel reports it (5.12+).
@@ -234,6 +280,28 @@ impl AsRawFd for KernelCollector {
     fn as_raw_fd(&self) -> RawFd {
         self.events.as_raw_fd()
     }
+}
+
+/// A kernel error in one line: a verifier log is cut to the line that says what it
+/// refused.
+fn one_line(msg: &str) -> String {
+    let Some((head, log)) = msg.split_once("Verifier output:") else {
+        return msg.lines().next().unwrap_or(msg).to_string();
+    };
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let refused = lines
+        .iter()
+        .position(|l| l.starts_with("verification time") || l.starts_with("processed "))
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| lines.get(i))
+        .or_else(|| lines.last())
+        .copied()
+        .unwrap_or("");
+    format!("{}: verifier: {refused}", head.trim().trim_end_matches('.'))
 }
 
 /// Turns an aya error into a [`LoadError`], spotting permission problems anywhere in the

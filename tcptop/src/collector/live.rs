@@ -70,10 +70,21 @@ pub struct PassEnd {
     pub gone: Vec<u64>,
 }
 
+/// How many passes a socket that no pass finds any more is remembered: its close, if it
+/// comes (a socket whose last descriptor was closed lingers in FIN_WAIT or LAST_ACK),
+/// counts only what its passes had not.
+pub const VANISHED_PASSES: u64 = 600;
+
+/// The most vanished sockets remembered; beyond, the oldest are forgotten (their close
+/// would count whole).
+pub const VANISHED_MAX: usize = 100_000;
+
 /// Follows live sockets across passes and closes.
 #[derive(Clone, Debug, Default)]
 pub struct Tracker {
     socks: HashMap<u64, Tracked>,
+    /// Sockets no pass finds any more, with their last counters.
+    vanished: HashMap<u64, Tracked>,
     /// Sockets closed recently: a pass that ran while they closed must not bring them
     /// back. Kept for two passes.
     closed: HashMap<u64, u64>,
@@ -147,7 +158,19 @@ impl Tracker {
             .map(|(id, _)| *id)
             .collect();
         for id in &gone {
-            self.socks.remove(id);
+            if let Some(t) = self.socks.remove(id) {
+                self.vanished.insert(*id, t);
+            }
+        }
+        self.vanished.retain(|_, t| t.pass + VANISHED_PASSES > pass);
+        if self.vanished.len() > VANISHED_MAX {
+            let mut by_age: Vec<(u64, u64)> =
+                self.vanished.iter().map(|(id, t)| (t.pass, *id)).collect();
+            by_age.sort_unstable();
+            let extra = self.vanished.len() - VANISHED_MAX;
+            for (_, id) in &by_age[..extra] {
+                self.vanished.remove(id);
+            }
         }
         self.closed.retain(|_, at| *at + 2 > pass);
         PassEnd {
@@ -164,7 +187,7 @@ impl Tracker {
             return;
         };
         self.closed.insert(id, self.pass);
-        match self.socks.remove(&id) {
+        match self.socks.remove(&id).or_else(|| self.vanished.remove(&id)) {
             Some(t) => {
                 let (connections, failed) = (e.counters.connections, e.counters.failed_connects);
                 e.counters = e.counters.since(&t.last);
@@ -284,10 +307,15 @@ mod tests {
     }
 
     #[test]
-    fn a_socket_that_vanishes_is_gone() {
+    fn a_socket_that_vanishes_is_gone_but_its_close_still_subtracts() {
         let mut t = Tracker::new();
-        pass(&mut t, &[sample(4, 1, false), sample(5, 1, false)]);
+        pass(&mut t, &[sample(4, 1_000, false), sample(5, 1, false)]);
+        pass(&mut t, &[sample(4, 3_000, false), sample(5, 1, false)]);
         let (_, end) = pass(&mut t, &[sample(5, 1, false)]);
         assert_eq!((end.open, end.gone), (1, vec![4]));
+        // Its last descriptor closed, it lingered, then closed: only the rest counts.
+        let mut c = close(4, 3_500);
+        t.close(&mut c);
+        assert_eq!(c.counters.bytes_sent, 500);
     }
 }

@@ -13,6 +13,7 @@ pub mod live;
 pub mod memlock;
 pub mod misses;
 pub mod offsets;
+pub mod sampler;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -44,6 +44,9 @@ pub struct Features {
     pub rto: bool,
     /// IPv6 socket addresses (CONFIG_IPV6).
     pub ipv6: bool,
+    /// What live sampling needs from BTF: the `task_file` iterator (5.8+) and the
+    /// fields it reads. `bpf_sock_from_file` needs 5.11; the load finds out.
+    pub live: bool,
 }
 
 /// Reads the BTF file at `path`, checks for the tracepoint and resolves every offset.
@@ -131,7 +134,18 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
         total_rto_time: opt("total_rto_time", 4),
         rto_stamp: opt("rto_stamp", 4),
         wakeup_bytes: 0,
+        skc_state: sized(common, "skc_state", 1).map_or(FIELD_MISSING, |o| base + o),
+        socket_sk: btf
+            .struct_id("socket")
+            .and_then(|id| sized(id, "sk", 8))
+            .unwrap_or(FIELD_MISSING),
+        skc_cookie: sized(common, "skc_cookie", 8).map_or(FIELD_MISSING, |o| base + o),
+        live: 0,
     };
+    let live = cfg.skc_state != FIELD_MISSING
+        && cfg.skc_cookie != FIELD_MISSING
+        && cfg.socket_sk != FIELD_MISSING
+        && btf.struct_id("bpf_iter__task_file").is_some();
     let rto = [
         cfg.total_rto,
         cfg.total_rto_recoveries,
@@ -152,7 +166,7 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
         }
     };
     let ipv6 = cfg.v6_daddr != FIELD_MISSING && cfg.v6_rcv_saddr != FIELD_MISSING;
-    Ok((cfg, Features { rto, ipv6 }))
+    Ok((cfg, Features { rto, ipv6, live }))
 }
 
 #[cfg(test)]
