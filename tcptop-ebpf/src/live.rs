@@ -70,7 +70,7 @@ pub fn opened(sk: *mut c_void, old_state: u8) {
         seen_open: 1,
         _pad: [0; 6],
     };
-    if OPENED.insert(&cookie, &tag, 0).is_err() {
+    if OPENED.insert(cookie, tag, 0).is_err() {
         bump(stat::UNNOTED);
     }
 }
@@ -82,7 +82,7 @@ pub fn closed(cookie: u64, addr: u64) -> u64 {
     if cookie == 0 {
         return addr;
     }
-    let _ = OPENED.remove(&cookie);
+    let _ = OPENED.remove(cookie);
     cookie
 }
 
@@ -130,7 +130,7 @@ pub fn walk_socks(ctx: *mut c_void) -> i32 {
     rec.sock.sock_id = if cookie == 0 { addr } else { cookie };
     rec.sock.old_state = state;
     if cookie != 0 {
-        if let Some(tag) = OPENED.get_ptr(&cookie) {
+        if let Some(tag) = OPENED.get_ptr(cookie) {
             // SAFETY: a map value; read once.
             let tag = unsafe { ptr::read_volatile(tag) };
             rec.since_ns = tag.since_ns;

@@ -25,7 +25,7 @@ use tcptop::{
 fn load(ring_bytes: u32) -> KernelCollector {
     load_with(LoadOptions {
         ring_bytes,
-        compat: false,
+        ..LoadOptions::default()
     })
 }
 
@@ -137,6 +137,7 @@ fn counters_match_tcp_info(id: u8, compat: bool) {
     let mut c = load_with(LoadOptions {
         ring_bytes: 256 * 1024,
         compat,
+        ..LoadOptions::default()
     });
     let (v4, v6) = (sizes(40, 1), sizes(40, 2));
     let work = {

@@ -114,6 +114,11 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
         None => None,
     };
     let live = matches!(source, Source::Kernel(_));
+    let mut tally = Tally::new(args);
+    let mut batch = Vec::new();
+    // The window starts with a pass over the open sockets, their baseline: it is said
+    // to have started once that is done.
+    source.pass(&mut batch)?;
     if live {
         eprintln!(
             "tcptop: attached to inet_sock_set_state, collecting for {}",
@@ -125,10 +130,6 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
             );
         }
     }
-    let mut tally = Tally::new(args);
-    let mut batch = Vec::new();
-    // The window starts with a pass over the open sockets: their baseline.
-    source.pass(&mut batch)?;
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
     // Records reach the file at least this often.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod churn;
+pub mod long;
 pub mod netns;
 pub mod once;
 pub mod tcpinfo;
