@@ -533,3 +533,55 @@ fn a_dumb_terminal_gets_one_line() {
     );
     assert_eq!(t.display("#{alternate_on}"), "0");
 }
+
+/// A connection from `client` to a listener on `server` that sends 1,000 bytes every
+/// 100 ms for `secs` seconds, the server reading all of it.
+fn trickle(client: &str, server: &str, secs: u64) -> thread::JoinHandle<()> {
+    let listener = TcpListener::bind((server, 0)).expect("bind a loopback address");
+    let addr = listener.local_addr().unwrap();
+    let mut sock = connect_from(client, addr);
+    let (mut peer, _) = listener.accept().unwrap();
+    thread::spawn(move || {
+        let reader = thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while peer.read(&mut buf).is_ok_and(|n| n > 0) {}
+        });
+        for _ in 0..secs * 10 {
+            sock.write_all(&[b'x'; 1000]).unwrap();
+            thread::sleep(Duration::from_millis(100));
+        }
+        drop(sock);
+        reader.join().unwrap();
+    })
+}
+
+#[test]
+fn a_long_lived_connection_stays_on_screen_with_its_rates() {
+    if !have_root() {
+        return;
+    }
+    let n = std::process::id() % 200 + 1;
+    let ip = |h: u8| format!("127.62.{n}.{h}");
+    let t = Tmux::start("longlived", 160, 40);
+    t.launch("--interval 500ms --no-kube --group-by ip");
+    t.wait_for("the collector", 30, |s| !s.contains("attaching") && s.contains("ip pairs"));
+    let sender = trickle(&ip(1), &ip(2), 14);
+    t.keys(&["/"]);
+    t.type_text(&format!("{} ", ip(1)));
+    t.keys(&["Enter"]);
+    // For 10 s the client's row shows every time, sending about 10 KB/s.
+    t.wait_for("the live row", 10, |s| !rows(s, &format!("{} ", ip(1))).is_empty());
+    for _ in 0..20 {
+        let s = t.screen();
+        let row = rows(&s, &format!("{} ", ip(1)));
+        assert_eq!(row.len(), 1, "{s}");
+        let cells: Vec<&str> = row[0].split_whitespace().collect();
+        // LOCAL PEER CONNS/s FAILED/s TX/s (value and unit) ...
+        assert_eq!(cells[1], ip(2), "{s}");
+        assert_ne!(cells[4], "0", "no TX/s: {s}");
+        assert!(s.contains("OPEN"), "{s}");
+        thread::sleep(Duration::from_millis(500));
+    }
+    t.quit_cleanly();
+    sender.join().unwrap();
+}
