@@ -80,7 +80,7 @@ impl Shared {
         let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
         kinds[kind as usize] = state;
         if kinds.iter().all(|k| *k == KindState::Synced) {
-            self.write().set_synced();
+            self.write().set_current(true);
         }
         self.publish(&kinds);
     }
@@ -105,17 +105,17 @@ trait Watched:
     Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
 {
     const KIND: Kind;
-    /// Adds or updates the object.
-    fn apply(&self, idx: &mut Index, zones: &ZoneLabels);
+    /// Adds or updates the object, seen at `now`.
+    fn apply(&self, idx: &mut Index, zones: &ZoneLabels, now: Instant);
     /// Deletes the object at `now`.
     fn delete(&self, idx: &mut Index, now: Instant);
 }
 
 impl Watched for Pod {
     const KIND: Kind = Kind::Pods;
-    fn apply(&self, idx: &mut Index, _: &ZoneLabels) {
+    fn apply(&self, idx: &mut Index, _: &ZoneLabels, now: Instant) {
         if let Some(r) = pod_record(self) {
-            idx.apply_pod(&r);
+            idx.apply_pod(&r, now);
         }
     }
     fn delete(&self, idx: &mut Index, now: Instant) {
@@ -127,9 +127,9 @@ impl Watched for Pod {
 
 impl Watched for Node {
     const KIND: Kind = Kind::Nodes;
-    fn apply(&self, idx: &mut Index, zones: &ZoneLabels) {
+    fn apply(&self, idx: &mut Index, zones: &ZoneLabels, now: Instant) {
         if let Some(r) = node_record(self, zones) {
-            idx.apply_node(&r);
+            idx.apply_node(&r, now);
         }
     }
     fn delete(&self, idx: &mut Index, _: Instant) {
@@ -139,14 +139,14 @@ impl Watched for Node {
 
 impl Watched for Service {
     const KIND: Kind = Kind::Services;
-    fn apply(&self, idx: &mut Index, _: &ZoneLabels) {
+    fn apply(&self, idx: &mut Index, _: &ZoneLabels, now: Instant) {
         if let Some(r) = service_record(self) {
-            idx.apply_service(&r);
+            idx.apply_service(&r, now);
         }
     }
-    fn delete(&self, idx: &mut Index, _: Instant) {
+    fn delete(&self, idx: &mut Index, now: Instant) {
         if let Some(uid) = self.uid() {
-            idx.delete_service(&uid);
+            idx.delete_service(&uid, now);
         }
     }
 }
@@ -197,9 +197,9 @@ where
             let mut idx = shared.write();
             let now = Instant::now();
             match ev {
-                watcher::Event::Init => idx.begin_relist(K::KIND),
+                watcher::Event::Init => idx.begin_relist(K::KIND, now),
                 watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
-                    o.apply(&mut idx, &shared.zones)
+                    o.apply(&mut idx, &shared.zones, now)
                 }
                 watcher::Event::Delete(o) => o.delete(&mut idx, now),
                 watcher::Event::InitDone => idx.end_relist(K::KIND, now),
