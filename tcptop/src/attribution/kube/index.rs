@@ -152,8 +152,8 @@ impl Index {
         })
     }
 
-    /// True while the cache is current (every kind listed): an IP nothing claims is
-    /// then `external`.
+    /// True while the cache is current (see [`super::status::Health::current`]): an
+    /// IP nothing claims is then `external`.
     pub fn current(&self) -> bool {
         self.current
     }

@@ -30,8 +30,9 @@ impl KubeResolver {
 
 impl Resolver for KubeResolver {
     /// Loopback is `loopback`; a cached IP its owner; any other IP `external` while the
-    /// cache is current and `unknown` otherwise (and for the unspecified address, which
-    /// stands for a missing one).
+    /// cache is current (every kind listed, no watch failing, credentials in hand) and
+    /// `unknown` otherwise (and for the unspecified address, which stands for a
+    /// missing one).
     fn resolve(&self, ip: IpAddr) -> Attribution {
         if is_loopback(ip) {
             return self.loopback.clone();
