@@ -4,7 +4,7 @@
 //! [`Shared`]: the index, the health and the status channel.
 use std::{
     sync::{mpsc, Arc},
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
 use base64::Engine;
@@ -16,7 +16,6 @@ use super::{
     layer::{Bearer, Observe},
     status::Setup,
     watch::{self, Shared},
-    KubeOptions,
 };
 
 /// How long stopping waits for the thread (its tasks end at once; a plugin is killed).
@@ -37,16 +36,16 @@ pub struct Background {
 }
 
 impl Background {
-    /// Starts the thread: credentials, then the client, then the watchers and the
-    /// janitor, all reporting through `shared`.
+    /// Starts the thread: credentials from `plugin` if there is one, then the client,
+    /// then the watchers and the janitor, all reporting through `shared`.
     pub fn start(
         config: kube::Config,
+        plugin: Option<Plugin>,
         shared: Arc<Shared>,
-        opts: &KubeOptions,
+        grace: Duration,
     ) -> std::io::Result<Self> {
         let (stop, stopped) = oneshot::channel();
         let (done_tx, done) = mpsc::channel::<()>();
-        let (grace, timeout) = (opts.grace, opts.plugin_timeout);
         std::thread::Builder::new()
             .name("tcptop-kube".into())
             .spawn(move || {
@@ -67,7 +66,7 @@ impl Background {
                 };
                 rt.block_on(async {
                     tokio::select! {
-                        () = run(config, shared, grace, timeout) => {}
+                        () = run(config, plugin, shared, grace) => {}
                         _ = stopped => {}
                     }
                 });
@@ -91,9 +90,8 @@ impl Drop for Background {
 /// Runs the client until stopped: gets a credential, builds the client, watches, and
 /// renews the credential before it expires (a token in place, a certificate with a
 /// new client).
-async fn run(mut config: kube::Config, shared: Arc<Shared>, grace: Duration, timeout: Duration) {
+async fn run(config: kube::Config, plugin: Option<Plugin>, shared: Arc<Shared>, grace: Duration) {
     let _janitor = tokio::spawn(watch::janitor(shared.clone(), grace));
-    let plugin = Plugin::take(&mut config.auth_info, timeout);
     let bearer = Bearer::default();
     let mut next = None;
     loop {
@@ -161,22 +159,22 @@ fn renew_in(acquired: SystemTime, expires: SystemTime) -> Duration {
 
 /// Runs the plugin until it gives a credential, backing off between failures. While
 /// the credential in use is still valid (until `valid_until`) the status says nothing;
-/// without one it shows the plugin running, then why it failed.
+/// without one it shows the plugin running, then why it failed (kept while it runs
+/// again).
 async fn acquire(p: &Plugin, shared: &Shared, valid_until: Option<SystemTime>) -> Credential {
     let expired = || valid_until.is_none_or(|t| SystemTime::now() >= t);
     let mut delay = RETRY_MIN;
+    let mut failed = false;
     loop {
-        if expired() {
-            shared.set_setup(Setup::Plugin {
-                command: p.command().to_string(),
-                since: Instant::now(),
-            });
+        if expired() && !failed {
+            shared.plugin_started(p.command());
         }
         let e = match p.run().await {
             Ok(c) => return c,
             Err(e) => e,
         };
         if expired() {
+            failed = true;
             let retrying = if e.is_permanent() { "" } else { ", retrying" };
             shared.set_setup(Setup::Failed(format!("{e}; labels are IP-level{retrying}")));
         }

@@ -22,6 +22,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use tokio::sync::watch as channel;
 
 pub use config::{ConfigError, Environment};
+use credentials::Plugin;
 pub use records::ZoneLabels;
 pub use resolver::KubeResolver;
 pub use status::KubeStatus;
@@ -79,7 +80,7 @@ impl KubeCache {
     /// configuration the user named and that cannot be used.
     pub async fn start(opts: &KubeOptions, env: &Environment) -> Result<Self, ConfigError> {
         let loaded = config::load(opts.kubeconfig.as_deref(), opts.context.as_deref(), env).await?;
-        let config = match loaded {
+        let mut config = match loaded {
             config::Loaded::Found(c) => *c,
             config::Loaded::Missing(reason) => return Ok(Self::unavailable(reason, opts)),
         };
@@ -87,7 +88,13 @@ impl KubeCache {
             config.cluster_url.to_string(),
             opts.zones.clone(),
         ));
-        let client = match client::Background::start(config, shared.clone(), opts) {
+        // Said before the thread starts, so that the first status (and the UI's first
+        // frame) already names the plugin being waited for.
+        let plugin = Plugin::take(&mut config.auth_info, opts.plugin_timeout);
+        if let Some(p) = &plugin {
+            shared.plugin_started(p.command());
+        }
+        let client = match client::Background::start(config, plugin, shared.clone(), opts.grace) {
             Ok(c) => Some(c),
             Err(e) => {
                 shared.set_setup(Setup::Failed(format!(

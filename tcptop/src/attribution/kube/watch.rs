@@ -117,6 +117,21 @@ impl Shared {
         });
     }
 
+    /// The credential plugin `command` is running and no credential is in hand; a
+    /// plugin already running keeps its start time.
+    pub fn plugin_started(&self, command: &str) {
+        self.update(|h| {
+            if matches!(&h.setup, Setup::Plugin { command: c, .. } if c == command) {
+                return false;
+            }
+            h.setup = Setup::Plugin {
+                command: command.to_string(),
+                since: Instant::now(),
+            };
+            true
+        });
+    }
+
     fn publish(&self, h: &Health) {
         self.write().set_current(h.current());
         let status = summarize(&self.server, h, self.read().pods(), Instant::now());
