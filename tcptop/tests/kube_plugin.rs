@@ -13,7 +13,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support_kube::{objects, FakeApi};
+use support_kube::{
+    objects::{self, PluginReaper},
+    FakeApi,
+};
 use tcptop::attribution::{
     kube::{Environment, KubeCache, KubeOptions, KubeStatus},
     Resolver,
@@ -66,6 +69,7 @@ async fn a_slow_plugin_runs_once_off_the_callers_runtime_and_its_token_is_used()
     populate(&api);
     api.require_bearer("Bearer plugin-token");
     let dir = tempfile::tempdir().unwrap();
+    let _reaper = PluginReaper(dir.path().to_path_buf());
     let plugin = objects::plugin(dir.path(), "slow-plugin", "3");
     let kc = objects::write_exec_kubeconfig(dir.path(), &api.url(), &plugin);
     // How late a 10 ms ticker on this runtime gets, at worst.
@@ -126,6 +130,7 @@ async fn a_hung_plugin_is_killed_at_its_timeout_and_says_so() {
     let api = FakeApi::start().await;
     populate(&api);
     let dir = tempfile::tempdir().unwrap();
+    let _reaper = PluginReaper(dir.path().to_path_buf());
     let plugin = objects::plugin(dir.path(), "hung-plugin", "infinity");
     let kc = objects::write_exec_kubeconfig(dir.path(), &api.url(), &plugin);
     let cache = start(&kc, Duration::from_secs(1)).await;

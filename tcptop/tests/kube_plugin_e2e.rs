@@ -14,7 +14,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support_kube::{net::have_root, objects, pty::PtyRun, FakeApi};
+use support_kube::{
+    net::have_root,
+    objects::{self, PluginReaper},
+    pty::PtyRun,
+    FakeApi,
+};
 
 /// `tcptop --once` waits this long for the cache before collecting (app::kube).
 const SYNC_WAIT: Duration = Duration::from_secs(5);
@@ -64,11 +69,20 @@ fn once(kubeconfig: &Path) -> Once {
     let mut lines = Vec::new();
     let mut attached = None;
     // Ends when stderr closes (tcptop exited) or after 40 s, which only a hang takes.
-    while let Ok((t, line)) = rx.recv_timeout(Duration::from_secs(40)) {
-        if line.contains("attached") {
-            attached.get_or_insert(t);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(40)) {
+            Ok((t, line)) => {
+                if line.contains("attached") {
+                    attached.get_or_insert(t);
+                }
+                lines.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = run.0.kill();
+                break;
+            }
         }
-        lines.push(line);
     }
     let status = run.0.wait().expect("wait for tcptop");
     let exited = t0.elapsed();
@@ -110,6 +124,7 @@ async fn once_ends_on_time_with_a_slow_or_hung_plugin() {
     }
     let api = FakeApi::start().await;
     let (slow, hung) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let _reapers = [slow.path(), hung.path()].map(|d| PluginReaper(d.to_path_buf()));
     let cases = [(slow.path(), "10"), (hung.path(), "infinity")];
     let runs: Vec<_> = cases
         .iter()
@@ -118,8 +133,13 @@ async fn once_ends_on_time_with_a_slow_or_hung_plugin() {
             (plugin, thread::spawn(move || once(&kc)))
         })
         .collect();
-    for ((plugin, run), (dir, sleep)) in runs.into_iter().zip(cases) {
-        let r = tokio::task::block_in_place(|| run.join().unwrap());
+    // Every run ends (killed after 40 s at worst) before anything is asserted.
+    let runs: Vec<_> = tokio::task::block_in_place(|| {
+        runs.into_iter()
+            .map(|(plugin, run)| (plugin, run.join().unwrap()))
+            .collect()
+    });
+    for ((plugin, r), (dir, sleep)) in runs.into_iter().zip(cases) {
         let what = format!("plugin sleeping {sleep}: {:?}", r.stderr);
         assert!(r.success, "{what}");
         // The sync wait gives up at its bound; then the 3 s window is not stretched.
@@ -151,6 +171,7 @@ async fn the_first_frame_and_the_header_do_not_wait_for_the_plugin() {
     }
     let api = FakeApi::start().await;
     let dir = tempfile::tempdir().unwrap();
+    let _reaper = PluginReaper(dir.path().to_path_buf());
     let (kc, _) = setup(dir.path(), &api, "10");
     let kc = kc.to_str().unwrap().to_string();
     tokio::task::block_in_place(|| {

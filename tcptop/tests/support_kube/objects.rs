@@ -202,16 +202,16 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
-/// A credential plugin script that appends its process group to `dir/runs`, sleeps
-/// `sleep` (a `sleep` duration, `infinity` to hang), then prints an ExecCredential
-/// with the token `plugin-token`.
+/// A credential plugin script that appends its process group (its shell's pid) and
+/// its `sleep`'s pid to `dir/runs`, sleeps `sleep` (a `sleep` duration, `infinity` to
+/// hang), then prints an ExecCredential with the token `plugin-token`.
 pub fn plugin(dir: &Path, name: &str, sleep: &str) -> PathBuf {
     let runs = dir.join("runs");
     script(
         dir,
         name,
         &format!(
-            "echo $$ >> {}\nsleep {sleep}\n\
+            "sleep {sleep} &\necho \"$$ $!\" >> {}\nwait $!\n\
              echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\
              \"status\":{{\"token\":\"plugin-token\"}}}}'",
             runs.display()
@@ -223,9 +223,26 @@ pub fn plugin(dir: &Path, name: &str, sleep: &str) -> PathBuf {
 pub fn plugin_runs(dir: &Path) -> Vec<i32> {
     std::fs::read_to_string(dir.join("runs"))
         .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
         .collect()
+}
+
+/// Kills, when dropped, every process a [`plugin`] in the directory started, so that
+/// a failing test leaves none behind.
+pub struct PluginReaper(pub PathBuf);
+
+impl Drop for PluginReaper {
+    fn drop(&mut self) {
+        let text = std::fs::read_to_string(self.0.join("runs")).unwrap_or_default();
+        for pid in text
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            // SAFETY: kill has no memory effects; these are our test's own processes.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
 }
 
 /// True while any process of group `pgid` runs (zombies aside).
