@@ -195,12 +195,19 @@ impl FakeApi {
     /// [`FakeApi::resume`]. The data stays.
     pub async fn stop(&mut self) {
         drop(self.shutdown.take());
-        self.kill.send_modify(|e| *e += 1);
-        if tokio::time::timeout(Duration::from_secs(10), &mut self.server)
-            .await
-            .is_err()
-        {
-            self.server.abort();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            // Again and again: a client may start a watch on a connection that has
+            // not closed yet, which would hold the graceful shutdown for 290 s.
+            self.kill.send_modify(|e| *e += 1);
+            let wait = tokio::time::timeout(Duration::from_millis(50), &mut self.server);
+            if wait.await.is_ok() {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                self.server.abort();
+                return;
+            }
         }
     }
 
