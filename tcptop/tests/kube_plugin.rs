@@ -248,3 +248,46 @@ async fn tokens_are_renewed_before_they_expire_without_a_relist() {
         cache.status()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_that_fails_past_expiry_shows_and_clears_when_it_works_again() {
+    let api = FakeApi::start().await;
+    populate(&api);
+    let dir = tempfile::tempdir().unwrap();
+    let (runs, ok) = (dir.path().join("runs"), dir.path().join("fixed"));
+    // The first token lives 2 s; renewals fail until `fixed` exists.
+    let plugin = objects::script(
+        dir.path(),
+        "expiring-plugin",
+        &format!(
+            "echo $$ >> {runs}\nn=$(wc -l < {runs})\n\
+             if [ \"$n\" -gt 1 ] && [ ! -e {ok} ]; then echo 'token service down' >&2; exit 1; fi\n\
+             exp=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
+             echo \"{{\\\"kind\\\":\\\"ExecCredential\\\",\\\"status\\\":{{\\\"token\\\":\
+             \\\"t\\\",\\\"expirationTimestamp\\\":\\\"$exp\\\"}}}}\"",
+            runs = runs.display(),
+            ok = ok.display()
+        ),
+    );
+    let kc = objects::write_exec_kubeconfig(dir.path(), &api.url(), &plugin);
+    let cache = start(&kc, Duration::from_secs(30)).await;
+    assert!(
+        cache.wait_synced(Duration::from_secs(30)).await,
+        "{}",
+        cache.status()
+    );
+    eventually("the failure shows once the token expired", || {
+        cache
+            .status()
+            .to_string()
+            .contains("failed (exit status: 1): token service down")
+    })
+    .await;
+    assert_eq!(unknown_ip(&cache), "unknown");
+    std::fs::write(&ok, "").unwrap();
+    assert!(
+        cache.wait_synced(Duration::from_secs(30)).await,
+        "{}",
+        cache.status()
+    );
+}

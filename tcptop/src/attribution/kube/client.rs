@@ -131,7 +131,11 @@ async fn run(config: kube::Config, plugin: Option<Plugin>, shared: Arc<Shared>, 
             acquired = SystemTime::now();
             expires = cred.expires();
             match cred {
-                Credential::Token { header, .. } => bearer.set(header),
+                Credential::Token { header, .. } => {
+                    bearer.set(header);
+                    // Renewed late (the old one expired meanwhile): say it is over.
+                    shared.set_setup(Setup::Ready);
+                }
                 cert @ Credential::Certificate { .. } => {
                     next = Some(cert);
                     break;
