@@ -103,15 +103,16 @@ fn measure(dual_stack: bool) -> (f64, f64) {
     let zones = ZoneLabels::default();
     let mut idx = Index::new();
     for n in &nodes {
-        idx.apply_node(&node_record(n, &zones).unwrap());
+        idx.apply_node(&node_record(n, &zones).unwrap(), Instant::now());
     }
     let (b0, k0) = (BYTES.load(Relaxed), BLOCKS.load(Relaxed));
     // As the watcher does it: one full list, then InitDone.
-    idx.begin_relist(Kind::Pods);
+    let now = Instant::now();
+    idx.begin_relist(Kind::Pods, now);
     for p in &pods {
-        idx.apply_pod(&pod_record(p).unwrap());
+        idx.apply_pod(&pod_record(p).unwrap(), now);
     }
-    idx.end_relist(Kind::Pods, Instant::now());
+    idx.end_relist(Kind::Pods, now);
     let (b1, k1) = (BYTES.load(Relaxed), BLOCKS.load(Relaxed));
     assert_eq!(idx.pods(), PODS as usize);
     let per_pod = (b1 - b0) as f64 / f64::from(PODS);

@@ -211,10 +211,9 @@ where
         ));
     }
     if let Some(path) = &args.kubeconfig {
-        if !path.is_file() {
+        if let Err(problem) = crate::attribution::kube::config::check_file(path) {
             return Parsed::Usage(format!(
-                "kubeconfig file {} does not exist: check --kubeconfig, or pass --no-kube",
-                path.display()
+                "kubeconfig file {problem}: check --kubeconfig, or pass --no-kube"
             ));
         }
     }
@@ -344,6 +343,11 @@ mod tests {
                 &["--kubeconfig", "/nonexistent/kubeconfig"],
                 "does not exist",
             ),
+            (
+                &["--kubeconfig", "/dev/null"],
+                "a character device, not a regular file",
+            ),
+            (&["--kubeconfig", "/"], "is a directory, not a regular file"),
         ] {
             let m = usage(args);
             assert!(m.contains(needle), "{m}");

@@ -65,24 +65,38 @@ pub fn options(args: &Args) -> KubeOptions {
         context: args.context.clone(),
         zones: ZoneLabels::from_flag(&args.zone_label),
         grace: args.tombstone_grace,
+        ..KubeOptions::default()
     }
 }
 
-/// Starts the cache and waits up to `wait` for it to sync or fail, keeping its status
-/// for [`Labels::report`] (collection goes on with IP-level labels when it is not
-/// usable). Fails only on a kubeconfig or context the user named and that cannot be
-/// used.
+/// Starts the cache (its client runs on a thread of its own, so this returns at once)
+/// and waits up to `wait` for it to sync or fail, keeping its status for
+/// [`Labels::report`] (collection goes on with IP-level labels when it is not usable,
+/// a credential plugin still running included). Fails only on a kubeconfig or context
+/// the user named and that cannot be used.
 pub async fn start(args: &Args, wait: Duration) -> Result<Labels> {
     if args.no_kube {
         return Ok(Labels::IpOnly(IpOnly::default()));
     }
     let cache = KubeCache::start(&options(args), &Environment::current()).await?;
+    let within = humantime::format_duration(wait);
     let status = match cache.wait_settled(wait).await {
-        KubeStatus::Connecting { server } => KubeStatus::Unavailable {
+        KubeStatus::Connecting {
+            server,
+            plugin: None,
+        } => KubeStatus::Unavailable {
             reason: format!(
-                "no answer from the API server at {server} within {}; labels are IP-level \
-                 until it answers",
-                humantime::format_duration(wait)
+                "no answer from the API server at {server} within {within}; labels are \
+                 IP-level until it answers"
+            ),
+        },
+        KubeStatus::Connecting {
+            plugin: Some(p), ..
+        } => KubeStatus::Unavailable {
+            reason: format!(
+                "the credential plugin {} has not answered within {within}; labels are \
+                 IP-level until it does",
+                p.command
             ),
         },
         s => s,

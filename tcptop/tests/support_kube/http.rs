@@ -9,7 +9,7 @@ use std::{
 use axum::{
     body::{Body, Bytes},
     extract::{Path as UrlPath, Query, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -45,11 +45,19 @@ fn status(code: StatusCode, reason: &str, message: String) -> Response {
         .into_response()
 }
 
-async fn other(State(app): State<App>, uri: axum::http::Uri) -> Response {
+fn authorization(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+async fn other(State(app): State<App>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
     app.store.lock().unwrap().requests.push(Request {
         resource: uri.path().to_string(),
         verb: "other",
         query: BTreeMap::new(),
+        authorization: authorization(&headers),
     });
     status(
         StatusCode::NOT_FOUND,
@@ -62,15 +70,30 @@ async fn handle(
     State(app): State<App>,
     UrlPath(resource): UrlPath<String>,
     Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
     let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
     let verb = if watching { "watch" } else { "list" };
     let mut s = app.store.lock().unwrap();
+    let auth = authorization(&headers);
     s.requests.push(Request {
         resource: resource.clone(),
         verb,
         query: q.clone(),
+        authorization: auth.clone(),
     });
+    if let Some(want) = &s.bearer {
+        if !auth
+            .as_deref()
+            .is_some_and(|a| a.starts_with(want.as_str()))
+        {
+            return status(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "Unauthorized".into(),
+            );
+        }
+    }
     let Some(kind) = KINDS.into_iter().find(|k| *k == resource) else {
         return status(
             StatusCode::NOT_FOUND,

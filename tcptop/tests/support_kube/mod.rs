@@ -2,22 +2,25 @@
 //! watch protocol of the real one for pods, nodes and services (JSON lists with a
 //! resourceVersion, paging with limit/continue, chunked watch streams of ADDED,
 //! MODIFIED, DELETED, BOOKMARK and ERROR events, 410 Gone for a compacted history,
-//! 403 Status objects) and counts every request.
+//! 403 and 401 Status objects) and counts every request. It can also go down and come
+//! back on the same port, as an API server does in an outage.
 #![allow(dead_code)] // Each test binary uses a different part.
 
 mod http;
 pub mod net;
 pub mod objects;
+pub mod pty;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 /// The kinds served, by their plural.
 pub const KINDS: [&str; 3] = ["pods", "nodes", "services"];
@@ -31,6 +34,8 @@ pub struct Request {
     pub verb: &'static str,
     /// The query string's parameters.
     pub query: BTreeMap<String, String>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
 }
 
 #[derive(Default)]
@@ -46,6 +51,8 @@ pub struct Store {
     /// Watches starting below this resourceVersion get 410 Gone.
     pub(crate) compacted_below: u64,
     pub(crate) forbidden: HashSet<(String, String)>,
+    /// When set, requests whose `Authorization` does not start with it get 401.
+    pub(crate) bearer: Option<String>,
     pub(crate) requests: Vec<Request>,
     pub(crate) events: broadcast::Sender<(&'static str, u64, Value)>,
     silent: bool,
@@ -121,6 +128,7 @@ pub struct FakeApi {
     addr: SocketAddr,
     kill: watch::Sender<u64>,
     server: tokio::task::JoinHandle<()>,
+    shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl Drop for FakeApi {
@@ -128,6 +136,24 @@ impl Drop for FakeApi {
         self.server.abort();
         self.kill.send_modify(|e| *e += 1);
     }
+}
+
+/// Serves `store` on `listener` until the returned sender fires (or is dropped).
+fn serve(
+    listener: tokio::net::TcpListener,
+    store: Arc<Mutex<Store>>,
+    kill: watch::Receiver<u64>,
+) -> (tokio::task::JoinHandle<()>, oneshot::Sender<()>) {
+    let (shutdown, down) = oneshot::channel::<()>();
+    let app = http::router(store, kill);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = down.await;
+            })
+            .await;
+    });
+    (server, shutdown)
 }
 
 impl FakeApi {
@@ -148,21 +174,51 @@ impl FakeApi {
             kinds: HashMap::new(),
             compacted_below: 0,
             forbidden: HashSet::new(),
+            bearer: None,
             requests: Vec::new(),
             events,
             silent: false,
         }));
         let (kill, kill_rx) = watch::channel(0);
-        let app = http::router(store.clone(), kill_rx);
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (server, shutdown) = serve(listener, store.clone(), kill_rx);
         Self {
             store,
             addr,
             kill,
             server,
+            shutdown: Some(shutdown),
         }
+    }
+
+    /// Goes down: stops accepting, ends every watch and waits (up to 10 s) until every
+    /// connection is closed, so that clients get "connection refused" until
+    /// [`FakeApi::resume`]. The data stays.
+    pub async fn stop(&mut self) {
+        drop(self.shutdown.take());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            // Again and again: a client may start a watch on a connection that has
+            // not closed yet, which would hold the graceful shutdown for 290 s.
+            self.kill.send_modify(|e| *e += 1);
+            let wait = tokio::time::timeout(Duration::from_millis(50), &mut self.server);
+            if wait.await.is_ok() {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                self.server.abort();
+                return;
+            }
+        }
+    }
+
+    /// Comes back on the same port with the same data.
+    pub async fn resume(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("bind the fake API server again");
+        let (server, shutdown) = serve(listener, self.store.clone(), self.kill.subscribe());
+        self.server = server;
+        self.shutdown = Some(shutdown);
     }
 
     /// A free port to start a server on later (nothing listens there now).
@@ -211,6 +267,12 @@ impl FakeApi {
     /// Answers `verb` (`list` or `watch`) on `resource` with 403 Forbidden.
     pub fn forbid(&self, resource: &str, verb: &str) {
         self.with(|s| s.forbidden.insert((resource.into(), verb.into())));
+    }
+
+    /// Answers 401 to requests whose `Authorization` header does not start with
+    /// `prefix` (e.g. `Bearer plugin-`).
+    pub fn require_bearer(&self, prefix: &str) {
+        self.with(|s| s.bearer = Some(prefix.into()));
     }
 
     /// Lifts every [`FakeApi::forbid`].

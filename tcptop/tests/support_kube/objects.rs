@@ -98,6 +98,28 @@ pub fn service(ns: &str, name: &str, uid: &str, ips: &[&str]) -> Value {
 
 /// Writes a kubeconfig with one context per `(name, server)`, `current` selected.
 pub fn write_kubeconfig(dir: &Path, clusters: &[(&str, &str)], current: &str) -> PathBuf {
+    write_kubeconfig_for(dir, clusters, current, "    token: test-token\n")
+}
+
+/// Writes a kubeconfig for `server` whose user gets its credential from the exec
+/// plugin `command` (non-interactive, as in EKS, GKE and AKS kubeconfigs).
+pub fn write_exec_kubeconfig(dir: &Path, server: &str, command: &Path) -> PathBuf {
+    let user = format!(
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      \
+         interactiveMode: Never\n",
+        command.display()
+    );
+    write_kubeconfig_for(dir, &[("fake", server)], "fake", &user)
+}
+
+/// Writes a kubeconfig like [`write_kubeconfig`] with `user` (YAML, indented four
+/// spaces) as the user's fields.
+fn write_kubeconfig_for(
+    dir: &Path,
+    clusters: &[(&str, &str)],
+    current: &str,
+    user: &str,
+) -> PathBuf {
     let mut y = format!("apiVersion: v1\nkind: Config\ncurrent-context: {current}\nclusters:\n");
     for (n, url) in clusters {
         y += &format!("- name: {n}\n  cluster:\n    server: {url}\n");
@@ -106,7 +128,8 @@ pub fn write_kubeconfig(dir: &Path, clusters: &[(&str, &str)], current: &str) ->
     for (n, _) in clusters {
         y += &format!("- name: {n}\n  context:\n    cluster: {n}\n    user: tester\n");
     }
-    y += "users:\n- name: tester\n  user:\n    token: test-token\n";
+    y += "users:\n- name: tester\n  user:\n";
+    y += user;
     let path = dir.join("kubeconfig");
     std::fs::write(&path, y).unwrap();
     path
@@ -168,4 +191,71 @@ pub fn fleet_service(i: u32) -> Value {
         &uid(0x5e, i),
         &[&fleet_service_ip(i)],
     )
+}
+
+/// Writes an executable `sh` script `name` with `body` into `dir`.
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A credential plugin script that appends its process group (its shell's pid) and
+/// its `sleep`'s pid to `dir/runs`, sleeps `sleep` (a `sleep` duration, `infinity` to
+/// hang), then prints an ExecCredential with the token `plugin-token`.
+pub fn plugin(dir: &Path, name: &str, sleep: &str) -> PathBuf {
+    let runs = dir.join("runs");
+    script(
+        dir,
+        name,
+        &format!(
+            "sleep {sleep} &\necho \"$$ $!\" >> {}\nwait $!\n\
+             echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\
+             \"status\":{{\"token\":\"plugin-token\"}}}}'",
+            runs.display()
+        ),
+    )
+}
+
+/// The process groups of the runs of a [`plugin`] in `dir` so far.
+pub fn plugin_runs(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("runs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// Kills, when dropped, every process a [`plugin`] in the directory started, so that
+/// a failing test leaves none behind.
+pub struct PluginReaper(pub PathBuf);
+
+impl Drop for PluginReaper {
+    fn drop(&mut self) {
+        let text = std::fs::read_to_string(self.0.join("runs")).unwrap_or_default();
+        for pid in text
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            // SAFETY: kill has no memory effects; these are our test's own processes.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// True while any process of group `pgid` runs (zombies aside).
+pub fn group_alive(pgid: i32) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // Fields after the command: state, ppid, pgrp.
+        let rest: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        rest.len() > 2 && rest[0] != "Z" && rest[2] == pgid.to_string()
+    })
 }

@@ -1,8 +1,11 @@
-//! Finding the cluster, in kubectl's order: `--kubeconfig`, `KUBECONFIG`,
-//! `~/.kube/config`, then the in-cluster service account. `--context` picks a context
-//! in whichever kubeconfig is used.
+//! Finding the cluster, in kubectl's order: `--kubeconfig`, `KUBECONFIG` (missing
+//! entries skipped, as kubectl does), `~/.kube/config`, then the in-cluster service
+//! account. `--context` picks a context in whichever kubeconfig is used. Every problem
+//! is one line.
 use std::{
     ffi::OsString,
+    fs, io,
+    os::unix::fs::FileTypeExt,
     path::{Path, PathBuf},
 };
 
@@ -62,20 +65,122 @@ pub fn choose(flag: Option<&Path>, env: &Environment) -> Source {
     }
 }
 
+/// Why a path named as a kubeconfig is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    /// Nothing is there.
+    #[error("{} does not exist", .0.display())]
+    Missing(PathBuf),
+    /// Something that is not a regular file is there.
+    #[error("{} is {}, not a regular file", .0.display(), .1)]
+    NotAFile(PathBuf, &'static str),
+    /// An empty file.
+    #[error("{} is empty", .0.display())]
+    Empty(PathBuf),
+    /// A file that cannot be read.
+    #[error("{} cannot be read: {}", .0.display(), .1)]
+    Unreadable(PathBuf, io::Error),
+}
+
+/// Checks that `path` is a readable, non-empty regular file (symlinks followed).
+pub fn check_file(path: &Path) -> Result<(), FileProblem> {
+    let p = || path.to_path_buf();
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(FileProblem::Missing(p())),
+        Err(e) => return Err(FileProblem::Unreadable(p(), e)),
+    };
+    let t = meta.file_type();
+    if !t.is_file() {
+        let what = if t.is_dir() {
+            "a directory"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_fifo() {
+            "a named pipe"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "special"
+        };
+        return Err(FileProblem::NotAFile(p(), what));
+    }
+    if meta.len() == 0 {
+        return Err(FileProblem::Empty(p()));
+    }
+    fs::File::open(path)
+        .map(drop)
+        .map_err(|e| FileProblem::Unreadable(p(), e))
+}
+
 /// A configuration that cannot be used: tcptop stops with this line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A kubeconfig exists but is broken, or lacks the `--context`.
-    #[error("cannot use the kubeconfig {from}: {source}: fix it, or pass --no-kube")]
+    #[error("cannot use the kubeconfig {from}: {}: fix it, or pass --no-kube", one_line(.source))]
     Kubeconfig {
         /// Which file(s).
         from: String,
         /// What is wrong.
         source: KubeconfigError,
     },
+    /// An entry of `KUBECONFIG` is there but is no kubeconfig file.
+    #[error("KUBECONFIG entry {0}: fix KUBECONFIG, or pass --no-kube")]
+    EnvEntry(FileProblem),
+    /// None of the entries of `KUBECONFIG` exists.
+    #[error(
+        "KUBECONFIG={} names no file that exists: fix or unset KUBECONFIG, or pass --no-kube",
+        .0.to_string_lossy()
+    )]
+    EnvNothing(OsString),
     /// `--context` without any kubeconfig to look it up in.
     #[error("--context {0} needs a kubeconfig, and none was found (--kubeconfig, KUBECONFIG, ~/.kube/config)")]
     ContextWithoutKubeconfig(String),
+}
+
+/// `e` as one line: the first line of its message (a YAML error goes on with a
+/// snippet of the file), and a read error naming its path plainly.
+fn one_line(e: &KubeconfigError) -> String {
+    if let KubeconfigError::ReadConfig(io, path) = e {
+        return format!("cannot read {}: {io}", path.display());
+    }
+    let text = e.to_string();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    first.replace(": error: ", ": ")
+}
+
+/// Reads and merges the existing entries of `KUBECONFIG` (kubectl skips missing ones);
+/// each error names its file.
+fn read_env(value: &OsString) -> Result<Kubeconfig, ConfigError> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in std::env::split_paths(value).filter(|p| !p.as_os_str().is_empty()) {
+        match check_file(&path) {
+            Ok(()) => {}
+            Err(FileProblem::Missing(_)) => continue,
+            // An empty file adds nothing (kubectl reads it as an empty config).
+            Err(FileProblem::Empty(_)) => {
+                merged.get_or_insert_with(Kubeconfig::default);
+                continue;
+            }
+            Err(p) => return Err(ConfigError::EnvEntry(p)),
+        }
+        let fail = |source| ConfigError::Kubeconfig {
+            from: path.display().to_string(),
+            source,
+        };
+        let file = Kubeconfig::read_from(&path).map_err(fail)?;
+        merged = Some(match merged {
+            Some(m) => m.merge(file).map_err(fail)?,
+            None => file,
+        });
+    }
+    merged.ok_or_else(|| ConfigError::EnvNothing(value.clone()))
 }
 
 /// What loading found.
@@ -101,11 +206,7 @@ pub async fn load(
         Source::Flag(p) | Source::Home(p) => (p.display().to_string(), Kubeconfig::read_from(&p)),
         Source::Env(v) => (
             format!("KUBECONFIG={}", v.to_string_lossy()),
-            std::env::split_paths(&v)
-                .filter(|p| !p.as_os_str().is_empty())
-                .try_fold(Kubeconfig::default(), |m, p| {
-                    Kubeconfig::read_from(&p).and_then(|c| m.merge(c))
-                }),
+            Ok(read_env(&v)?),
         ),
         Source::InCluster if context.is_none() => {
             return Ok(match kube::Config::incluster() {
@@ -138,87 +239,4 @@ pub async fn load(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(kubeconfig: bool, home: bool, in_cluster: bool) -> Environment {
-        Environment {
-            kubeconfig: kubeconfig.then(|| OsString::from("/env/config")),
-            home_config: home.then(|| PathBuf::from("/home/me/.kube/config")),
-            in_cluster,
-        }
-    }
-
-    #[test]
-    fn kubectl_order() {
-        let flag = Path::new("/flag/config");
-        assert_eq!(
-            choose(Some(flag), &env(true, true, true)),
-            Source::Flag(flag.into())
-        );
-        assert_eq!(
-            choose(None, &env(true, true, true)),
-            Source::Env("/env/config".into())
-        );
-        assert_eq!(
-            choose(None, &env(false, true, true)),
-            Source::Home("/home/me/.kube/config".into())
-        );
-        assert_eq!(choose(None, &env(false, false, true)), Source::InCluster);
-        assert_eq!(choose(None, &env(false, false, false)), Source::Nothing);
-    }
-
-    const TWO_CONTEXTS: &str = "apiVersion: v1
-kind: Config
-current-context: a
-clusters:
-- name: a
-  cluster: {server: 'http://127.0.0.1:1'}
-- name: b
-  cluster: {server: 'http://127.0.0.1:2'}
-contexts:
-- name: a
-  context: {cluster: a, user: u}
-- name: b
-  context: {cluster: b, user: u}
-users:
-- name: u
-  user: {token: t}
-";
-
-    #[tokio::test]
-    async fn context_picks_the_cluster_and_a_missing_one_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        std::fs::write(&path, TWO_CONTEXTS).unwrap();
-        let e = Environment::default();
-        for (ctx, want) in [
-            (None, "http://127.0.0.1:1/"),
-            (Some("b"), "http://127.0.0.1:2/"),
-        ] {
-            match load(Some(&path), ctx, &e).await.unwrap() {
-                Loaded::Found(c) => assert_eq!(c.cluster_url.to_string(), want),
-                Loaded::Missing(m) => panic!("{m}"),
-            }
-        }
-        let err = load(Some(&path), Some("nope"), &e).await.unwrap_err();
-        let line = err.to_string();
-        assert!(
-            line.contains("nope") && line.contains("--no-kube"),
-            "{line}"
-        );
-        assert!(!line.contains('\n'));
-    }
-
-    #[tokio::test]
-    async fn nothing_found_is_not_an_error_unless_a_context_was_named() {
-        let e = Environment::default();
-        assert!(
-            matches!(load(None, None, &e).await, Ok(Loaded::Missing(m)) if m.contains("IP-level"))
-        );
-        assert!(matches!(
-            load(None, Some("prod"), &e).await,
-            Err(ConfigError::ContextWithoutKubeconfig(c)) if c == "prod"
-        ));
-    }
-}
+mod tests;

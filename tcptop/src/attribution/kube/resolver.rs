@@ -4,7 +4,7 @@ use std::{net::IpAddr, sync::Arc};
 use super::watch::Shared;
 use crate::attribution::{is_loopback, Attribution, Resolver, LOOPBACK, UNKNOWN};
 
-/// The label of IPs that the synced cache does not know.
+/// The label of IPs that the current cache does not know.
 pub const EXTERNAL: &str = "external";
 
 /// Resolves IPs from the watch cache shared with the background watchers.
@@ -29,9 +29,10 @@ impl KubeResolver {
 }
 
 impl Resolver for KubeResolver {
-    /// Loopback is `loopback`; a cached IP its owner; any other IP `external` once the
-    /// cache has synced and `unknown` before (and for the unspecified address, which
-    /// stands for a missing one).
+    /// Loopback is `loopback`; a cached IP its owner; any other IP `external` while the
+    /// cache is current (every kind listed, no watch failing, credentials in hand) and
+    /// `unknown` otherwise (and for the unspecified address, which stands for a
+    /// missing one).
     fn resolve(&self, ip: IpAddr) -> Attribution {
         if is_loopback(ip) {
             return self.loopback.clone();
@@ -42,7 +43,7 @@ impl Resolver for KubeResolver {
         let idx = self.shared.read();
         match idx.resolve(ip) {
             Some(a) => a,
-            None if idx.synced() => self.external.clone(),
+            None if idx.current() => self.external.clone(),
             None => self.unknown.clone(),
         }
     }

@@ -1,21 +1,56 @@
 //! What the Kubernetes cache is doing, as one line for the UI header and `--once`
-//! stderr. Pure: watch errors are classified into [`Failure`]s, and the per-kind states
-//! are summarised into a [`KubeStatus`].
-use std::fmt;
+//! stderr. Pure: watch errors are classified into [`Failure`]s, and the cache's
+//! [`Health`] is summarised into a [`KubeStatus`].
+use std::{fmt, time::Instant};
 
 use kube::runtime::watcher;
 
 use super::index::Kind;
 
-/// The state of one watched kind.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KindState {
-    /// No complete list yet, and no error.
-    Connecting,
-    /// Listed in full; watching.
-    Synced,
-    /// The last request failed (the watcher retries with backoff).
-    Failed(Failure),
+/// How one watched kind is doing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KindHealth {
+    /// Listed in full at least once.
+    pub listed: bool,
+    /// The last request failed, and the API server has accepted none since (the
+    /// watcher retries with backoff).
+    pub failure: Option<Failure>,
+}
+
+/// Getting the client ready: credentials from an exec plugin, then the client itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Setup {
+    /// The client runs with a valid credential (or needs none).
+    #[default]
+    Ready,
+    /// Waiting for the credential plugin `command`, started at `since`, with no valid
+    /// credential in hand.
+    Plugin {
+        /// `users[].user.exec.command`.
+        command: String,
+        /// When it was started.
+        since: Instant,
+    },
+    /// No usable client: one line saying why and what to do.
+    Failed(String),
+}
+
+/// Everything the status line and the resolver's `external` answer depend on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Per kind, in [`Kind::ALL`] order.
+    pub kinds: [KindHealth; 3],
+    /// The client's setup.
+    pub setup: Setup,
+}
+
+impl Health {
+    /// True when the cache is *current*: the client is ready, every kind has been
+    /// listed in full, and no kind's latest request failed. Only then is an IP that
+    /// nothing claims `external` rather than `unknown`.
+    pub fn current(&self) -> bool {
+        self.setup == Setup::Ready && self.kinds.iter().all(|k| k.listed && k.failure.is_none())
+    }
 }
 
 /// Why a request to the API server failed.
@@ -40,6 +75,15 @@ pub enum Failure {
     },
 }
 
+/// A credential plugin being waited for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginWait {
+    /// `users[].user.exec.command`.
+    pub command: String,
+    /// Whole seconds waited so far.
+    pub secs: u64,
+}
+
 /// What the Kubernetes attribution is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KubeStatus {
@@ -49,6 +93,8 @@ pub enum KubeStatus {
     Connecting {
         /// The API server's URL.
         server: String,
+        /// The credential plugin that has to answer first, if one is running.
+        plugin: Option<PluginWait>,
     },
     /// Every kind is listed and watched.
     Synced {
@@ -73,7 +119,19 @@ impl fmt::Display for KubeStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KubeStatus::Disabled => f.write_str("kubernetes: off (--no-kube)"),
-            KubeStatus::Connecting { server } => write!(f, "kubernetes: connecting to {server}"),
+            KubeStatus::Connecting {
+                server,
+                plugin: None,
+            } => write!(f, "kubernetes: connecting to {server}"),
+            KubeStatus::Connecting {
+                server,
+                plugin: Some(p),
+            } => write!(
+                f,
+                "kubernetes: waiting for the credential plugin {} ({}s so far) to connect \
+                 to {server}; labels are IP-level until it answers",
+                p.command, p.secs
+            ),
             KubeStatus::Synced { pods } => write!(f, "kubernetes: synced, {pods} pods"),
             KubeStatus::Unavailable { reason } => write!(f, "kubernetes: {reason}"),
         }
@@ -124,16 +182,33 @@ pub fn classify(e: &watcher::Error) -> Failure {
     }
 }
 
-/// Summarises the kinds' states into one status. Forbidden kinds are named together;
-/// otherwise the first failure (pods, nodes, services) speaks.
-pub fn summarize(server: &str, kinds: &[KindState; 3], pods: usize) -> KubeStatus {
+/// Summarises `health` into one status, `now` timing a running plugin. The setup
+/// speaks first; then forbidden kinds, named together; then the first other failure
+/// (pods, nodes, services).
+pub fn summarize(server: &str, health: &Health, pods: usize, now: Instant) -> KubeStatus {
+    match &health.setup {
+        Setup::Ready => {}
+        Setup::Plugin { command, since } => {
+            return KubeStatus::Connecting {
+                server: server.to_string(),
+                plugin: Some(PluginWait {
+                    command: command.clone(),
+                    secs: now.saturating_duration_since(*since).as_secs(),
+                }),
+            }
+        }
+        Setup::Failed(reason) => {
+            return KubeStatus::Unavailable {
+                reason: reason.clone(),
+            }
+        }
+    }
+    let kinds = &health.kinds;
     let forbidden: Vec<String> = Kind::ALL
         .iter()
         .zip(kinds)
-        .filter_map(|(k, s)| match s {
-            KindState::Failed(Failure::Forbidden { verb }) => {
-                Some(format!("{verb} {}", k.plural()))
-            }
+        .filter_map(|(k, s)| match s.failure {
+            Some(Failure::Forbidden { verb }) => Some(format!("{verb} {}", k.plural())),
             _ => None,
         })
         .collect();
@@ -146,110 +221,43 @@ pub fn summarize(server: &str, kinds: &[KindState; 3], pods: usize) -> KubeStatu
             ),
         };
     }
-    let failure = Kind::ALL.iter().zip(kinds).find_map(|(k, s)| match s {
-        KindState::Failed(f) => Some((k, f)),
-        _ => None,
+    let failure = Kind::ALL.iter().zip(kinds).find_map(|(k, s)| {
+        s.failure
+            .as_ref()
+            .and_then(|f| failure_reason(*k, server, f))
     });
-    if let Some((kind, f)) = failure {
-        let reason = match f {
-            Failure::Forbidden { .. } => unreachable!("handled above"),
-            Failure::Unauthorized => format!(
-                "the API server at {server} rejected the credentials (401): check the \
-                 kubeconfig user or service account token; labels are IP-level, retrying"
-            ),
-            Failure::Unreachable { cause } => format!(
-                "cannot reach the API server at {server}: {cause}; labels are IP-level \
-                 until it answers, retrying"
-            ),
-            Failure::Other { detail } => format!(
-                "{} from the API server at {server}: {detail}; retrying",
-                kind.plural()
-            ),
-        };
+    if let Some(reason) = failure {
         return KubeStatus::Unavailable { reason };
     }
-    if kinds.iter().all(|s| *s == KindState::Synced) {
+    if kinds.iter().all(|s| s.listed) {
         KubeStatus::Synced { pods }
     } else {
         KubeStatus::Connecting {
             server: server.to_string(),
+            plugin: None,
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kube::core::Status;
-
-    fn api(code: u16, reason: &str) -> kube::Error {
-        let s = Status::failure("pods is forbidden: User \"x\" cannot list", reason);
-        kube::Error::Api(s.with_code(code).boxed())
-    }
-
-    #[test]
-    fn classifies_forbidden_by_verb() {
-        let list = watcher::Error::InitialListFailed(api(403, "Forbidden"));
-        assert_eq!(classify(&list), Failure::Forbidden { verb: "list" });
-        let watch = watcher::Error::WatchStartFailed(api(403, "Forbidden"));
-        assert_eq!(classify(&watch), Failure::Forbidden { verb: "watch" });
-        let unauth = watcher::Error::InitialListFailed(api(401, "Unauthorized"));
-        assert_eq!(classify(&unauth), Failure::Unauthorized);
-        let other = watcher::Error::InitialListFailed(api(500, "InternalError"));
-        assert!(matches!(classify(&other), Failure::Other { detail } if detail.contains("500")));
-    }
-
-    #[test]
-    fn forbidden_kinds_are_named_together_in_one_line() {
-        let s = summarize(
-            "https://10.0.0.1:6443",
-            &[
-                KindState::Synced,
-                KindState::Failed(Failure::Forbidden { verb: "list" }),
-                KindState::Failed(Failure::Forbidden { verb: "watch" }),
-            ],
-            3,
-        );
-        let line = s.to_string();
-        assert!(
-            line.contains("forbidden to list nodes, watch services"),
-            "{line}"
-        );
-        assert!(line.contains("deploy/rbac.yaml"), "{line}");
-        assert!(!line.contains('\n'));
-    }
-
-    #[test]
-    fn unreachable_names_the_address() {
-        let s = summarize(
-            "https://10.0.0.1:6443/",
-            &[
-                KindState::Failed(Failure::Unreachable {
-                    cause: "Connection refused (os error 111)".into(),
-                }),
-                KindState::Connecting,
-                KindState::Connecting,
-            ],
-            0,
-        );
-        assert_eq!(
-            s.to_string(),
-            "kubernetes: cannot reach the API server at https://10.0.0.1:6443/: Connection \
-             refused (os error 111); labels are IP-level until it answers, retrying"
-        );
-    }
-
-    #[test]
-    fn synced_only_when_every_kind_is() {
-        let k = [KindState::Synced, KindState::Synced, KindState::Connecting];
-        assert_eq!(
-            summarize("s", &k, 5),
-            KubeStatus::Connecting { server: "s".into() }
-        );
-        let k = [KindState::Synced, KindState::Synced, KindState::Synced];
-        assert_eq!(
-            summarize("s", &k, 5).to_string(),
-            "kubernetes: synced, 5 pods"
-        );
-    }
+/// The status line of `f` on `kind`; `None` for [`Failure::Forbidden`], which
+/// [`summarize`] names for every kind at once.
+fn failure_reason(kind: Kind, server: &str, f: &Failure) -> Option<String> {
+    Some(match f {
+        Failure::Forbidden { .. } => return None,
+        Failure::Unauthorized => format!(
+            "the API server at {server} rejected the credentials (401): check the \
+             kubeconfig user or service account token; labels are IP-level, retrying"
+        ),
+        Failure::Unreachable { cause } => format!(
+            "cannot reach the API server at {server}: {cause}; labels are IP-level \
+             until it answers, retrying"
+        ),
+        Failure::Other { detail } => format!(
+            "{} from the API server at {server}: {detail}; retrying",
+            kind.plural()
+        ),
+    })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,10 @@
-//! The background tasks: one kube-runtime watcher (paged list from the API server's
-//! watch cache, then a watch; 410 Gone relists; errors back off) per kind, feeding the
+//! The watch side: one kube-runtime watcher (paged list from the API server's watch
+//! cache, then a watch; 410 Gone relists; errors back off) per kind, feeding the
 //! shared [`Index`], plus a janitor that expires tombstones and refreshes the status.
+//! [`Shared`] is all that the watchers, the client's middleware and the resolver share.
 use std::{
     fmt::Debug,
-    sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::{Duration, Instant},
 };
 
@@ -14,29 +15,25 @@ use kube::{
     Api, Client, Resource, ResourceExt,
 };
 use serde::de::DeserializeOwned;
-use tokio::{sync::watch, task::JoinHandle};
+use tokio::{sync::watch, task::JoinSet};
 
 use super::{
     index::{Index, Kind},
     records::{node_record, pod_record, service_record, ZoneLabels},
-    status::{classify, summarize, KindState, KubeStatus},
+    status::{classify, summarize, Failure, Health, KubeStatus, Setup},
 };
 
 /// Objects per list page (client-go's default).
 pub const PAGE_SIZE: u32 = 500;
 
-/// The longest retry delay of kube-runtime's default backoff (30 s, up to doubled by
-/// jitter), plus a margin: a failure with no successor for this long is over.
-const QUIET_AFTER_FAILURE: Duration = Duration::from_secs(65);
-
-/// How often tombstones are expired and the pod count refreshed.
+/// How often tombstones are expired and the status (pod count, plugin time) refreshed.
 const JANITOR_PERIOD: Duration = Duration::from_secs(1);
 
-/// State shared by the watch tasks and the resolver.
+/// State shared by the watch tasks, the client and the resolver.
 #[derive(Debug)]
 pub struct Shared {
     index: RwLock<Index>,
-    kinds: Mutex<[KindState; 3]>,
+    health: Mutex<Health>,
     status: watch::Sender<KubeStatus>,
     server: String,
     zones: ZoneLabels,
@@ -47,14 +44,11 @@ impl Shared {
     pub fn new(server: String, zones: ZoneLabels) -> Self {
         let status = KubeStatus::Connecting {
             server: server.clone(),
+            plugin: None,
         };
         Self {
             index: RwLock::new(Index::new()),
-            kinds: Mutex::new([
-                KindState::Connecting,
-                KindState::Connecting,
-                KindState::Connecting,
-            ]),
+            health: Mutex::new(Health::default()),
             status: watch::Sender::new(status),
             server,
             zones,
@@ -71,22 +65,76 @@ impl Shared {
         self.index.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Status changes, for waiting and for the UI header.
     pub fn subscribe(&self) -> watch::Receiver<KubeStatus> {
         self.status.subscribe()
     }
 
-    fn set_kind(&self, kind: Kind, state: KindState) {
-        let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
-        kinds[kind as usize] = state;
-        if kinds.iter().all(|k| *k == KindState::Synced) {
-            self.write().set_synced();
+    /// Changes the health with `f`, which says whether it changed anything; if it did,
+    /// the status and the index's currency follow. Never called with the index locked.
+    fn update(&self, f: impl FnOnce(&mut Health) -> bool) {
+        let mut h = self.health();
+        if f(&mut h) {
+            self.publish(&h);
         }
-        self.publish(&kinds);
     }
 
-    fn publish(&self, kinds: &[KindState; 3]) {
-        let status = summarize(&self.server, kinds, self.read().pods());
+    /// A request about `kind` was accepted, or an event of it arrived: its failure,
+    /// if any, is over.
+    pub fn accepted(&self, kind: Kind) {
+        self.update(|h| h.kinds[kind as usize].failure.take().is_some());
+    }
+
+    fn failed(&self, kind: Kind, f: Failure) {
+        self.update(|h| {
+            let slot = &mut h.kinds[kind as usize].failure;
+            let changed = slot.as_ref() != Some(&f);
+            *slot = Some(f);
+            changed
+        });
+    }
+
+    fn listed(&self, kind: Kind) {
+        self.update(|h| {
+            let k = &mut h.kinds[kind as usize];
+            let changed = !k.listed || k.failure.is_some();
+            k.listed = true;
+            k.failure = None;
+            changed
+        });
+    }
+
+    /// Where the client's setup is (credentials, then the client).
+    pub fn set_setup(&self, setup: Setup) {
+        self.update(|h| {
+            let changed = h.setup != setup;
+            h.setup = setup;
+            changed
+        });
+    }
+
+    /// The credential plugin `command` is running and no credential is in hand; a
+    /// plugin already running keeps its start time.
+    pub fn plugin_started(&self, command: &str) {
+        self.update(|h| {
+            if matches!(&h.setup, Setup::Plugin { command: c, .. } if c == command) {
+                return false;
+            }
+            h.setup = Setup::Plugin {
+                command: command.to_string(),
+                since: Instant::now(),
+            };
+            true
+        });
+    }
+
+    fn publish(&self, h: &Health) {
+        self.write().set_current(h.current());
+        let status = summarize(&self.server, h, self.read().pods(), Instant::now());
         self.status.send_if_modified(|s| {
             let changed = *s != status;
             *s = status;
@@ -95,8 +143,7 @@ impl Shared {
     }
 
     fn refresh(&self) {
-        let kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
-        self.publish(&kinds);
+        self.publish(&self.health());
     }
 }
 
@@ -105,17 +152,17 @@ trait Watched:
     Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
 {
     const KIND: Kind;
-    /// Adds or updates the object.
-    fn apply(&self, idx: &mut Index, zones: &ZoneLabels);
+    /// Adds or updates the object, seen at `now`.
+    fn apply(&self, idx: &mut Index, zones: &ZoneLabels, now: Instant);
     /// Deletes the object at `now`.
     fn delete(&self, idx: &mut Index, now: Instant);
 }
 
 impl Watched for Pod {
     const KIND: Kind = Kind::Pods;
-    fn apply(&self, idx: &mut Index, _: &ZoneLabels) {
+    fn apply(&self, idx: &mut Index, _: &ZoneLabels, now: Instant) {
         if let Some(r) = pod_record(self) {
-            idx.apply_pod(&r);
+            idx.apply_pod(&r, now);
         }
     }
     fn delete(&self, idx: &mut Index, now: Instant) {
@@ -127,9 +174,9 @@ impl Watched for Pod {
 
 impl Watched for Node {
     const KIND: Kind = Kind::Nodes;
-    fn apply(&self, idx: &mut Index, zones: &ZoneLabels) {
+    fn apply(&self, idx: &mut Index, zones: &ZoneLabels, now: Instant) {
         if let Some(r) = node_record(self, zones) {
-            idx.apply_node(&r);
+            idx.apply_node(&r, now);
         }
     }
     fn delete(&self, idx: &mut Index, _: Instant) {
@@ -139,14 +186,14 @@ impl Watched for Node {
 
 impl Watched for Service {
     const KIND: Kind = Kind::Services;
-    fn apply(&self, idx: &mut Index, _: &ZoneLabels) {
+    fn apply(&self, idx: &mut Index, _: &ZoneLabels, now: Instant) {
         if let Some(r) = service_record(self) {
-            idx.apply_service(&r);
+            idx.apply_service(&r, now);
         }
     }
-    fn delete(&self, idx: &mut Index, _: Instant) {
+    fn delete(&self, idx: &mut Index, now: Instant) {
         if let Some(uid) = self.uid() {
-            idx.delete_service(&uid);
+            idx.delete_service(&uid, now);
         }
     }
 }
@@ -163,66 +210,37 @@ where
     // lists because the watch cache would ignore the limit.
     let config = watcher::Config::default().page_size(PAGE_SIZE);
     let mut events = watcher(api, config).default_backoff().boxed();
-    let mut listed_once = false;
-    // After a failure, a successful re-watch of an unchanged kind emits nothing: the
-    // failure is taken as over once no new one follows for longer than the backoff.
-    let mut clear_at: Option<tokio::time::Instant> = None;
-    loop {
-        let quiet = async {
-            match clear_at {
-                Some(t) => tokio::time::sleep_until(t).await,
-                None => std::future::pending().await,
-            }
-        };
-        let ev = tokio::select! {
-            ev = events.next() => ev,
-            () = quiet => {
-                clear_at = None;
-                shared.set_kind(K::KIND, KindState::Synced);
-                continue;
-            }
-        };
+    while let Some(ev) = events.next().await {
         let ev = match ev {
-            Some(Ok(ev)) => ev,
-            Some(Err(e)) => {
-                shared.set_kind(K::KIND, KindState::Failed(classify(&e)));
-                clear_at = listed_once.then(|| tokio::time::Instant::now() + QUIET_AFTER_FAILURE);
+            Ok(ev) => ev,
+            Err(e) => {
+                shared.failed(K::KIND, classify(&e));
                 continue;
             }
-            None => return,
         };
-        clear_at = None;
         let done = matches!(ev, watcher::Event::InitDone);
         {
             let mut idx = shared.write();
             let now = Instant::now();
             match ev {
-                watcher::Event::Init => idx.begin_relist(K::KIND),
+                watcher::Event::Init => idx.begin_relist(K::KIND, now),
                 watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
-                    o.apply(&mut idx, &shared.zones)
+                    o.apply(&mut idx, &shared.zones, now);
                 }
                 watcher::Event::Delete(o) => o.delete(&mut idx, now),
                 watcher::Event::InitDone => idx.end_relist(K::KIND, now),
             }
         }
-        listed_once |= done;
-        let state = if listed_once {
-            KindState::Synced
+        if done {
+            shared.listed(K::KIND);
         } else {
-            KindState::Connecting
-        };
-        let changed = {
-            let kinds = shared.kinds.lock().unwrap_or_else(PoisonError::into_inner);
-            kinds[K::KIND as usize] != state
-        };
-        if changed || done {
-            shared.set_kind(K::KIND, state);
+            shared.accepted(K::KIND);
         }
     }
 }
 
-/// Expires tombstones older than `grace` and keeps the status's pod count fresh.
-async fn janitor(shared: Arc<Shared>, grace: Duration) {
+/// Expires tombstones older than `grace` and keeps the status fresh, until aborted.
+pub async fn janitor(shared: Arc<Shared>, grace: Duration) {
     let mut tick = tokio::time::interval(JANITOR_PERIOD);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -232,12 +250,12 @@ async fn janitor(shared: Arc<Shared>, grace: Duration) {
     }
 }
 
-/// Starts the three watchers and the janitor on the current tokio runtime.
-pub fn spawn(client: Client, shared: &Arc<Shared>, grace: Duration) -> Vec<JoinHandle<()>> {
-    vec![
-        tokio::spawn(run(Api::<Pod>::all(client.clone()), shared.clone())),
-        tokio::spawn(run(Api::<Node>::all(client.clone()), shared.clone())),
-        tokio::spawn(run(Api::<Service>::all(client), shared.clone())),
-        tokio::spawn(janitor(shared.clone(), grace)),
-    ]
+/// Starts the three watchers with `client` on the current tokio runtime; dropping the
+/// set stops them.
+pub fn spawn(client: &Client, shared: &Arc<Shared>) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    set.spawn(run(Api::<Pod>::all(client.clone()), shared.clone()));
+    set.spawn(run(Api::<Node>::all(client.clone()), shared.clone()));
+    set.spawn(run(Api::<Service>::all(client.clone()), shared.clone()));
+    set
 }

@@ -12,7 +12,8 @@ pub enum Rank {
     FinishedTombstone,
     /// A Succeeded or Failed pod: its IP may have been reused.
     Finished,
-    /// A live pod deleted less than the grace period ago.
+    /// A live pod or a Service deleted less than the grace period ago (or a pod whose
+    /// IPs were cleared).
     Tombstone,
     /// A node address or a Service ClusterIP.
     Address,
@@ -29,7 +30,8 @@ pub(super) struct PodEntry {
     pub(super) cold: Box<PodCold>,
     /// Slot of its node in the node slab (a placeholder until the node is listed).
     pub(super) node: u32,
-    /// `creationTimestamp`, seconds since the epoch.
+    /// `creationTimestamp`, seconds since the epoch: breaks ties of claims made at
+    /// once (by one list).
     pub(super) created: u32,
     /// When it was deleted, in `Index::ticks` plus one; 0 while it exists.
     pub(super) deleted: u32,
@@ -37,12 +39,15 @@ pub(super) struct PodEntry {
     pub(super) host_network: bool,
 }
 
-/// The parts of a cached pod that only updates read.
+/// The parts of a cached pod that only updates, and lookups of a shared IP, read.
 #[derive(Debug)]
 pub(super) struct PodCold {
     pub(super) ips: Box<[IpAddr]>,
     pub(super) uid: Uid,
     pub(super) seen: u32,
+    /// When this cache first saw the pod hold its IPs, in ticks: the later claim of
+    /// one rank wins.
+    pub(super) claimed: u32,
 }
 
 impl PodEntry {
@@ -63,6 +68,8 @@ pub(super) struct NodeEntry {
     pub(super) attr: Attribution,
     pub(super) ips: Box<[IpAddr]>,
     pub(super) seen: u32,
+    /// As [`PodCold::claimed`].
+    pub(super) claimed: u32,
     pub(super) listed: bool,
 }
 
@@ -72,12 +79,32 @@ pub(super) struct ServiceEntry {
     pub(super) attr: Attribution,
     pub(super) ips: Box<[IpAddr]>,
     pub(super) seen: u32,
+    /// As [`PodCold::claimed`].
+    pub(super) claimed: u32,
+    /// As [`PodEntry::deleted`].
+    pub(super) deleted: u32,
+}
+
+impl ServiceEntry {
+    pub(super) fn rank(&self) -> Rank {
+        if self.deleted == 0 {
+            Rank::Address
+        } else {
+            Rank::Tombstone
+        }
+    }
+}
+
+/// The claim to keep when an object's IPs go from `old` to `new`: `claimed`, unless
+/// `new` holds an IP that `old` did not (then the claim is renewed).
+pub(super) fn kept_claim(old: &[IpAddr], new: &[IpAddr], claimed: u32) -> Option<u32> {
+    new.iter().all(|ip| old.contains(ip)).then_some(claimed)
 }
 
 /// A uid's 128 bits, as two words (8-byte aligned, unlike `u128`).
 pub(super) type Uid = [u64; 2];
 
-/// Tombstone times are kept in tenths of a second since the index was made.
+/// Claim and tombstone times are kept in tenths of a second since the index was made.
 pub(super) const TICKS_PER_SEC: u32 = 10;
 
 /// A uid as a number: the UUID's 128 bits, or a hash of other strings.

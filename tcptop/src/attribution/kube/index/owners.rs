@@ -71,8 +71,8 @@ impl IpOwners {
         };
     }
 
-    /// The owners of `ip`, in the order they claimed it.
-    pub fn get(&self, ip: IpAddr) -> impl Iterator<Item = Owner> + '_ {
+    /// The owners of `ip`.
+    pub fn get(&self, ip: IpAddr) -> impl ExactSizeIterator<Item = Owner> + '_ {
         let packed: &[u32] = match self.slot(ip) {
             None => &[],
             Some(v) if v >> SHIFT == MULTI => self.multi.get(v & SLOT),
