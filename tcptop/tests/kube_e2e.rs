@@ -2,6 +2,8 @@
 //! --output json` against the in-process API server, with real TCP traffic between two
 //! network namespaces whose addresses the server lists as pods in two zones. The
 //! namespace/zone pairs must be right and the byte totals equal the kernel's TCP_INFO.
+//! The credential plugin answers only after 2 s and the traffic is over before that:
+//! what a window saw before the cache synced is labelled once it has.
 mod support_kube;
 
 use std::{
@@ -84,7 +86,9 @@ async fn once_attributes_namespaces_and_zones_with_exact_bytes() {
         );
     });
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = api.kubeconfig(dir.path());
+    let _reaper = objects::PluginReaper(dir.path().to_path_buf());
+    let plugin = objects::plugin(dir.path(), "cred-plugin", "2");
+    let kubeconfig = objects::write_exec_kubeconfig(dir.path(), &api.url(), &plugin);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
         .args([
@@ -112,7 +116,7 @@ async fn once_attributes_namespaces_and_zones_with_exact_bytes() {
         }
         all
     });
-    // Traffic only once the program is attached (it syncs the cache first).
+    // Traffic once the program is attached, which it is before the cache syncs.
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(30))
@@ -133,6 +137,10 @@ async fn once_attributes_namespaces_and_zones_with_exact_bytes() {
         client += c;
         server += s;
     }
+    assert!(
+        api.requests().is_empty(),
+        "the cache had started listing before the traffic ended: the test proves nothing"
+    );
 
     let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
     let stderr = reader.join().unwrap();

@@ -21,8 +21,6 @@ use support_kube::{
     FakeApi,
 };
 
-/// `tcptop --once` waits this long for the cache before collecting (app::kube).
-const SYNC_WAIT: Duration = Duration::from_secs(5);
 /// Generous for a loaded 2-core VM, far below the failure modes (30 s, forever).
 const SLACK: Duration = Duration::from_millis(1500);
 
@@ -142,23 +140,28 @@ async fn once_ends_on_time_with_a_slow_or_hung_plugin() {
     for ((plugin, r), (dir, sleep)) in runs.into_iter().zip(cases) {
         let what = format!("plugin sleeping {sleep}: {:?}", r.stderr);
         assert!(r.success, "{what}");
-        // The sync wait gives up at its bound; then the 3 s window is not stretched.
-        assert!(
-            r.attached <= SYNC_WAIT + SLACK,
-            "attached at {:?}; {what}",
-            r.attached
-        );
+        // Collection does not wait for the cache, and the 3 s window ends on time.
+        assert!(r.attached <= SLACK, "attached at {:?}; {what}", r.attached);
         let collected = r.exited - r.attached;
         assert!(
             collected <= Duration::from_secs(3) + Duration::from_secs(1),
             "collected for {collected:?}; {what}"
         );
-        let want = format!(
-            "tcptop: kubernetes: the credential plugin {} has not answered within 5s; \
-             labels are IP-level until it does",
-            plugin.display()
+        let (head, tail) = (
+            format!(
+                "tcptop: kubernetes: the credential plugin {} has not answered within ",
+                plugin.display()
+            ),
+            "s; labels are IP-level until it does",
         );
-        assert!(r.stderr.contains(&want), "{what}");
+        assert!(
+            r.stderr.iter().any(|l| l
+                .strip_prefix(&head)
+                .and_then(|l| l.strip_suffix(tail))
+                .and_then(|secs| secs.parse::<f64>().ok())
+                .is_some_and(|secs| (3.0..5.0).contains(&secs))),
+            "{what}"
+        );
         assert_eq!(objects::plugin_runs(dir).len(), 1, "{what}");
         assert_no_plugin_left(dir);
     }

@@ -564,13 +564,17 @@ fn a_long_lived_connection_stays_on_screen_with_its_rates() {
     let ip = |h: u8| format!("127.62.{n}.{h}");
     let t = Tmux::start("longlived", 160, 40);
     t.launch("--interval 500ms --no-kube --group-by ip");
-    t.wait_for("the collector", 30, |s| !s.contains("attaching") && s.contains("ip pairs"));
+    t.wait_for("the collector", 30, |s| {
+        !s.contains("attaching") && s.contains("ip pairs")
+    });
     let sender = trickle(&ip(1), &ip(2), 14);
     t.keys(&["/"]);
     t.type_text(&format!("{} ", ip(1)));
     t.keys(&["Enter"]);
     // For 10 s the client's row shows every time, sending about 10 KB/s.
-    t.wait_for("the live row", 10, |s| !rows(s, &format!("{} ", ip(1))).is_empty());
+    t.wait_for("the live row", 10, |s| {
+        !rows(s, &format!("{} ", ip(1))).is_empty()
+    });
     for _ in 0..20 {
         let s = t.screen();
         let row = rows(&s, &format!("{} ", ip(1)));

@@ -1,18 +1,21 @@
 //! Aggregation: groups attributed close records by the chosen [`Dimension`]s of both
 //! ends, summing their [`Counters`](crate::collector::Counters) into [`Metrics`]. Pure
 //! logic, no I/O. [`dimension`] names what rows group by, [`group`] sums rows,
-//! [`rollup`] derives any grouping from the finest one.
+//! [`rollup`] derives any grouping from the finest one, [`pending`] keeps rows by
+//! address until they can be labelled.
 pub mod dimension;
 pub mod group;
 pub mod histogram;
 pub mod metrics;
 pub mod open;
+pub mod pending;
 pub mod rollup;
 
 pub use dimension::{parse_dimensions, Dimension};
 pub use group::{Aggregator, GroupKey, DEFAULT_MAX_ROWS, OTHER};
 pub use metrics::Metrics;
 pub use open::{OpenSocket, OpenSockets};
+pub use pending::Unlabelled;
 pub use rollup::{project, FineAggregator, KeyFilter};
 
 #[cfg(test)]

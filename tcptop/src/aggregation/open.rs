@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::{dimension::Dimension, group::GroupKey};
 use crate::{
-    attribution::{AttributedLive, Item},
+    attribution::{AttributedLive, Item, Resolver},
     collector::Counters,
 };
 
@@ -82,6 +82,15 @@ impl OpenSockets {
             }),
             Item::Pass(now_ns) => self.now_ns = *now_ns,
             Item::Folded(_) | Item::Drops(_) => {}
+        }
+    }
+
+    /// Labels both ends of every socket afresh with `resolver` (once the Kubernetes
+    /// cache has synced, for sockets first seen before).
+    pub fn relabel(&mut self, resolver: &dyn Resolver) {
+        for s in self.socks.values_mut() {
+            s.last.local = resolver.resolve(s.last.delta.local.ip());
+            s.last.peer = resolver.resolve(s.last.delta.peer.ip());
         }
     }
 

@@ -1,6 +1,6 @@
 //! Starts the Kubernetes attribution for a mode: the watch cache (unless `--no-kube`),
-//! a bounded wait for it to sync, and its status line for stderr.
-use std::time::Duration;
+//! its status, and the line that reports it on stderr.
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -12,19 +12,16 @@ use crate::{
     cli::Args,
 };
 
-/// How long `--once` waits for the cache before it starts collecting.
-pub const SYNC_WAIT: Duration = Duration::from_secs(5);
-
 /// The attribution a mode collects with; keeps the watchers running while it lives.
 pub enum Labels {
-    /// `--no-kube`.
+    /// `--no-kube`, or a replay.
     IpOnly(IpOnly),
-    /// The watch cache, its resolver, and its status when collection started.
-    Kube(KubeCache, KubeResolver, KubeStatus),
+    /// The watch cache, its resolver, and when it was started.
+    Kube(KubeCache, KubeResolver, Instant),
 }
 
 impl Labels {
-    /// The resolver to attribute close records with.
+    /// The resolver to attribute records with.
     pub fn resolver(&self) -> &dyn Resolver {
         match self {
             Labels::IpOnly(r) => r,
@@ -32,13 +29,9 @@ impl Labels {
         }
     }
 
-    /// The status line as collection started (why labels are, or are not, IP-level);
-    /// `None` with `--no-kube`.
-    pub fn status_line(&self) -> Option<String> {
-        match self {
-            Labels::IpOnly(_) => None,
-            Labels::Kube(_, _, s) => Some(format!("tcptop: {s}")),
-        }
+    /// True when labels come from a cache that may still be syncing.
+    pub fn from_cluster(&self) -> bool {
+        matches!(self, Labels::Kube(..))
     }
 
     /// The cache's status now, for the UI header.
@@ -49,12 +42,45 @@ impl Labels {
         }
     }
 
-    /// Prints [`Labels::status_line`] to stderr. Called once collection has worked, so
-    /// that a fatal error stays the only line.
-    pub fn report(&self) {
-        if let Some(l) = self.status_line() {
-            eprintln!("{l}");
+    /// Waits up to `limit` for the cache to sync or fail; returns its status then (a
+    /// credential plugin still running included). At once with `--no-kube`.
+    pub async fn settle(&self, limit: Duration) -> KubeStatus {
+        match self {
+            Labels::IpOnly(_) => KubeStatus::Disabled,
+            Labels::Kube(cache, _, _) => cache.wait_settled(limit).await,
         }
+    }
+
+    /// The status line for stderr (why labels are, or are not, IP-level), with a cache
+    /// still connecting said to have not answered since it started; `None` with
+    /// `--no-kube`.
+    pub fn status_line(&self) -> Option<String> {
+        let Labels::Kube(cache, _, started) = self else {
+            return None;
+        };
+        let within = format!("{:.1}s", started.elapsed().as_secs_f64());
+        let status = match cache.status() {
+            KubeStatus::Connecting {
+                server,
+                plugin: None,
+            } => KubeStatus::Unavailable {
+                reason: format!(
+                    "no answer from the API server at {server} within {within}; labels are \
+                     IP-level until it answers"
+                ),
+            },
+            KubeStatus::Connecting {
+                plugin: Some(p), ..
+            } => KubeStatus::Unavailable {
+                reason: format!(
+                    "the credential plugin {} has not answered within {within}; labels are \
+                     IP-level until it does",
+                    p.command
+                ),
+            },
+            s => s,
+        };
+        Some(format!("tcptop: {status}"))
     }
 }
 
@@ -69,38 +95,15 @@ pub fn options(args: &Args) -> KubeOptions {
     }
 }
 
-/// Starts the cache (its client runs on a thread of its own, so this returns at once)
-/// and waits up to `wait` for it to sync or fail, keeping its status for
-/// [`Labels::report`] (collection goes on with IP-level labels when it is not usable,
-/// a credential plugin still running included). Fails only on a kubeconfig or context
-/// the user named and that cannot be used.
-pub async fn start(args: &Args, wait: Duration) -> Result<Labels> {
+/// Starts the cache; its client runs on a thread of its own, so this returns at once,
+/// and collection never waits for it. Fails only on a kubeconfig or context the user
+/// named and that cannot be used.
+pub async fn start(args: &Args) -> Result<Labels> {
     if args.no_kube {
         return Ok(Labels::IpOnly(IpOnly::default()));
     }
+    let started = Instant::now();
     let cache = KubeCache::start(&options(args), &Environment::current()).await?;
-    let within = humantime::format_duration(wait);
-    let status = match cache.wait_settled(wait).await {
-        KubeStatus::Connecting {
-            server,
-            plugin: None,
-        } => KubeStatus::Unavailable {
-            reason: format!(
-                "no answer from the API server at {server} within {within}; labels are \
-                 IP-level until it answers"
-            ),
-        },
-        KubeStatus::Connecting {
-            plugin: Some(p), ..
-        } => KubeStatus::Unavailable {
-            reason: format!(
-                "the credential plugin {} has not answered within {within}; labels are \
-                 IP-level until it does",
-                p.command
-            ),
-        },
-        s => s,
-    };
     let resolver = cache.resolver();
-    Ok(Labels::Kube(cache, resolver, status))
+    Ok(Labels::Kube(cache, resolver, started))
 }

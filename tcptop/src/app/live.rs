@@ -3,7 +3,7 @@
 //! its key events and signals, and the kernel (loaded in the background, so the first
 //! frame comes at once) or a paced replay. The terminal is restored on quit, error,
 //! panic and SIGTERM/SIGHUP/SIGINT.
-use std::{fs::File, path::Path, time::Duration};
+use std::{fs::File, path::Path};
 
 use anyhow::{Context, Result};
 use futures::channel::mpsc::{self, UnboundedSender};
@@ -68,7 +68,7 @@ async fn start(args: &Args) -> Result<()> {
     // A replay never contacts a cluster; live, the watch cache fills in the background.
     let labels = match &replay {
         Some(_) => Labels::IpOnly(IpOnly::default()),
-        None => super::kube::start(args, Duration::ZERO).await?,
+        None => super::kube::start(args).await?,
     };
     let app = App::new(&args.group_by, args.sort);
     let version = format!("{} ({})", build_info::VERSION, build_info::GIT_REVISION);

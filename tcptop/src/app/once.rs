@@ -9,9 +9,10 @@ use std::{
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
+use super::kube::Labels;
 use super::source::{Feed, KernelSource, Pulled, ReplaySource, Source, SourceInfo};
 use crate::{
-    aggregation::{Aggregator, Dimension, OpenSockets},
+    aggregation::{Aggregator, Dimension, OpenSockets, Unlabelled},
     attribution::{IpOnly, Item, Resolver},
     cli::Args,
     collector::{
@@ -29,14 +30,16 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    // Labels first, so that a short window is attributed from a synced cache. A replay
-    // never contacts a cluster: its records are attributed already.
+    // The cache syncs while the window collects (what arrives before is labelled once
+    // it has). A replay never contacts a cluster: its records are attributed already.
     let labels = match args.replay {
-        Some(_) => super::kube::Labels::IpOnly(IpOnly::default()),
-        None => rt.block_on(super::kube::start(args, super::kube::SYNC_WAIT))?,
+        Some(_) => Labels::IpOnly(IpOnly::default()),
+        None => rt.block_on(super::kube::start(args))?,
     };
-    let window = rt.block_on(collect(args, labels.resolver()))?;
-    labels.report();
+    let window = rt.block_on(collect(args, &labels))?;
+    if let Some(line) = labels.status_line() {
+        eprintln!("{line}");
+    }
     if let Some(w) = &window.warning {
         eprintln!("tcptop: {w}");
     }
@@ -106,15 +109,16 @@ impl Stops {
 }
 
 /// Collects for the window, or plays the whole recording, and builds the snapshot.
-pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
+pub async fn collect(args: &Args, labels: &Labels) -> Result<Window> {
     let mut stops = Stops::new()?;
+    let resolver = labels.resolver();
     let mut source = open_source(args, resolver)?;
     let mut recorder = match &args.record {
         Some(path) => Some(Recorder::create(path, &source.info().header())?),
         None => None,
     };
     let live = matches!(source, Source::Kernel(_));
-    let mut tally = Tally::new(args);
+    let mut tally = Tally::new(args, labels.from_cluster());
     let mut batch = Vec::new();
     // The window starts with a pass over the open sockets, their baseline: it is said
     // to have started once that is done.
@@ -135,6 +139,8 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
     // Records reach the file at least this often.
     let mut flush = tokio::time::interval(args.interval);
     let mut passes = tokio::time::interval_at(tokio::time::Instant::now() + PASS, PASS);
+    let settled = labels.settle(crate::cli::MAX_WINDOW);
+    tokio::pin!(settled);
     let mut cut_short_by = None;
     let mut ended_with = None;
     let result: Result<()> = loop {
@@ -160,6 +166,10 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
                 Ok(()) => true,
                 Err(e) => break Err(e),
             },
+            _ = &mut settled, if tally.unlabelled() => {
+                tally.label(resolver);
+                true
+            }
         };
         if let Err(e) = take(&mut batch, &source, &mut tally, recorder.as_mut()) {
             break Err(e);
@@ -178,6 +188,15 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
         r.flush()?;
     }
     result?;
+    // A little longer for the cache, unless a signal asked to stop now.
+    if tally.unlabelled() && cut_short_by.is_none() {
+        tokio::select! {
+            _ = &mut settled => {}
+            _ = tokio::time::sleep(LABEL_GRACE) => {}
+            name = stops.recv() => cut_short_by = Some(name),
+        }
+    }
+    tally.label(resolver);
     let spec = TableSpec {
         sort: args.sort,
         descending: true,
@@ -192,6 +211,10 @@ pub async fn collect(args: &Args, resolver: &dyn Resolver) -> Result<Window> {
     })
 }
 
+/// How much longer than its window `--once` waits for the Kubernetes cache to sync,
+/// when it has not, before it labels what it saw with what the cache knows.
+pub const LABEL_GRACE: Duration = Duration::from_millis(500);
+
 /// How often `--once` samples the open sockets between the window's start and end.
 const PASS: Duration = Duration::from_secs(1);
 
@@ -199,15 +222,23 @@ const PASS: Duration = Duration::from_secs(1);
 struct Tally {
     group_by: Vec<Dimension>,
     agg: Aggregator,
+    /// What arrived before the Kubernetes cache settled, by address pair.
+    unlabelled: Option<Unlabelled>,
+    /// Address pairs folded while unlabelled.
+    folded_unlabelled: u64,
     open: OpenSockets,
     drops: DropCounters,
 }
 
 impl Tally {
-    fn new(args: &Args) -> Self {
+    /// An empty tally; with `wait_for_labels`, rows are kept by address pair until
+    /// [`Tally::label`].
+    fn new(args: &Args, wait_for_labels: bool) -> Self {
         Self {
             group_by: args.group_by.clone(),
             agg: Aggregator::with_limit(args.group_by.clone(), args.max_rows),
+            unlabelled: wait_for_labels.then(|| Unlabelled::with_limit(args.max_rows)),
+            folded_unlabelled: 0,
             open: OpenSockets::new(args.max_rows),
             drops: DropCounters::default(),
         }
@@ -215,9 +246,25 @@ impl Tally {
 
     fn add(&mut self, item: &Item) {
         self.open.add(item);
-        match item {
-            Item::Drops(d) => self.drops = *d,
-            other => self.agg.add_item(other),
+        match (item, &mut self.unlabelled) {
+            (Item::Drops(d), _) => self.drops = *d,
+            (other, Some(u)) => u.add_item(other),
+            (other, None) => self.agg.add_item(other),
+        }
+    }
+
+    /// True while rows wait for their labels.
+    fn unlabelled(&self) -> bool {
+        self.unlabelled.is_some()
+    }
+
+    /// Labels what waited with `resolver` as it is now; what comes later is labelled
+    /// on arrival.
+    fn label(&mut self, resolver: &dyn Resolver) {
+        if let Some(u) = self.unlabelled.take() {
+            u.label_into(&mut self.agg, resolver);
+            self.folded_unlabelled = u.folded();
+            self.open.relabel(resolver);
         }
     }
 
@@ -236,7 +283,7 @@ impl Tally {
             group_by: self.group_by.clone(),
             events_dropped: self.drops.dropped(),
             events_lost: self.drops.lost_entirely(),
-            rows_folded: self.agg.folded(),
+            rows_folded: self.agg.folded() + self.folded_unlabelled,
             live_sampling_off: info.live_off.clone(),
             rows: view::rows(&self.agg, spec, info.known, &open),
         }
