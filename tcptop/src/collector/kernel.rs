@@ -92,7 +92,7 @@ impl KernelCollector {
         memlock::raise();
         let (resolved, btf, loader) = std::thread::scope(|s| {
             let btf = s.spawn(|| Btf::parse(&data, Endianness::default()));
-            let resolved = s.spawn(|| offsets::resolve_bytes(&data));
+            let resolved = s.spawn(|| offsets::resolve_bytes(btf_path, &data));
             let loader = EbpfLoader::new();
             (resolved.join(), btf.join(), loader)
         });
