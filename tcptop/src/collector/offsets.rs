@@ -71,7 +71,11 @@ pub fn read(path: &Path) -> Result<Vec<u8>, OffsetError> {
         path: path.display().to_string(),
         message,
     };
-    let io_err = |e: io::Error| parse(format!("cannot read it: {e}"));
+    let io_err = |e: io::Error| {
+        parse(format!(
+            "cannot read it ({e}): give --btf the kernel's BTF, such as {VMLINUX_BTF}"
+        ))
+    };
     let mut file = File::open(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => OffsetError::NoBtf {
             path: path.display().to_string(),
