@@ -190,6 +190,8 @@ pub mod stat {
 /// Number of slots of `OPENS` (a power of two).
 pub const OPEN_SLOTS: u32 = 1 << 17;
 
+const _: () = assert!(OPEN_SLOTS.is_power_of_two() && OPEN_SLOTS > 1);
+
 /// Open-time facts about a socket, in the `OPENS` slot its address hashes to. A later
 /// open that hashes to the same slot overwrites it; the close then finds another
 /// socket's address there and reports the lifetime as unknown rather than wrong.
@@ -210,9 +212,17 @@ impl OpenSlot {
     /// The slot index of socket address `sk`.
     #[inline(always)]
     pub fn index(sk: u64) -> u32 {
-        // Fibonacci hashing of the address without its always-zero low bits.
-        ((sk >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 17)) as u32 & (OPEN_SLOTS - 1)
+        slot_of(sk, OPEN_SLOTS)
     }
+}
+
+/// The index of socket address `sk` in a table of `slots` slots (a power of two):
+/// Fibonacci hashing of the address without its always-zero low bits, keeping the top
+/// `log2(slots)` bits of the product, the well-mixed ones.
+#[inline(always)]
+const fn slot_of(sk: u64, slots: u32) -> u32 {
+    let bits = slots.trailing_zeros();
+    ((sk >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as u32
 }
 
 #[cfg(feature = "user")]
@@ -222,4 +232,30 @@ mod pod {
     unsafe impl aya::Pod for super::CloseRecord {}
     unsafe impl aya::Pod for super::PairKey {}
     unsafe impl aya::Pod for super::PairTotals {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The largest index of 100,000 socket-like addresses (1 KiB apart) in `slots`.
+    fn max_index(slots: u32) -> u32 {
+        (0..100_000u64)
+            .map(|i| slot_of(0xffff_8880_0000_0000 + i * 1024, slots))
+            .max()
+            .unwrap()
+    }
+
+    #[test]
+    fn slots_cover_the_whole_table() {
+        for bits in [10, 17, 20] {
+            let slots = 1u32 << bits;
+            let max = max_index(slots);
+            assert!(max < slots, "index {max} outside {slots} slots");
+            assert!(
+                max >= slots - slots / 64,
+                "only {max} of {slots} slots reached"
+            );
+        }
+    }
 }
