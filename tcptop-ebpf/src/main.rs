@@ -245,32 +245,45 @@ fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8) {
 }
 
 /// Fills in both addresses, IPv4 as IPv4-mapped IPv6. False for a family we skip.
-/// Addresses are read as 32-bit words, the width of `in6_addr.s6_addr32`.
 #[inline(always)]
 fn read_addrs<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
-    let word = |off: u32, i: u32| -> [u8; 4] {
-        if off == FIELD_MISSING {
-            return [0; 4];
-        }
-        mem.load::<u32>(off + 4 * i).unwrap_or(0).to_ne_bytes()
-    };
     match mem.load::<u16>(cfg!(family)) {
         Some(AF_INET) => {
-            rec.local_addr = mapped(word(cfg!(rcv_saddr), 0));
-            rec.peer_addr = mapped(word(cfg!(daddr), 0));
+            rec.local_addr = mapped(word(mem, cfg!(rcv_saddr)));
+            rec.peer_addr = mapped(word(mem, cfg!(daddr)));
             true
         }
         Some(AF_INET6) => {
-            let (l, p) = (cfg!(v6_rcv_saddr), cfg!(v6_daddr));
-            for i in 0..4u32 {
-                let at = 4 * i as usize;
-                rec.local_addr[at..at + 4].copy_from_slice(&word(l, i));
-                rec.peer_addr[at..at + 4].copy_from_slice(&word(p, i));
-            }
+            ipv6(mem, cfg!(v6_rcv_saddr), &mut rec.local_addr);
+            ipv6(mem, cfg!(v6_daddr), &mut rec.peer_addr);
             true
         }
         _ => false,
     }
+}
+
+/// The 32-bit word at `off` (an IPv4 address, or a quarter of an `in6_addr`), zero
+/// where the field is missing.
+#[inline(always)]
+fn word<K: Kmem>(mem: &K, off: u32) -> [u8; 4] {
+    if off == FIELD_MISSING {
+        return [0; 4];
+    }
+    mem.load::<u32>(off).unwrap_or(0).to_ne_bytes()
+}
+
+/// Copies the 16-byte address at `off` into `dst` as the four words of
+/// `in6_addr.s6_addr32`, each read at its own constant offset (the verifier needs a
+/// constant offset for every load); leaves `dst` alone where the field is missing.
+#[inline(always)]
+fn ipv6<K: Kmem>(mem: &K, off: u32, dst: &mut [u8; 16]) {
+    if off == FIELD_MISSING {
+        return;
+    }
+    dst[0..4].copy_from_slice(&word(mem, off));
+    dst[4..8].copy_from_slice(&word(mem, off + 4));
+    dst[8..12].copy_from_slice(&word(mem, off + 8));
+    dst[12..16].copy_from_slice(&word(mem, off + 12));
 }
 
 #[inline(always)]
