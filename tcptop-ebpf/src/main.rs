@@ -8,9 +8,18 @@
 //!
 //! Field offsets arrive in the global `CONFIG`, resolved from the running kernel's BTF.
 //!
+//! Every counter the program adds to is added with a BPF atomic add, never a plain
+//! `+=`: before Linux 6.0 (`__bpf_trace_run` in kernel/trace/bpf_trace.c had no
+//! `prog->active` guard then, only `cant_sleep(); rcu_read_lock(); BPF_PROG_RUN()`), a
+//! close in softirq could run this program on a CPU where it was already running for a
+//! close in process context, and a plain read-add-write of a per-CPU value would lose one
+//! of the two updates. The ring buffer takes its lock with interrupts off, and the open
+//! table detects torn slots, so they need nothing more.
+//!
 //! Built for the host (by `cargo clippy --workspace`), it is an empty program.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
+#![cfg_attr(target_arch = "bpf", feature(asm_experimental_arch))]
 
 use core::ffi::c_void;
 
@@ -309,28 +318,51 @@ fn fold_overflow(rec: &CloseRecord) {
         bump(stat::LOST);
         return;
     };
-    // SAFETY: a per-CPU value of this CPU; the tracepoint does not nest on one CPU.
+    // SAFETY: a per-CPU value; see the module comment for why the adds are atomic.
     let t = unsafe { &mut *t };
-    t.records += 1;
+    atomic_add(&mut t.records, 1);
     if rec.old_state == tcp_state::SYN_SENT {
-        t.failed_connects += 1;
+        atomic_add(&mut t.failed_connects, 1);
     }
-    t.bytes_sent += rec.bytes_sent;
-    t.bytes_received += rec.bytes_received;
-    t.retrans += u64::from(rec.total_retrans);
-    t.lost += u64::from(rec.lost);
-    t.rto += u64::from(rec.total_rto);
-    t.rto_recoveries += u64::from(rec.total_rto_recoveries);
-    t.rto_time_ms += u64::from(rec.total_rto_time_ms);
+    atomic_add(&mut t.bytes_sent, rec.bytes_sent);
+    atomic_add(&mut t.bytes_received, rec.bytes_received);
+    atomic_add(&mut t.retrans, u64::from(rec.total_retrans));
+    atomic_add(&mut t.lost, u64::from(rec.lost));
+    atomic_add(&mut t.rto, u64::from(rec.total_rto));
+    atomic_add(&mut t.rto_recoveries, u64::from(rec.total_rto_recoveries));
+    atomic_add(&mut t.rto_time_ms, u64::from(rec.total_rto_time_ms));
     bump(stat::FOLDED);
 }
 
 #[inline(always)]
 fn bump(index: u32) {
     if let Some(slot) = STATS.get_ptr_mut(index) {
-        // SAFETY: a per-CPU slot of this CPU.
-        unsafe { *slot += 1 };
+        atomic_add(slot, 1);
     }
+}
+
+/// `*dst += v` as one BPF atomic add, `lock *(u64 *)(dst + 0) += v` (BPF_STX |
+/// BPF_ATOMIC | BPF_DW with imm BPF_ADD, the instruction called BPF_XADD before 5.12;
+/// the verifier accepts it on map values on every kernel tcptop supports). Safe against
+/// this program interrupting itself on one CPU, and against other CPUs.
+#[inline(always)]
+fn atomic_add(dst: *mut u64, v: u64) {
+    // SAFETY: dst points into a map value the verifier checked.
+    #[cfg(target_arch = "bpf")]
+    unsafe {
+        core::arch::asm!(
+            "lock *(u64 *)({0} + 0) += {1}",
+            in(reg) dst,
+            in(reg) v,
+            options(nostack, preserves_flags)
+        )
+    };
+    // The host build is never run.
+    #[cfg(not(target_arch = "bpf"))]
+    // SAFETY: as above.
+    unsafe {
+        *dst += v
+    };
 }
 
 #[cfg(target_arch = "bpf")]
