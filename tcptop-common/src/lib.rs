@@ -141,7 +141,7 @@ pub struct CloseRecord {
     pub _pad: [u8; 2],
 }
 
-/// Key of the overflow aggregate: the address pair of a socket whose record did not fit
+/// Key of the overflow maps: the address pair of a socket whose record did not fit
 /// into the ring buffer.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -152,8 +152,8 @@ pub struct PairKey {
     pub peer_addr: [u8; 16],
 }
 
-/// Per-CPU running totals of the records folded into the overflow aggregate. The values
-/// only grow; userspace takes differences between reads.
+/// Totals of the records folded into an overflow map for one address pair since
+/// userspace last emptied that map: each drained value is a delta.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PairTotals {
@@ -177,11 +177,16 @@ pub struct PairTotals {
     pub rto_time_ms: u64,
 }
 
+/// Address pairs each of the two overflow maps holds. Userspace empties one map on every
+/// drain (every 100 ms), so this many distinct pairs may overflow between two drains
+/// before a record is lost.
+pub const OVERFLOW_PAIRS: u32 = 16_384;
+
 /// Indexes into the per-CPU `STATS` array.
 pub mod stat {
-    /// Records that did not fit into the ring buffer and were folded into `OVERFLOW`.
+    /// Records that did not fit into the ring buffer and were folded into an overflow map.
     pub const FOLDED: u32 = 0;
-    /// Records that fit nowhere: the ring buffer and the overflow map were both full.
+    /// Records that fit nowhere: the ring buffer was full, and so was the overflow map.
     pub const LOST: u32 = 1;
     /// Number of slots in `STATS`.
     pub const COUNT: u32 = 2;

@@ -76,24 +76,6 @@ pub fn folded(
     })
 }
 
-/// Adds up the per-CPU values of one overflow entry.
-pub fn sum_cpus<'a>(values: impl IntoIterator<Item = &'a PairTotals>) -> PairTotals {
-    values
-        .into_iter()
-        .fold(PairTotals::default(), |mut acc, v| {
-            acc.records += v.records;
-            acc.failed_connects += v.failed_connects;
-            acc.bytes_sent += v.bytes_sent;
-            acc.bytes_received += v.bytes_received;
-            acc.retrans += v.retrans;
-            acc.lost += v.lost;
-            acc.rto += v.rto;
-            acc.rto_recoveries += v.rto_recoveries;
-            acc.rto_time_ms += v.rto_time_ms;
-            acc
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,7 +153,5 @@ mod tests {
         let f = folded([0; 16], [0; 16], &now, &before, false).unwrap();
         assert_eq!((f.records, f.bytes_sent, f.failed_connects), (3, 300, 1));
         assert!(folded([0; 16], [0; 16], &now, &now, false).is_none());
-        let s = sum_cpus([&before, &now]);
-        assert_eq!(s.records, 7);
     }
 }

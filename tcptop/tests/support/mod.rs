@@ -5,6 +5,7 @@
 pub mod churn;
 pub mod netns;
 pub mod once;
+pub mod peers;
 pub mod tcpinfo;
 pub mod traffic;
 
