@@ -6,42 +6,33 @@
 //! on the `EVENTS` ring buffer. A record that does not fit is added to its address
 //! pair's totals in one of the two `OVERFLOW_*` maps, the one `OVERFLOW_SIDE` names;
 //! userspace flips the side, waits for running programs to finish, and empties the other
-//! map, so totals stay exact. `STATS` counts folded and lost records.
+//! map, so totals stay exact. `STATS` counts folded and lost records. [`overflow`] says
+//! why every add is atomic.
 //!
 //! Field offsets arrive in the global `CONFIG`, resolved from the running kernel's BTF.
-//!
-//! Every counter the program adds to is added with a BPF atomic add, never a plain
-//! `+=`: before Linux 6.0 (`__bpf_trace_run` in kernel/trace/bpf_trace.c had no
-//! `prog->active` guard then, only `cant_sleep(); rcu_read_lock(); BPF_PROG_RUN()`), a
-//! close in softirq could run this program on a CPU where it was already running for a
-//! close in process context, and a plain read-add-write of a per-CPU value would lose one
-//! of the two updates. The ring buffer takes its lock with interrupts off, and the open
-//! table detects torn slots, so they need nothing more.
 //!
 //! Built for the host (by `cargo clippy --workspace`), it is an empty program.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 #![cfg_attr(target_arch = "bpf", feature(asm_experimental_arch))]
 
+mod overflow;
+
 use core::ffi::c_void;
 
 use aya_ebpf::{
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel, generated::bpf_skc_to_tcp_sock},
     macros::{btf_tracepoint, map},
-    maps::{Array, HashMap, PerCpuArray, RingBuf},
+    maps::{Array, RingBuf},
     programs::BtfTracePointContext,
     EbpfContext,
 };
-use tcptop_common::{
-    origin, stat, tcp_state, CloseRecord, Config, OpenSlot, PairKey, PairTotals, FIELD_MISSING,
-    OPEN_SLOTS, OVERFLOW_PAIRS,
-};
+use overflow::fold_overflow;
+use tcptop_common::{origin, tcp_state, CloseRecord, Config, OpenSlot, FIELD_MISSING, OPEN_SLOTS};
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u16 = 6;
-const BPF_NOEXIST: u64 = 1;
-const BPF_F_NO_PREALLOC: u32 = 1;
 const BPF_RB_NO_WAKEUP: u64 = 1;
 const BPF_RB_FORCE_WAKEUP: u64 = 2;
 const BPF_RB_AVAIL_DATA: u64 = 0;
@@ -53,27 +44,6 @@ static CONFIG: Config = Config::EMPTY;
 /// Close records for userspace. Userspace sets the size at load time.
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
-
-/// Records that did not fit into `EVENTS`, summed per address pair, while
-/// `OVERFLOW_SIDE` is 0. Not preallocated: it takes memory only while it holds pairs,
-/// and an element userspace deletes is freed only after running programs are done.
-#[map]
-static OVERFLOW_0: HashMap<PairKey, PairTotals> =
-    HashMap::with_max_entries(OVERFLOW_PAIRS, BPF_F_NO_PREALLOC);
-
-/// The same while `OVERFLOW_SIDE` is 1.
-#[map]
-static OVERFLOW_1: HashMap<PairKey, PairTotals> =
-    HashMap::with_max_entries(OVERFLOW_PAIRS, BPF_F_NO_PREALLOC);
-
-/// Which `OVERFLOW_*` map the program adds to; userspace flips it before it empties the
-/// other one.
-#[map]
-static OVERFLOW_SIDE: Array<u32> = Array::with_max_entries(1, 0);
-
-/// Counters indexed by [`stat`].
-#[map]
-static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(stat::COUNT, 0);
 
 /// Open time and direction of live sockets, in a direct-mapped table: plain memory
 /// access, no locks (a hash map here cost 1.5 us per connection).
@@ -316,104 +286,6 @@ fn mapped(v4: [u8; 4]) -> [u8; 16] {
     [
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4[0], v4[1], v4[2], v4[3],
     ]
-}
-
-/// Adds a record that did not fit into the ring buffer to its address pair's totals in
-/// the overflow map `OVERFLOW_SIDE` names.
-#[inline(always)]
-fn fold_overflow(rec: &CloseRecord) {
-    let key = PairKey {
-        local_addr: rec.local_addr,
-        peer_addr: rec.peer_addr,
-    };
-    // SAFETY: an array slot userspace writes whole; a 0 or a 1 either way.
-    let side = OVERFLOW_SIDE
-        .get_ptr(0)
-        .map_or(0, |p| unsafe { core::ptr::read_volatile(p) });
-    let totals = if side == 0 {
-        totals_of(&OVERFLOW_0, &key)
-    } else {
-        totals_of(&OVERFLOW_1, &key)
-    };
-    let Some(t) = totals else {
-        bump(stat::LOST);
-        return;
-    };
-    // SAFETY: an element of the map; userspace deletes it only once no program that
-    // could have found it is still running.
-    let t = unsafe { &mut *t };
-    atomic_add(&mut t.records, 1);
-    if rec.old_state == tcp_state::SYN_SENT {
-        atomic_add(&mut t.failed_connects, 1);
-    }
-    atomic_add(&mut t.bytes_sent, rec.bytes_sent);
-    atomic_add(&mut t.bytes_received, rec.bytes_received);
-    atomic_add(&mut t.retrans, u64::from(rec.total_retrans));
-    atomic_add(&mut t.lost, u64::from(rec.lost));
-    atomic_add(&mut t.rto, u64::from(rec.total_rto));
-    atomic_add(&mut t.rto_recoveries, u64::from(rec.total_rto_recoveries));
-    atomic_add(&mut t.rto_time_ms, u64::from(rec.total_rto_time_ms));
-    bump(stat::FOLDED);
-}
-
-/// The totals of `key` in `map`, created as zeros when missing; `None` when the map is
-/// full. Two CPUs may create the same key at once: one insert fails, both then add to
-/// the element that won.
-#[inline(always)]
-fn totals_of(map: &HashMap<PairKey, PairTotals>, key: &PairKey) -> Option<*mut PairTotals> {
-    if let Some(t) = map.get_ptr_mut(key) {
-        return Some(t);
-    }
-    // By reference: by value the static would be copied to the stack first.
-    #[allow(clippy::needless_borrows_for_generic_args)]
-    let _ = map.insert(key, &ZERO_TOTALS, BPF_NOEXIST);
-    map.get_ptr_mut(key)
-}
-
-/// The first value of a pair, as global data: zeroing 72 bytes of stack instead is a
-/// byte-wise `memset` loop the verifier walks on every path (the compat program took
-/// 130,318 verified instructions that way, 39,824 this way).
-static ZERO_TOTALS: PairTotals = PairTotals {
-    records: 0,
-    failed_connects: 0,
-    bytes_sent: 0,
-    bytes_received: 0,
-    retrans: 0,
-    lost: 0,
-    rto: 0,
-    rto_recoveries: 0,
-    rto_time_ms: 0,
-};
-
-#[inline(always)]
-fn bump(index: u32) {
-    if let Some(slot) = STATS.get_ptr_mut(index) {
-        atomic_add(slot, 1);
-    }
-}
-
-/// `*dst += v` as one BPF atomic add, `lock *(u64 *)(dst + 0) += v` (BPF_STX |
-/// BPF_ATOMIC | BPF_DW with imm BPF_ADD, the instruction called BPF_XADD before 5.12;
-/// the verifier accepts it on map values on every kernel tcptop supports). Safe against
-/// this program interrupting itself on one CPU, and against other CPUs.
-#[inline(always)]
-fn atomic_add(dst: *mut u64, v: u64) {
-    // SAFETY: dst points into a map value the verifier checked.
-    #[cfg(target_arch = "bpf")]
-    unsafe {
-        core::arch::asm!(
-            "lock *(u64 *)({0} + 0) += {1}",
-            in(reg) dst,
-            in(reg) v,
-            options(nostack, preserves_flags)
-        )
-    };
-    // The host build is never run.
-    #[cfg(not(target_arch = "bpf"))]
-    // SAFETY: as above.
-    unsafe {
-        *dst += v
-    };
 }
 
 #[cfg(target_arch = "bpf")]
