@@ -137,8 +137,8 @@ impl Overflow {
 
     /// Hands every entry folded since the previous drain to `sink`, given the kernel's
     /// folded-record count now. Does nothing (no flip, no wait) when that count has not
-    /// moved. An entry leaves the kernel only once it has reached `sink`; after an error
-    /// the rest stays in its map and the next call drains it.
+    /// moved. Every entry taken out of the kernel reaches `sink`; after an error the rest
+    /// stays in its map, no longer written, and the next call drains it.
     pub fn drain(&mut self, folded: u64, mut sink: impl FnMut(&PairKey, &PairTotals)) {
         if !self.pending && folded != self.folded_at_flip {
             let next = 1 - self.active;
