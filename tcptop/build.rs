@@ -1,26 +1,98 @@
-//! Builds the eBPF program with aya-build, so that `cargo build` gives one binary with
-//! the object embedded. Needs the nightly toolchain with rust-src and bpf-linker:
-//! `cargo xtask setup` installs them.
+//! Builds the eBPF program, so that `cargo build` gives one binary with the object
+//! embedded. Needs the nightly toolchain with rust-src and bpf-linker: `cargo xtask
+//! setup` installs them.
+//!
+//! The nested build is the one aya-build 0.2.0 runs (`rustup run nightly cargo build
+//! --release --target bpfel-unknown-none -Z build-std=core`, the same flags and target
+//! directory), but quiet: aya-build relays every line of it as a `cargo:warning` on
+//! every build. This prints nothing when it succeeds and its whole output when it fails.
 //!
 //! Also records what `tcptop --version` reports about the build: the git revision
 //! (`TCPTOP_GIT_REVISION`, or `unknown` outside a git checkout) and the target triple.
 use std::{
+    env,
     path::{Path, PathBuf},
     process::Command,
 };
 
-use aya_build::{Package, Toolchain};
+use anyhow::{bail, Context};
+
+/// The eBPF crate: its package name, which is also its binary's.
+const EBPF: &str = "tcptop-ebpf";
 
 fn main() -> anyhow::Result<()> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tcptop-ebpf");
-    let package = Package {
-        name: "tcptop-ebpf",
-        root_dir: root,
-        ..Default::default()
-    };
     println!("cargo:rerun-if-changed=../tcptop-common/src");
     build_facts();
-    aya_build::build_ebpf([package], Toolchain::default())
+    build_ebpf()
+}
+
+/// Builds the eBPF binary and copies it to `OUT_DIR/tcptop-ebpf`.
+fn build_ebpf() -> anyhow::Result<()> {
+    // The build-dependency on tcptop-ebpf reruns this script when its library or
+    // bpf-linker changes; this catches changes to its binary's sources.
+    println!("cargo:rerun-if-changed={}", ebpf_dir().display());
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").context("OUT_DIR not set")?);
+    let endian = env::var("CARGO_CFG_TARGET_ENDIAN").context("CARGO_CFG_TARGET_ENDIAN not set")?;
+    let target = match endian.as_str() {
+        "little" => "bpfel-unknown-none",
+        "big" => "bpfeb-unknown-none",
+        other => bail!("unsupported target endianness {other}"),
+    };
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").context("CARGO_CFG_TARGET_ARCH not set")?;
+    let arch = if arch.starts_with("riscv64") {
+        "riscv64"
+    } else {
+        &arch
+    };
+    let target_dir = out_dir.join("aya-build").join("target").join(EBPF);
+    let args = [
+        "build",
+        "--package",
+        EBPF,
+        "--bins",
+        "--release",
+        "--target",
+        target,
+        "-Z",
+        "build-std=core",
+    ];
+    let rustflags =
+        format!("--cfg=bpf_target_arch=\"{arch}\"\x1f-Cdebuginfo=2\x1f-Clink-arg=--btf");
+    let run = |program: &str, prefix: &[&str]| {
+        Command::new(program)
+            .args(prefix)
+            .args(args)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
+            // The outer build's compiler is the stable one: let rustup pick nightly's.
+            .env_remove("RUSTC")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .output()
+    };
+    let out = match run("rustup", &["run", "nightly", "cargo"]) {
+        // Without rustup, the cargo on PATH must be a nightly one.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => run("cargo", &[]),
+        other => other,
+    }
+    .context("cannot run cargo to build the eBPF program")?;
+    if !out.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "building the eBPF program failed ({}): the nested cargo's output is above (a missing nightly toolchain, rust-src or bpf-linker: `cargo xtask setup` installs them)",
+            out.status
+        );
+    }
+    let built = target_dir.join(target).join("release").join(EBPF);
+    std::fs::copy(&built, out_dir.join(EBPF))
+        .with_context(|| format!("cannot copy {}", built.display()))?;
+    Ok(())
+}
+
+/// The eBPF crate's directory.
+fn ebpf_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(EBPF)
 }
 
 /// Exports `TCPTOP_GIT_REVISION` and `TCPTOP_TARGET` to the crate.

@@ -156,7 +156,7 @@ pub struct CloseRecord {
     pub _pad: [u8; 2],
 }
 
-/// Key of the overflow aggregate: the address pair of a socket whose record did not fit
+/// Key of the overflow maps: the address pair of a socket whose record did not fit
 /// into the ring buffer.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -167,8 +167,8 @@ pub struct PairKey {
     pub peer_addr: [u8; 16],
 }
 
-/// Per-CPU running totals of the records folded into the overflow aggregate. The values
-/// only grow; userspace takes differences between reads.
+/// Totals of the records folded into an overflow map for one address pair since
+/// userspace last emptied that map: each drained value is a delta.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PairTotals {
@@ -192,11 +192,16 @@ pub struct PairTotals {
     pub rto_time_ms: u64,
 }
 
+/// Address pairs each of the two overflow maps holds. Userspace empties one map on every
+/// drain (every 100 ms), so this many distinct pairs may overflow between two drains
+/// before a record is lost.
+pub const OVERFLOW_PAIRS: u32 = 16_384;
+
 /// Indexes into the per-CPU `STATS` array.
 pub mod stat {
-    /// Records that did not fit into the ring buffer and were folded into `OVERFLOW`.
+    /// Records that did not fit into the ring buffer and were folded into an overflow map.
     pub const FOLDED: u32 = 0;
-    /// Records that fit nowhere: the ring buffer and the overflow map were both full.
+    /// Records that fit nowhere: the ring buffer was full, and so was the overflow map.
     pub const LOST: u32 = 1;
     /// Opens the live sampler could not note (`OPENED` full): such a socket counts
     /// from its first pass, not from its open.
@@ -207,6 +212,8 @@ pub mod stat {
 
 /// Number of slots of `OPENS` (a power of two).
 pub const OPEN_SLOTS: u32 = 1 << 17;
+
+const _: () = assert!(OPEN_SLOTS.is_power_of_two() && OPEN_SLOTS > 1);
 
 /// Open-time facts about a socket, in the `OPENS` slot its address hashes to. A later
 /// open that hashes to the same slot overwrites it; the close then finds another
@@ -228,8 +235,7 @@ impl OpenSlot {
     /// The slot index of socket address `sk`.
     #[inline(always)]
     pub fn index(sk: u64) -> u32 {
-        // Fibonacci hashing of the address without its always-zero low bits.
-        ((sk >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 17)) as u32 & (OPEN_SLOTS - 1)
+        slot_of(sk, OPEN_SLOTS)
     }
 }
 
@@ -270,6 +276,15 @@ pub struct SampleRecord {
     pub _pad: [u8; 7],
 }
 
+/// The index of socket address `sk` in a table of `slots` slots (a power of two):
+/// Fibonacci hashing of the address without its always-zero low bits, keeping the top
+/// `log2(slots)` bits of the product, the well-mixed ones.
+#[inline(always)]
+const fn slot_of(sk: u64, slots: u32) -> u32 {
+    let bits = slots.trailing_zeros();
+    ((sk >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as u32
+}
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: repr(C) integers and byte arrays with explicit padding (each below too).
@@ -284,4 +299,30 @@ mod pod {
     unsafe impl aya::Pod for super::SockTag {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::SampleRecord {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The largest index of 100,000 socket-like addresses (1 KiB apart) in `slots`.
+    fn max_index(slots: u32) -> u32 {
+        (0..100_000u64)
+            .map(|i| slot_of(0xffff_8880_0000_0000 + i * 1024, slots))
+            .max()
+            .unwrap()
+    }
+
+    #[test]
+    fn slots_cover_the_whole_table() {
+        for bits in [10, 17, 20] {
+            let slots = 1u32 << bits;
+            let max = max_index(slots);
+            assert!(max < slots, "index {max} outside {slots} slots");
+            assert!(
+                max >= slots - slots / 64,
+                "only {max} of {slots} slots reached"
+            );
+        }
+    }
 }

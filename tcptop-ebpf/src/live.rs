@@ -29,7 +29,7 @@ use tcptop_common::{
     origin, stat, tcp_state, SampleRecord, SockTag, FIELD_MISSING, OPENED_SOCKETS,
 };
 
-use crate::{bump, read_sock, Kmem, Probe};
+use crate::{overflow::bump, read_sock, Kmem, Probe};
 
 /// BPF_F_NO_PREALLOC: the map takes memory for the sockets open now only.
 const NO_PREALLOC: u32 = 1;

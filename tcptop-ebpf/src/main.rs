@@ -3,8 +3,12 @@
 //! Attached to the BTF tracepoint `inet_sock_set_state`. It notes when a TCP socket
 //! opens (CLOSE -> SYN_SENT for `connect()`, LISTEN -> SYN_RECV for an accepted child)
 //! and, when the socket reaches CLOSE, reads its final counters into a [`CloseRecord`]
-//! on the `EVENTS` ring buffer. A record that does not fit is folded into the per-CPU,
-//! per-address-pair `OVERFLOW` aggregate, so totals stay exact; `STATS` counts both.
+//! on the `EVENTS` ring buffer. A record that does not fit is added to its address
+//! pair's totals in one of the two `OVERFLOW_*` maps, the one `OVERFLOW_SIDE` names;
+//! userspace flips the side, waits for running programs to finish, and empties the other
+//! map, so totals stay exact. `STATS` counts folded and lost records, and opens the live
+//! sampler could not note. [`live`] samples every open socket. [`overflow`] says
+//! why every add is atomic.
 //!
 //! Field offsets arrive in the global `CONFIG`, resolved from the running kernel's BTF.
 //!
@@ -13,25 +17,25 @@
 #![cfg_attr(target_arch = "bpf", no_main)]
 // The program macros generate entry points without docs; this crate has no public API.
 #![allow(missing_docs)]
+#![cfg_attr(target_arch = "bpf", feature(asm_experimental_arch))]
+
+mod overflow;
 
 use core::ffi::c_void;
 
 use aya_ebpf::{
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel, generated::bpf_skc_to_tcp_sock},
     macros::{btf_tracepoint, map},
-    maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{Array, RingBuf},
     programs::BtfTracePointContext,
     EbpfContext,
 };
-use tcptop_common::{
-    origin, stat, tcp_state, CloseRecord, Config, OpenSlot, PairKey, PairTotals, FIELD_MISSING,
-    OPEN_SLOTS,
-};
+use overflow::fold_overflow;
+use tcptop_common::{origin, tcp_state, CloseRecord, Config, OpenSlot, FIELD_MISSING, OPEN_SLOTS};
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u16 = 6;
-const BPF_NOEXIST: u64 = 1;
 const BPF_RB_NO_WAKEUP: u64 = 1;
 const BPF_RB_FORCE_WAKEUP: u64 = 2;
 const BPF_RB_AVAIL_DATA: u64 = 0;
@@ -43,14 +47,6 @@ static CONFIG: Config = Config::EMPTY;
 /// Close records for userspace. Userspace sets the size at load time.
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
-
-/// Records that did not fit into `EVENTS`, summed per address pair and CPU.
-#[map]
-static OVERFLOW: PerCpuHashMap<PairKey, PairTotals> = PerCpuHashMap::with_max_entries(4096, 0);
-
-/// Counters indexed by [`stat`].
-#[map]
-static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(stat::COUNT, 0);
 
 /// Open time and direction of live sockets, in a direct-mapped table: plain memory
 /// access, no locks (a hash map here cost 1.5 us per connection).
@@ -274,32 +270,45 @@ fn read_sock<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
 }
 
 /// Fills in both addresses, IPv4 as IPv4-mapped IPv6. False for a family we skip.
-/// Addresses are read as 32-bit words, the width of `in6_addr.s6_addr32`.
 #[inline(always)]
 fn read_addrs<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
-    let word = |off: u32, i: u32| -> [u8; 4] {
-        if off == FIELD_MISSING {
-            return [0; 4];
-        }
-        mem.load::<u32>(off + 4 * i).unwrap_or(0).to_ne_bytes()
-    };
     match mem.load::<u16>(cfg!(family)) {
         Some(AF_INET) => {
-            rec.local_addr = mapped(word(cfg!(rcv_saddr), 0));
-            rec.peer_addr = mapped(word(cfg!(daddr), 0));
+            rec.local_addr = mapped(word(mem, cfg!(rcv_saddr)));
+            rec.peer_addr = mapped(word(mem, cfg!(daddr)));
             true
         }
         Some(AF_INET6) => {
-            let (l, p) = (cfg!(v6_rcv_saddr), cfg!(v6_daddr));
-            for i in 0..4u32 {
-                let at = 4 * i as usize;
-                rec.local_addr[at..at + 4].copy_from_slice(&word(l, i));
-                rec.peer_addr[at..at + 4].copy_from_slice(&word(p, i));
-            }
+            ipv6(mem, cfg!(v6_rcv_saddr), &mut rec.local_addr);
+            ipv6(mem, cfg!(v6_daddr), &mut rec.peer_addr);
             true
         }
         _ => false,
     }
+}
+
+/// The 32-bit word at `off` (an IPv4 address, or a quarter of an `in6_addr`), zero
+/// where the field is missing.
+#[inline(always)]
+fn word<K: Kmem>(mem: &K, off: u32) -> [u8; 4] {
+    if off == FIELD_MISSING {
+        return [0; 4];
+    }
+    mem.load::<u32>(off).unwrap_or(0).to_ne_bytes()
+}
+
+/// Copies the 16-byte address at `off` into `dst` as the four words of
+/// `in6_addr.s6_addr32`, each read at its own constant offset (the verifier needs a
+/// constant offset for every load); leaves `dst` alone where the field is missing.
+#[inline(always)]
+fn ipv6<K: Kmem>(mem: &K, off: u32, dst: &mut [u8; 16]) {
+    if off == FIELD_MISSING {
+        return;
+    }
+    dst[0..4].copy_from_slice(&word(mem, off));
+    dst[4..8].copy_from_slice(&word(mem, off + 4));
+    dst[8..12].copy_from_slice(&word(mem, off + 8));
+    dst[12..16].copy_from_slice(&word(mem, off + 12));
 }
 
 #[inline(always)]
@@ -307,46 +316,6 @@ fn mapped(v4: [u8; 4]) -> [u8; 16] {
     [
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4[0], v4[1], v4[2], v4[3],
     ]
-}
-
-/// Adds a record that did not fit into the ring buffer to its address pair's totals.
-#[inline(always)]
-fn fold_overflow(rec: &CloseRecord) {
-    let key = PairKey {
-        local_addr: rec.local_addr,
-        peer_addr: rec.peer_addr,
-    };
-    let mut totals = OVERFLOW.get_ptr_mut(key);
-    if totals.is_none() {
-        let _ = OVERFLOW.insert(key, PairTotals::default(), BPF_NOEXIST);
-        totals = OVERFLOW.get_ptr_mut(key);
-    }
-    let Some(t) = totals else {
-        bump(stat::LOST);
-        return;
-    };
-    // SAFETY: a per-CPU value of this CPU; the tracepoint does not nest on one CPU.
-    let t = unsafe { &mut *t };
-    t.records += 1;
-    if rec.old_state == tcp_state::SYN_SENT {
-        t.failed_connects += 1;
-    }
-    t.bytes_sent += rec.bytes_sent;
-    t.bytes_received += rec.bytes_received;
-    t.retrans += u64::from(rec.total_retrans);
-    t.lost += u64::from(rec.lost);
-    t.rto += u64::from(rec.total_rto);
-    t.rto_recoveries += u64::from(rec.total_rto_recoveries);
-    t.rto_time_ms += u64::from(rec.total_rto_time_ms);
-    bump(stat::FOLDED);
-}
-
-#[inline(always)]
-fn bump(index: u32) {
-    if let Some(slot) = STATS.get_ptr_mut(index) {
-        // SAFETY: a per-CPU slot of this CPU.
-        unsafe { *slot += 1 };
-    }
 }
 
 #[cfg(target_arch = "bpf")]

@@ -6,22 +6,30 @@
 //! 2. tcptop's userspace CPU time per closed socket over 20,000 short connections
 //!    (40,000 closed sockets), start-up included, from rusage;
 //! 3. the highest close rate this machine generates, held for 10 s: events dropped,
-//!    and whether the totals stayed exact.
+//!    and whether the totals stayed exact;
+//! 4. the overflow drain: how long one takes with 5,000 address pairs waiting, with
+//!    one, and with none, and the overflow maps' kernel memory.
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::{
     fs,
     io::{BufRead, BufReader, Read},
+    path::Path,
     process::{Child, Command, Stdio},
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde_json::Value;
 use support::{
     churn::{self, Until},
     netns::NetPair,
+    peers::{self, Peers},
+};
+use tcptop::collector::{
+    kernel::{KernelCollector, LoadOptions},
+    offsets::VMLINUX_BTF,
 };
 
 /// The original exporter's per-close work, written for bpftrace.
@@ -60,6 +68,7 @@ fn main() {
     kernel_and_user_cost(&pair);
     if std::env::var("TCPTOP_BENCH_QUICK").is_err() {
         max_rate(&pair);
+        overflow_drain();
     }
     let _ = fs::write("/proc/sys/kernel/bpf_stats_enabled", stats_was.trim());
 }
@@ -267,5 +276,115 @@ fn max_rate(pair: &NetPair) {
     println!(
         "| max rate: totals exact ({n} connections) | {} |",
         exact(&doc, pair, n)
+    );
+}
+
+/// `(id, name, bytes_memlock)` of every BPF map.
+fn maps() -> Vec<(u64, String, u64)> {
+    let out = Command::new("bpftool")
+        .args(["-j", "map", "show"])
+        .output()
+        .expect("bpftool");
+    let maps: Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    maps.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_u64().unwrap_or(0),
+                m["name"].as_str().unwrap_or("").to_string(),
+                m["bytes_memlock"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Kernel memory of the overflow maps among `ids`.
+fn overflow_memlock(ids: &[u64]) -> u64 {
+    maps()
+        .iter()
+        .filter(|m| ids.contains(&m.0))
+        .map(|m| m.2)
+        .sum()
+}
+
+/// Median of `v`.
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn overflow_drain() {
+    const PEERS: u32 = 2_500;
+    let pair = NetPair::new(32);
+    let peers = Peers::new(&pair, 132);
+    let before = maps();
+    let opts = LoadOptions {
+        ring_bytes: 4096,
+        ..LoadOptions::default()
+    };
+    let mut c = KernelCollector::load(Path::new(VMLINUX_BTF), &opts).expect("load the collector");
+    let ids: Vec<u64> = maps()
+        .into_iter()
+        .filter(|m| m.1.starts_with("OVERFLOW_") && m.1 != "OVERFLOW_SIDE")
+        .filter(|m| !before.iter().any(|b| b.0 == m.0))
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(
+        ids.len(),
+        2,
+        "expected two new overflow maps, found {ids:?}"
+    );
+    let idle = overflow_memlock(&ids);
+    let (mut full, mut one, mut none) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut pairs, mut held) = (0, 0);
+    let mut next = 0;
+    let mut burst = |n: u32| {
+        let from = (next..next + n).map(|i| peers.addr(i)).collect();
+        next += n;
+        peers::connect_all(&pair, from, 8);
+        // Let the last server sockets reach CLOSE.
+        thread::sleep(Duration::from_millis(200));
+    };
+    for _ in 0..5 {
+        c.drain_events(|_| {});
+        c.drain_overflow(|_| {});
+        // The ring is not read: nearly every record of the burst overflows.
+        burst(PEERS);
+        held = held.max(overflow_memlock(&ids));
+        let mut n = 0;
+        let t = Instant::now();
+        c.drain_overflow(|_| n += 1);
+        full.push(t.elapsed());
+        pairs = n;
+        burst(1);
+        let t = Instant::now();
+        c.drain_overflow(|_| {});
+        one.push(t.elapsed());
+        let t = Instant::now();
+        c.drain_overflow(|_| {});
+        none.push(t.elapsed());
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (full, one) = (median(full), median(one));
+    println!(
+        "| overflow drain, {pairs} address pairs waiting (median of 5) | {:.1} ms |",
+        ms(full)
+    );
+    println!(
+        "| overflow drain, 2 pairs waiting: about one RCU grace period | {:.1} ms |",
+        ms(one)
+    );
+    println!(
+        "| overflow drain, nothing new (no flip, no wait) | {:.0} us |",
+        median(none).as_secs_f64() * 1e6
+    );
+    println!(
+        "| overflow drain, per pair beyond the wait | {:.2} us |",
+        (ms(full) - ms(one)) * 1e3 / f64::from(pairs.max(1))
+    );
+    println!(
+        "| overflow maps' kernel memory, idle / holding {pairs} pairs ({} CPUs) | {idle} B / {held} B |",
+        thread::available_parallelism().map_or(0, |n| n.get())
     );
 }

@@ -31,7 +31,7 @@ impl KernelSupport {
     pub fn detect(btf: &Path) -> Self {
         match offsets::resolve(btf) {
             Ok((_, features)) => Self::Ready(features),
-            Err(OffsetError::NoBtf) => Self::NoBtf,
+            Err(OffsetError::NoBtf { .. }) => Self::NoBtf,
             Err(e) => Self::Unusable(e.to_string()),
         }
     }

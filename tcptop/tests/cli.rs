@@ -96,3 +96,16 @@ fn no_privileges_says_what_is_needed() {
     };
     fails_with(&out, 1, "CAP_BPF and CAP_PERFMON");
 }
+
+#[test]
+fn a_bad_btf_file_is_named_and_read_no_further() {
+    // /dev/zero never ends: tcptop must stop at its missing magic, not read on.
+    let out = tcptop(&["--once", "--btf", "/dev/zero"]);
+    fails_with(
+        &out,
+        1,
+        "cannot parse kernel BTF at /dev/zero: not a BTF file",
+    );
+    let out = tcptop(&["--once", "--btf", "/nonexistent/btf"]);
+    fails_with(&out, 1, "no BTF at /nonexistent/btf");
+}

@@ -6,12 +6,16 @@ use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr, TcpListener, TcpStream},
     path::Path,
-    sync::Arc,
+    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
 
-use support::{netns::NetPair, require_root, traffic};
+use support::{
+    netns::NetPair,
+    peers::{self, Peers},
+    require_root, traffic,
+};
 use tcptop::{
     aggregation::{Aggregator, Dimension},
     attribution::{AttributedClose, AttributedFolded, IpOnly},
@@ -43,6 +47,19 @@ fn load_with(opts: LoadOptions) -> KernelCollector {
     };
     assert_eq!(c.program(), want);
     c
+}
+
+/// Every program sees every socket on the machine: while a test floods the kernel with
+/// tens of thousands of closes, another test's ring buffer could overflow. Tests that
+/// flood run [`alone`]; the others run [`beside`] each other.
+static FLOOD: RwLock<()> = RwLock::new(());
+
+fn beside() -> RwLockReadGuard<'static, ()> {
+    FLOOD.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn alone() -> RwLockWriteGuard<'static, ()> {
+    FLOOD.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Drains `c` while `work` runs (if `drain_during`), then until `expected` matching
@@ -132,6 +149,7 @@ fn compat_program_counters_match_tcp_info() {
 }
 
 fn counters_match_tcp_info(id: u8, compat: bool) {
+    let _beside = beside();
     let pair = Arc::new(NetPair::new(id));
     pair.add_loss(1, 3);
     let mut c = load_with(LoadOptions {
@@ -254,6 +272,7 @@ fn ipv4_mapped_ipv6_sockets_count_as_ipv4() {
     if !require_root() {
         return;
     }
+    let _beside = beside();
     let pair = NetPair::new(12);
     let mut c = load(256 * 1024);
     let server_ip = pair.v4[1];
@@ -292,6 +311,7 @@ fn a_full_ring_buffer_folds_records_and_keeps_totals_exact() {
     if !require_root() {
         return;
     }
+    let _beside = beside();
     let pair = Arc::new(NetPair::new(13));
     // One page: room for about 40 records. The reader stalls during the burst.
     let mut c = load(4096);
@@ -345,4 +365,126 @@ fn a_full_ring_buffer_folds_records_and_keeps_totals_exact() {
     let mut again = 0;
     c.drain_overflow(|f| again += f.counters.closes());
     assert_eq!(again, 0);
+}
+
+/// Adds `n` sockets that sent `tx` and received `rx` bytes to the row `local -> peer`.
+fn tally(rows: &mut PairRows, local: IpAddr, peer: IpAddr, n: u64, tx: u64, rx: u64) {
+    let r = rows.entry((local, peer)).or_default();
+    *r = (r.0 + n, r.1 + tx, r.2 + rx);
+}
+
+/// Sockets, bytes sent and bytes received per (local, peer) address pair.
+type PairRows = HashMap<(IpAddr, IpAddr), (u64, u64, u64)>;
+
+/// Issue 9: the overflow map was never emptied, so once 4,096 distinct address pairs had
+/// ever overflowed, every overflow record of a new pair was lost. Ten bursts of 2,500
+/// new client addresses each through a one-page ring: 50,000 distinct pairs, nearly all
+/// folded, drained while the program writes, and every one exact.
+#[test]
+fn overflow_stays_exact_over_many_distinct_pairs() {
+    if require_root() {
+        overflow_over_many_pairs(30, false);
+    }
+}
+
+/// The same with the program 5.8 kernels get.
+#[test]
+fn compat_overflow_stays_exact_over_many_distinct_pairs() {
+    if require_root() {
+        overflow_over_many_pairs(31, true);
+    }
+}
+
+fn overflow_over_many_pairs(id: u8, compat: bool) {
+    const BURSTS: u32 = 10;
+    const PEERS: u32 = 2_500;
+    let _alone = alone();
+    let pair = Arc::new(NetPair::new(id));
+    let peers = Arc::new(Peers::new(&pair, 100 + id));
+    let mut c = load_with(LoadOptions {
+        ring_bytes: 4096,
+        compat,
+        ..LoadOptions::default()
+    });
+    let mut rows = PairRows::new();
+    let (mut folded, mut failed, mut failed_events) = (0, 0, 0);
+    for burst in 0..BURSTS {
+        let from: Vec<_> = (burst * PEERS..(burst + 1) * PEERS)
+            .map(|i| peers.addr(i))
+            .collect();
+        let p = pair.clone();
+        let work = thread::spawn(move || peers::connect_all(&p, from, 8));
+        // The ring is not read during the burst, so nearly every record overflows; the
+        // overflow maps are drained meanwhile, as the live UI does on its timer.
+        let mut fold = |f: FoldedTotals, rows: &mut PairRows| {
+            if peers.owns(f.local, f.peer) {
+                tally(
+                    rows,
+                    f.local,
+                    f.peer,
+                    f.counters.closes(),
+                    f.counters.bytes_sent,
+                    f.counters.bytes_received,
+                );
+                folded += f.counters.closes();
+                failed += f.counters.failed_connects;
+            }
+        };
+        while !work.is_finished() {
+            c.drain_overflow(|f| fold(f, &mut rows));
+            thread::sleep(Duration::from_millis(20));
+        }
+        work.join().expect("traffic");
+        let want = 2 * u64::from(PEERS * (burst + 1));
+        let start = Instant::now();
+        while rows.values().map(|r| r.0).sum::<u64>() < want
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            c.drain_events(|e| {
+                let (l, p) = (e.local.ip(), e.peer.ip());
+                if peers.owns(l, p) {
+                    tally(
+                        &mut rows,
+                        l,
+                        p,
+                        1,
+                        e.counters.bytes_sent,
+                        e.counters.bytes_received,
+                    );
+                    failed_events += u64::from(e.failed_connect());
+                }
+            });
+            c.drain_overflow(|f| fold(f, &mut rows));
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let drops = c.drops();
+    eprintln!(
+        "folded {folded} of {} sockets, drops {drops:?}",
+        2 * BURSTS * PEERS
+    );
+    assert!(
+        folded > u64::from(BURSTS * PEERS),
+        "a one-page ring must overflow"
+    );
+    assert_eq!(drops.lost_entirely(), 0, "records lost");
+    assert_eq!((failed, failed_events), (0, 0), "failed connects");
+    assert_eq!(rows.len() as u32, 2 * BURSTS * PEERS, "address pairs");
+    let server = IpAddr::V4(pair.v4[1]);
+    for i in 0..BURSTS * PEERS {
+        let client = IpAddr::V4(peers.addr(i));
+        // The peer's FIN counts as one received byte.
+        let up = (1, peers::UP, peers::DOWN + 1);
+        let down = (1, peers::DOWN, peers::UP + 1);
+        assert_eq!(
+            rows.get(&(client, server)),
+            Some(&up),
+            "{client} -> {server}"
+        );
+        assert_eq!(
+            rows.get(&(server, client)),
+            Some(&down),
+            "{server} -> {client}"
+        );
+    }
 }

@@ -3,13 +3,26 @@
 //! so start-up stays fast (a general BTF library took ~0.5 s on vmlinux here).
 use thiserror::Error;
 
-/// The BTF file is not what the kernel writes.
+/// The BTF data is not what the kernel writes, or is newer than this reader.
 #[derive(Debug, Error)]
-#[error("malformed BTF: {0}")]
-pub struct BtfError(&'static str);
+pub enum BtfError {
+    /// Bad magic, truncated, or sections out of bounds.
+    #[error("malformed BTF: {0}")]
+    Malformed(&'static str),
+    /// A type of a kind this reader does not know, so it cannot tell its size.
+    #[error("type {id} has BTF kind {kind}, which this tcptop does not know: the kernel is newer than tcptop, upgrade tcptop")]
+    UnknownKind {
+        /// The type's id.
+        id: u32,
+        /// Its kind number.
+        kind: u32,
+    },
+}
 
-const MAGIC: u16 = 0xeb9f;
-/// BTF kinds used here (`include/uapi/linux/btf.h`).
+/// The magic number at the start of every BTF blob.
+pub const MAGIC: u16 = 0xeb9f;
+
+/// Every BTF kind up to Linux 6.18 (`include/uapi/linux/btf.h`).
 mod kind {
     pub const INT: u32 = 1;
     pub const PTR: u32 = 2;
@@ -17,16 +30,40 @@ mod kind {
     pub const STRUCT: u32 = 4;
     pub const UNION: u32 = 5;
     pub const ENUM: u32 = 6;
+    pub const FWD: u32 = 7;
     pub const TYPEDEF: u32 = 8;
     pub const VOLATILE: u32 = 9;
     pub const CONST: u32 = 10;
     pub const RESTRICT: u32 = 11;
+    pub const FUNC: u32 = 12;
     pub const FUNC_PROTO: u32 = 13;
     pub const VAR: u32 = 14;
     pub const DATASEC: u32 = 15;
+    pub const FLOAT: u32 = 16;
     pub const DECL_TAG: u32 = 17;
     pub const TYPE_TAG: u32 = 18;
     pub const ENUM64: u32 = 19;
+}
+
+/// Bytes that follow the 12-byte header of a type of kind `k` with `vlen` entries, or
+/// `None` for a kind this reader does not know.
+fn trailing_bytes(k: u32, vlen: usize) -> Option<usize> {
+    Some(match k {
+        kind::INT | kind::VAR | kind::DECL_TAG => 4,
+        kind::ARRAY => 12,
+        kind::STRUCT | kind::UNION | kind::DATASEC | kind::ENUM64 => 12 * vlen,
+        kind::ENUM | kind::FUNC_PROTO => 8 * vlen,
+        kind::PTR
+        | kind::FWD
+        | kind::TYPEDEF
+        | kind::VOLATILE
+        | kind::CONST
+        | kind::RESTRICT
+        | kind::FUNC
+        | kind::FLOAT
+        | kind::TYPE_TAG => 0,
+        _ => return None,
+    })
 }
 
 /// Parsed BTF: the raw bytes and the position of every type.
@@ -48,39 +85,41 @@ pub struct Member {
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, BtfError> {
     b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes(s.try_into().unwrap()))
-        .ok_or(BtfError("truncated"))
+        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+        .map(u32::from_le_bytes)
+        .ok_or(BtfError::Malformed("truncated"))
 }
 
 impl<'a> Btf<'a> {
     /// Indexes `data`, a little-endian BTF blob such as /sys/kernel/btf/vmlinux.
     pub fn parse(data: &'a [u8]) -> Result<Self, BtfError> {
         if data.len() < 24 || u16::from_le_bytes([data[0], data[1]]) != MAGIC {
-            return Err(BtfError("bad magic"));
+            return Err(BtfError::Malformed("bad magic"));
         }
         let hdr = u32_at(data, 4)? as usize;
         let (toff, tlen) = (u32_at(data, 8)? as usize, u32_at(data, 12)? as usize);
         let (soff, slen) = (u32_at(data, 16)? as usize, u32_at(data, 20)? as usize);
         let types = data
             .get(hdr + toff..hdr + toff + tlen)
-            .ok_or(BtfError("type section out of bounds"))?;
+            .ok_or(BtfError::Malformed("type section out of bounds"))?;
         let strings = data
             .get(hdr + soff..hdr + soff + slen)
-            .ok_or(BtfError("string section out of bounds"))?;
+            .ok_or(BtfError::Malformed("string section out of bounds"))?;
         let mut pos = Vec::with_capacity(tlen / 16);
         let mut at = 0usize;
         while at < types.len() {
             pos.push(at as u32);
             let info = u32_at(types, at + 4)?;
-            let vlen = (info & 0xffff) as usize;
-            at += 12
-                + match (info >> 24) & 0x1f {
-                    kind::INT | kind::VAR | kind::DECL_TAG => 4,
-                    kind::ARRAY => 12,
-                    kind::STRUCT | kind::UNION | kind::DATASEC | kind::ENUM64 => 12 * vlen,
-                    kind::ENUM | kind::FUNC_PROTO => 8 * vlen,
-                    _ => 0,
-                };
+            let k = (info >> 24) & 0x1f;
+            let trailing =
+                trailing_bytes(k, (info & 0xffff) as usize).ok_or(BtfError::UnknownKind {
+                    id: pos.len() as u32,
+                    kind: k,
+                })?;
+            at += 12 + trailing;
+        }
+        if at != types.len() {
+            return Err(BtfError::Malformed("last type truncated"));
         }
         Ok(Self {
             types,
@@ -202,18 +241,13 @@ impl<'a> Btf<'a> {
 mod tests {
     use super::*;
 
-    /// Builds a BTF blob: `int` (id 1, 4 bytes), and struct `s` (id 2, 8 bytes) with
-    /// member `a` at 0 and an anonymous union (id 3) at 4 holding `b`.
-    fn blob() -> Vec<u8> {
-        let strings = b"\0int\0s\0a\0b\0".to_vec();
-        let mut t = Vec::new();
-        let mut push = |vals: &[u32]| {
-            vals.iter()
-                .for_each(|v| t.extend_from_slice(&v.to_le_bytes()))
-        };
-        push(&[1, kind::INT << 24, 4, 32]);
-        push(&[5, kind::STRUCT << 24 | 2, 8, 7, 1, 0, 0, 3, 32]);
-        push(&[0, kind::UNION << 24 | 1, 4, 9, 1, 0]);
+    /// A BTF blob of `types` (each a list of u32 words) and `strings`.
+    fn blob_of(types: &[&[u32]], strings: &[u8]) -> Vec<u8> {
+        let t: Vec<u8> = types
+            .iter()
+            .flat_map(|words| words.iter())
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
         let mut out = Vec::new();
         out.extend_from_slice(&MAGIC.to_le_bytes());
         out.extend_from_slice(&[1, 0]);
@@ -227,8 +261,21 @@ mod tests {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend(t);
-        out.extend(strings);
+        out.extend_from_slice(strings);
         out
+    }
+
+    /// `int` (id 1, 4 bytes), and struct `s` (id 2, 8 bytes) with member `a` at 0 and
+    /// an anonymous union (id 3) at 4 holding `b`.
+    fn blob() -> Vec<u8> {
+        blob_of(
+            &[
+                &[1, kind::INT << 24, 4, 32],
+                &[5, kind::STRUCT << 24 | 2, 8, 7, 1, 0, 0, 3, 32],
+                &[0, kind::UNION << 24 | 1, 4, 9, 1, 0],
+            ],
+            b"\0int\0s\0a\0b\0",
+        )
     }
 
     #[test]
@@ -251,6 +298,48 @@ mod tests {
         assert!(Btf::parse(b"not btf at all, not at all").is_err());
         let mut data = blob();
         data.truncate(30);
+        assert!(Btf::parse(&data).is_err());
+    }
+
+    #[test]
+    fn skips_every_known_kind() {
+        // FWD, FUNC, FLOAT, DECL_TAG and ENUM64 before the struct: its id must be 6.
+        let data = blob_of(
+            &[
+                &[1, kind::INT << 24, 4, 32],
+                &[0, kind::FWD << 24, 0],
+                &[0, kind::FUNC << 24, 0],
+                &[0, kind::FLOAT << 24, 8],
+                &[0, kind::ENUM64 << 24 | 1, 8, 0, 1, 0],
+                &[5, kind::STRUCT << 24 | 1, 4, 7, 1, 0],
+                &[0, kind::DECL_TAG << 24, 6, 0],
+            ],
+            b"\0int\0s\0a\0",
+        );
+        let btf = Btf::parse(&data).unwrap();
+        assert_eq!(btf.struct_id("s"), Some(6));
+        assert_eq!(btf.member(6, "a").unwrap().offset, 0);
+    }
+
+    #[test]
+    fn rejects_unknown_kinds() {
+        // Kind 20 does not exist (yet): its trailing data cannot be skipped.
+        let data = blob_of(
+            &[&[1, kind::INT << 24, 4, 32], &[0, 20 << 24 | 1, 0, 0, 0, 0]],
+            b"\0int\0",
+        );
+        let err = Btf::parse(&data).err().expect("kind 20 must be rejected");
+        assert!(
+            matches!(err, BtfError::UnknownKind { id: 2, kind: 20 }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("upgrade tcptop"), "{err}");
+    }
+
+    #[test]
+    fn rejects_a_truncated_last_type() {
+        // A struct that claims two members but carries one.
+        let data = blob_of(&[&[0, kind::STRUCT << 24 | 2, 4, 0, 1, 0]], b"\0");
         assert!(Btf::parse(&data).is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! Loads the embedded eBPF program, attaches it to `inet_sock_set_state`, and drains
-//! its ring buffer and overflow aggregate. This is the only file that talks to the
-//! kernel's BPF interface.
+//! its ring buffer and overflow maps. This module and `misses` are the only ones that
+//! talk to the kernel's BPF interface.
+mod overflow;
+
 use std::{
-    collections::HashMap,
     error::Error as StdError,
     io,
     os::fd::{AsRawFd, RawFd},
@@ -10,11 +11,11 @@ use std::{
 };
 
 use aya::{
-    maps::{MapData, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{MapData, PerCpuArray, RingBuf},
     programs::BtfTracePoint,
     Btf, Ebpf, EbpfLoader, Endianness,
 };
-use tcptop_common::{stat, Config, PairKey, PairTotals};
+use tcptop_common::{stat, Config};
 use thiserror::Error;
 
 use super::{
@@ -23,7 +24,7 @@ use super::{
     memlock, misses,
     offsets::{self, Features, OffsetError, TRACEPOINT},
     sampler::Sampler,
-    CloseEvent, Counters, DropCounters, FoldedTotals,
+    CloseEvent, DropCounters, FoldedTotals,
 };
 
 /// The eBPF object built by build.rs.
@@ -35,7 +36,7 @@ const COMPAT_PROGRAM: &str = "inet_sock_set_state_compat";
 /// Default ring buffer size: room for about 2,700 records.
 pub const DEFAULT_RING_BYTES: u32 = 256 * 1024;
 
-/// How often userspace drains the ring buffer and the overflow aggregate without being
+/// How often userspace drains the ring buffer and the overflow maps without being
 /// woken: the program wakes the reader only when a quarter of the ring is full.
 pub const DRAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -78,9 +79,8 @@ impl Default for LoadOptions {
 /// The loaded, attached program and its maps.
 pub struct KernelCollector {
     events: RingBuf<MapData>,
-    overflow: PerCpuHashMap<MapData, PairKey, PairTotals>,
+    overflow: overflow::Overflow,
     stats: PerCpuArray<MapData, u64>,
-    seen_overflow: HashMap<PairKey, Counters>,
     features: Features,
     program: &'static str,
     sampler: Option<Sampler>,
@@ -102,7 +102,7 @@ impl KernelCollector {
         memlock::raise();
         let (resolved, btf) = std::thread::scope(|s| {
             let btf = s.spawn(|| Btf::parse(&data, Endianness::default()));
-            let resolved = s.spawn(|| offsets::resolve_bytes(&data));
+            let resolved = s.spawn(|| offsets::resolve_bytes(btf_path, &data));
             (resolved.join(), btf.join())
         });
         let (mut config, features) =
@@ -181,14 +181,12 @@ impl KernelCollector {
                 .ok_or_else(|| LoadError::Kernel(format!("map {name} missing")))
         };
         let events = RingBuf::try_from(take(&mut ebpf, "EVENTS")?).map_err(|e| classify(&e))?;
-        let overflow =
-            PerCpuHashMap::try_from(take(&mut ebpf, "OVERFLOW")?).map_err(|e| classify(&e))?;
+        let overflow = overflow::Overflow::new(&mut ebpf)?;
         let stats = PerCpuArray::try_from(take(&mut ebpf, "STATS")?).map_err(|e| classify(&e))?;
         Ok(Self {
             events,
             overflow,
             stats,
-            seen_overflow: HashMap::new(),
             features,
             program: loaded,
             sampler,
@@ -219,17 +217,16 @@ impl KernelCollector {
         n
     }
 
-    /// Hands the growth of the overflow aggregate since the previous call to `sink`.
+    /// Hands the totals folded into the overflow maps since the previous call to `sink`,
+    /// one per address pair, and removes them from the kernel. While records overflow,
+    /// each call waits for one RCU grace period (milliseconds) before it reads.
     pub fn drain_overflow(&mut self, mut sink: impl FnMut(FoldedTotals)) {
-        for entry in self.overflow.iter() {
-            let Ok((key, values)) = entry else { continue };
-            let now = decode::pair_counters(values.iter());
-            let before = self.seen_overflow.get(&key).copied().unwrap_or_default();
-            if let Some(delta) = decode::folded(key.local_addr, key.peer_addr, &now, &before) {
-                sink(delta);
-                self.seen_overflow.insert(key, now);
+        let folded = self.stat(stat::FOLDED);
+        self.overflow.drain(folded, |key, totals| {
+            if let Some(f) = decode::folded(key.local_addr, key.peer_addr, totals) {
+                sink(f);
             }
-        }
+        });
     }
 
     /// A pass of the live sampler: hands every open socket it follows to `sink`, and
@@ -260,18 +257,19 @@ impl KernelCollector {
 
     /// Records whose detail, or whole self, was lost so far.
     pub fn drops(&self) -> DropCounters {
-        let read = |i: u32| {
-            self.stats
-                .get(&i, 0)
-                .map(|v| v.iter().sum::<u64>())
-                .unwrap_or(0)
-        };
-        let missed = self.recursion_misses().unwrap_or(0);
         DropCounters {
-            folded: read(stat::FOLDED),
-            lost: read(stat::LOST),
-            missed,
+            folded: self.stat(stat::FOLDED),
+            lost: self.stat(stat::LOST),
+            missed: self.recursion_misses().unwrap_or(0),
         }
+    }
+
+    /// The `STATS` counter `index`, summed over CPUs.
+    fn stat(&self, index: u32) -> u64 {
+        self.stats
+            .get(&index, 0)
+            .map(|v| v.iter().sum::<u64>())
+            .unwrap_or(0)
     }
 }
 

@@ -1,14 +1,24 @@
 //! Resolves the kernel structure offsets the eBPF program needs from the running
 //! kernel's BTF. Rust eBPF has no CO-RE relocations, so this is done once at start-up.
-use std::path::Path;
+use std::{
+    fs::File,
+    io::{self, Read},
+    path::Path,
+};
 
 use tcptop_common::{Config, FIELD_MISSING};
 use thiserror::Error;
 
-use super::btf::Btf;
+use super::btf::{Btf, MAGIC};
 
 /// Where the kernel publishes its own BTF.
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// The most tcptop reads of a BTF file. A kernel's BTF is a few MB (6 MB on 6.18).
+pub const MAX_BTF_BYTES: u64 = 256 << 20;
+
+/// Length of the fixed part of the BTF header (`struct btf_header`).
+const HEADER_BYTES: usize = 24;
 
 /// The tracepoint tcptop attaches to.
 pub const TRACEPOINT: &str = "inet_sock_set_state";
@@ -16,11 +26,14 @@ pub const TRACEPOINT: &str = "inet_sock_set_state";
 /// Why the offsets could not be resolved.
 #[derive(Debug, Error)]
 pub enum OffsetError {
-    /// The kernel has no BTF file.
+    /// The BTF file does not exist.
     #[error(
-        "this kernel has no BTF ({VMLINUX_BTF} is missing): tcptop needs Linux 5.8+ built with CONFIG_DEBUG_INFO_BTF=y"
+        "this kernel has no BTF at {path} (the file is missing): tcptop needs Linux 5.8+ built with CONFIG_DEBUG_INFO_BTF=y"
     )]
-    NoBtf,
+    NoBtf {
+        /// The file.
+        path: String,
+    },
     /// The BTF file could not be parsed.
     #[error("cannot parse kernel BTF at {path}: {message}")]
     Parse {
@@ -51,24 +64,75 @@ pub struct Features {
 
 /// Reads the BTF file at `path`, checks for the tracepoint and resolves every offset.
 pub fn resolve(path: &Path) -> Result<(Config, Features), OffsetError> {
-    resolve_bytes(&read(path)?)
+    resolve_bytes(path, &read(path)?)
 }
 
-/// Reads the BTF file at `path`.
+/// Reads the BTF blob in the file at `path`: as many bytes as its header declares, and
+/// never more than [`MAX_BTF_BYTES`].
 pub fn read(path: &Path) -> Result<Vec<u8>, OffsetError> {
-    if !path.exists() {
-        return Err(OffsetError::NoBtf);
-    }
-    std::fs::read(path).map_err(|e| OffsetError::Parse {
+    let parse = |message: String| OffsetError::Parse {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let io_err = |e: io::Error| {
+        parse(format!(
+            "cannot read it ({e}): give --btf the kernel's BTF, such as {VMLINUX_BTF}"
+        ))
+    };
+    let mut file = File::open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => OffsetError::NoBtf {
+            path: path.display().to_string(),
+        },
+        _ => io_err(e),
+    })?;
+    let not_btf = |why: &str| {
+        parse(format!(
+            "not a BTF file ({why}): give --btf the kernel's BTF, such as {VMLINUX_BTF}"
+        ))
+    };
+    let mut data = vec![0u8; HEADER_BYTES];
+    file.read_exact(&mut data).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => not_btf("shorter than a BTF header"),
+        _ => io_err(e),
+    })?;
+    let len = declared_len(&data).ok_or_else(|| not_btf("no BTF magic at its start"))?;
+    if len > MAX_BTF_BYTES {
+        return Err(parse(format!(
+            "its header declares {len} bytes, more than the {} MiB tcptop reads (a kernel's BTF is a few MB): give --btf the kernel's BTF, such as {VMLINUX_BTF}",
+            MAX_BTF_BYTES >> 20
+        )));
+    }
+    data.reserve(len as usize - HEADER_BYTES);
+    file.take(len - HEADER_BYTES as u64)
+        .read_to_end(&mut data)
+        .map_err(io_err)?;
+    if (data.len() as u64) < len {
+        return Err(not_btf(&format!(
+            "truncated: its header declares {len} bytes, the file has {}",
+            data.len()
+        )));
+    }
+    Ok(data)
 }
 
-/// Checks for the tracepoint and resolves every offset from a BTF blob.
-pub fn resolve_bytes(data: &[u8]) -> Result<(Config, Features), OffsetError> {
+/// The total length a BTF header declares (header, types and strings), or `None`
+/// without the BTF magic.
+fn declared_len(header: &[u8]) -> Option<u64> {
+    let word = |at: usize| -> Option<u64> {
+        let b = header.get(at..at + 4)?;
+        Some(u64::from(u32::from_le_bytes(b.try_into().ok()?)))
+    };
+    if header.get(..2)? != MAGIC.to_le_bytes() {
+        return None;
+    }
+    let (hdr, toff, tlen, soff, slen) = (word(4)?, word(8)?, word(12)?, word(16)?, word(20)?);
+    Some(hdr.max(HEADER_BYTES as u64) + (toff + tlen).max(soff + slen))
+}
+
+/// Checks for the tracepoint and resolves every offset from a BTF blob read from `path`.
+pub fn resolve_bytes(path: &Path, data: &[u8]) -> Result<(Config, Features), OffsetError> {
     let btf = Btf::parse(data).map_err(|e| OffsetError::Parse {
-        path: VMLINUX_BTF.into(),
+        path: path.display().to_string(),
         message: e.to_string(),
     })?;
     require_tracepoint(&btf, TRACEPOINT)?;
@@ -176,7 +240,59 @@ mod tests {
     #[test]
     fn missing_btf_file_is_a_clear_error() {
         let err = resolve(Path::new("/nonexistent/vmlinux")).unwrap_err();
-        assert!(err.to_string().contains("CONFIG_DEBUG_INFO_BTF"), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("CONFIG_DEBUG_INFO_BTF"), "{msg}");
+        assert!(msg.contains("at /nonexistent/vmlinux "), "{msg}");
+    }
+
+    /// A BTF header declaring `types` bytes of types and no strings, then `body`.
+    fn btf_file(types: u32, body: &[u8]) -> tempfile::NamedTempFile {
+        let mut data = MAGIC.to_le_bytes().to_vec();
+        data.extend_from_slice(&[1, 0]);
+        for v in [24u32, 0, types, types, 0] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        data.extend_from_slice(body);
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), data).unwrap();
+        f
+    }
+
+    /// The message of resolving `path`; it must name `path` as the file that failed.
+    fn error_for(path: &Path) -> String {
+        let msg = resolve(path).unwrap_err().to_string();
+        let named = format!("cannot parse kernel BTF at {}: ", path.display());
+        assert!(msg.starts_with(&named), "{msg}");
+        msg
+    }
+
+    #[test]
+    fn parse_errors_name_the_file_given() {
+        // One type of kind 20, which no kernel has (yet).
+        let kind20 = [0u32, 20 << 24, 0].map(u32::to_le_bytes).concat();
+        let f = btf_file(12, &kind20);
+        let msg = error_for(f.path());
+        assert!(
+            msg.contains("BTF kind 20") && msg.contains("upgrade tcptop"),
+            "{msg}"
+        );
+
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), b"not BTF at all, not at all").unwrap();
+        assert!(error_for(f.path()).contains("no BTF magic"));
+
+        let f = btf_file(4096, &[0; 100]);
+        assert!(error_for(f.path()).contains("truncated"));
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        // /dev/zero never ends; it has no BTF magic either.
+        assert!(error_for(Path::new("/dev/zero")).contains("no BTF magic"));
+        // A header declaring 300 MiB is refused before anything more is read.
+        let f = btf_file(300 << 20, &[]);
+        let msg = error_for(f.path());
+        assert!(msg.contains("more than the 256 MiB tcptop reads"), "{msg}");
     }
 
     #[test]

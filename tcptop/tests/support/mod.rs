@@ -6,6 +6,7 @@ pub mod churn;
 pub mod long;
 pub mod netns;
 pub mod once;
+pub mod peers;
 pub mod tcpinfo;
 pub mod traffic;
 
