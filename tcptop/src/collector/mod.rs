@@ -85,9 +85,10 @@ pub struct FoldedTotals {
 /// Counters of records whose detail, or whole self, was lost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DropCounters {
-    /// Records folded into the overflow aggregate: totals exact, detail lost.
+    /// Records folded into an overflow map: totals exact, detail lost.
     pub folded: u64,
-    /// Records lost entirely: ring buffer and overflow map were both full.
+    /// Records lost entirely: the ring buffer was full and the overflow map had no room
+    /// for a new pair, or the kernel skipped the program (already running on that CPU).
     pub lost: u64,
     /// Closes the kernel never ran the program for (it was already running on that
     /// CPU, interrupted by another close). Absent from older recordings.

@@ -103,7 +103,7 @@ pub struct Snapshot {
     pub window_secs: f64,
     /// The grouped dimensions.
     pub group_by: Vec<Dimension>,
-    /// Records whose detail was lost (folded into the overflow aggregate, or lost).
+    /// Records whose detail was lost (folded into an overflow map, or lost).
     pub events_dropped: u64,
     /// Records lost entirely, totals included (should be 0).
     pub events_lost: u64,
