@@ -88,7 +88,7 @@ pub struct DropCounters {
     /// Records folded into an overflow map: totals exact, detail lost.
     pub folded: u64,
     /// Records lost entirely: the ring buffer was full and the overflow map had no room
-    /// for a new pair, or the kernel skipped the program (already running on that CPU).
+    /// for a new pair.
     pub lost: u64,
     /// Closes the kernel never ran the program for (it was already running on that
     /// CPU, interrupted by another close). Absent from older recordings.
