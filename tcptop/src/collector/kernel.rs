@@ -181,7 +181,8 @@ impl KernelCollector {
                 .ok_or_else(|| LoadError::Kernel(format!("map {name} missing")))
         };
         let events = RingBuf::try_from(take(&mut ebpf, "EVENTS")?).map_err(|e| classify(&e))?;
-        let overflow = overflow::Overflow::new(&mut ebpf)?;
+        let overflow =
+            overflow::Overflow::new(&mut ebpf).map_err(|e| LoadError::Kernel(e.to_string()))?;
         let stats = PerCpuArray::try_from(take(&mut ebpf, "STATS")?).map_err(|e| classify(&e))?;
         Ok(Self {
             events,

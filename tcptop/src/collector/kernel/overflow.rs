@@ -19,7 +19,11 @@ use aya::{
 use aya_obj::generated::{bpf_attr, bpf_cmd, bpf_map_type};
 use tcptop_common::{PairKey, PairTotals};
 
-use super::LoadError;
+/// Why the overflow maps cannot be used: the object lacks one, or a map is not what it
+/// should be, or the fence cannot be created.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OverflowError(String);
 
 /// Entries fetched per batch call.
 const BATCH: usize = 1024;
@@ -100,26 +104,26 @@ pub struct Overflow {
 
 impl Overflow {
     /// Takes the overflow maps out of the loaded object and creates the fence.
-    pub fn new(ebpf: &mut Ebpf) -> Result<Self, LoadError> {
+    pub fn new(ebpf: &mut Ebpf) -> Result<Self, OverflowError> {
         let mut take = |name: &str| {
             ebpf.take_map(name)
-                .ok_or_else(|| LoadError::Kernel(format!("map {name} missing")))
+                .ok_or_else(|| OverflowError(format!("map {name} missing")))
         };
         // A hash map of these key and value sizes: the batch buffers depend on them.
         let mut hash = |name: &str| {
             let map = take(name)?;
             HashMap::<&MapData, PairKey, PairTotals>::try_from(&map)
-                .map_err(|e| LoadError::Kernel(format!("map {name}: {e}")))?;
+                .map_err(|e| OverflowError(format!("map {name}: {e}")))?;
             match map {
                 Map::HashMap(data) => Ok(data),
-                _ => Err(LoadError::Kernel(format!("map {name} is not a hash map"))),
+                _ => Err(OverflowError(format!("map {name} is not a hash map"))),
             }
         };
         let maps = [hash("OVERFLOW_0")?, hash("OVERFLOW_1")?];
         let side = Array::try_from(take("OVERFLOW_SIDE")?)
-            .map_err(|e| LoadError::Kernel(format!("map OVERFLOW_SIDE: {e}")))?;
+            .map_err(|e| OverflowError(format!("map OVERFLOW_SIDE: {e}")))?;
         let fence = Fence::new().map_err(|e| {
-            LoadError::Kernel(format!(
+            OverflowError(format!(
                 "cannot create the map that waits for programs: {e}"
             ))
         })?;
