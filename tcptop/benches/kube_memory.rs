@@ -1,14 +1,11 @@
 //! Memory per cached pod: 10,000 realistic pods (and 100 nodes, 50 namespaces) go into
 //! the IP index; a counting global allocator measures what the index holds afterwards.
 //! Run: `cargo bench -p tcptop --bench kube_memory`.
+mod counting;
 #[path = "../tests/support_kube/mod.rs"]
 mod support_kube;
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    sync::atomic::{AtomicUsize, Ordering::Relaxed},
-    time::Instant,
-};
+use std::time::Instant;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use support_kube::objects;
@@ -17,36 +14,8 @@ use tcptop::attribution::kube::{
     records::{node_record, pod_record, ZoneLabels},
 };
 
-/// Counts bytes and blocks currently allocated.
-struct Counting;
-
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-static BLOCKS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator, only counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        BYTES.fetch_add(l.size(), Relaxed);
-        BLOCKS.fetch_add(1, Relaxed);
-        // SAFETY: the caller's layout, passed on.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        BYTES.fetch_sub(l.size(), Relaxed);
-        BLOCKS.fetch_sub(1, Relaxed);
-        // SAFETY: a block System allocated, with its layout.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        BYTES.fetch_add(new, Relaxed);
-        BYTES.fetch_sub(l.size(), Relaxed);
-        // SAFETY: a block System allocated, with its layout.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting::Counting = counting::Counting;
 
 const PODS: u32 = 10_000;
 const NODES: u32 = 100;
@@ -105,7 +74,7 @@ fn measure(dual_stack: bool) -> (f64, f64) {
     for n in &nodes {
         idx.apply_node(&node_record(n, &zones).unwrap(), Instant::now());
     }
-    let (b0, k0) = (BYTES.load(Relaxed), BLOCKS.load(Relaxed));
+    let (b0, k0) = (counting::bytes(), counting::blocks());
     // As the watcher does it: one full list, then InitDone.
     let now = Instant::now();
     idx.begin_relist(Kind::Pods, now);
@@ -113,7 +82,7 @@ fn measure(dual_stack: bool) -> (f64, f64) {
         idx.apply_pod(&pod_record(p).unwrap(), now);
     }
     idx.end_relist(Kind::Pods, now);
-    let (b1, k1) = (BYTES.load(Relaxed), BLOCKS.load(Relaxed));
+    let (b1, k1) = (counting::bytes(), counting::blocks());
     assert_eq!(idx.pods(), PODS as usize);
     let per_pod = (b1 - b0) as f64 / f64::from(PODS);
     let blocks = (k1 - k0) as f64 / f64::from(PODS);

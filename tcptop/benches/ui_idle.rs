@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use common::PtyRun;
+use common::pty::PtyRun;
 
 const TARGET_PCT: f64 = 1.0;
 
@@ -29,7 +29,7 @@ fn measure(what: &str, run: PtyRun) -> bool {
     let secs = idle_secs();
     std::thread::sleep(Duration::from_secs(secs));
     let used = run.cpu_secs() - before;
-    let (status, usage) = run.quit();
+    let (status, usage) = run.quit_with_usage();
     assert_eq!(status, 0, "tcptop exited with {status}");
     let pct = used * 100.0 / secs as f64;
     println!("{what}: max RSS {} MiB", usage.ru_maxrss / 1024);
@@ -46,7 +46,7 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let rec = dir.join("idle-1000.jsonl");
     common::write_recording(&rec, &common::synthetic(1_000, 2));
-    let run = PtyRun::start(
+    let run = PtyRun::start_sized(
         &[
             "--replay".as_ref(),
             rec.as_os_str(),
@@ -57,16 +57,18 @@ fn main() {
         48,
     );
     // The whole recording arrives at once; totals since start keep its rows shown.
-    run.wait_for("(ended)", Duration::from_secs(10));
+    run.wait_for("(ended)", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no (ended)"));
     run.keys(b"t");
     let mut ok = measure("replay, 1000 rows (totals), 1 s interval", run);
     if common::root() {
-        let run = PtyRun::start(
+        let run = PtyRun::start_sized(
             &["--no-kube", "--group-by", "ip", "--interval", "1s"],
             160,
             48,
         );
-        run.wait_for("closes/s", Duration::from_secs(30));
+        run.wait_for("closes/s", Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("no closes/s"));
         std::thread::sleep(Duration::from_secs(2));
         run.keys(b"t");
         for i in 0..500u32 {

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::PtyRun;
+use common::pty::PtyRun;
 
 const TARGET_MS: f64 = 300.0;
 const RUNS: usize = 10;
@@ -25,14 +25,15 @@ fn main() {
     let mut ok = true;
     let mut first = Vec::new();
     for _ in 0..RUNS {
-        let run = PtyRun::start(&["--replay", fixture], 160, 48);
+        let run = PtyRun::start_sized(&["--replay", fixture], 160, 48);
         // The header's totals row is in every first frame.
         first.push(
             run.wait_for("closes/s", Duration::from_secs(10))
+                .unwrap_or_else(|| panic!("no closes/s"))
                 .as_secs_f64()
                 * 1e3,
         );
-        assert_eq!(run.quit().0, 0);
+        assert_eq!(run.quit(), Some(0));
     }
     let (median, max) = summary(first);
     ok &= common::report(
@@ -45,22 +46,25 @@ fn main() {
     if common::root() {
         let (mut first, mut attached) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
-            let run = PtyRun::start(&["--no-kube"], 160, 48);
+            let run = PtyRun::start_sized(&["--no-kube"], 160, 48);
             first.push(
                 run.wait_for("closes/s", Duration::from_secs(10))
+                    .unwrap_or_else(|| panic!("no closes/s"))
                     .as_secs_f64()
                     * 1e3,
             );
-            assert_eq!(run.quit().0, 0);
+            assert_eq!(run.quit(), Some(0));
             // Loading and attaching the program, which the UI does after its first
             // frame, timed where it is announced: --once.
-            let once = PtyRun::start(&["--once", "--duration", "100ms", "--no-kube"], 160, 48);
+            let once =
+                PtyRun::start_sized(&["--once", "--duration", "100ms", "--no-kube"], 160, 48);
             attached.push(
                 once.wait_for("attached", Duration::from_secs(30))
+                    .unwrap_or_else(|| panic!("no attached"))
                     .as_secs_f64()
                     * 1e3,
             );
-            assert_eq!(once.quit().0, 0);
+            assert_eq!(once.quit(), Some(0));
         }
         let (median, max) = summary(first);
         ok &= common::report(

@@ -2,29 +2,16 @@
 //! on a pseudo-terminal (so it starts its UI exactly as in `kubectl exec -it`).
 #![allow(dead_code)] // Each benchmark uses a part.
 
-use std::{
-    ffi::OsStr,
-    fs::File,
-    io::Read,
-    os::{
-        fd::{AsRawFd, FromRawFd, OwnedFd},
-        unix::process::CommandExt,
-    },
-    path::Path,
-    process::{Command, Stdio},
-    sync::{Arc, Mutex},
-    thread,
-    time::{Duration, Instant},
-};
+#[path = "../../tests/support_kube/pty.rs"]
+pub mod pty;
+
+use std::{path::Path, time::Duration};
 
 use tcptop::{
     attribution::{AttributedClose, Attribution, Item},
     collector::{CloseEvent, Counters, Origin},
     record::{Header, Recorder},
 };
-
-/// The tcptop binary cargo built for this benchmark.
-pub const BIN: &str = env!("CARGO_BIN_EXE_tcptop");
 
 /// `per_pair` closes for each of `pairs` namespace pairs (one row each when grouped by
 /// namespace,az), with varied bytes and srtt.
@@ -88,144 +75,6 @@ pub fn write_recording(path: &Path, closes: &[AttributedClose]) {
             .expect("write");
     }
     r.flush().expect("flush");
-}
-
-/// tcptop running on a pseudo-terminal, its output collected.
-pub struct PtyRun {
-    pub pid: i32,
-    /// Reaped with wait4 in [`PtyRun::quit`], for its resource usage.
-    _child: std::process::Child,
-    pub started: Instant,
-    master: OwnedFd,
-    output: Arc<Mutex<Vec<u8>>>,
-}
-
-impl PtyRun {
-    /// Starts tcptop with `args` on a `w` x `h` pseudo-terminal.
-    pub fn start<S: AsRef<OsStr>>(args: &[S], w: u16, h: u16) -> Self {
-        let (mut master, mut slave) = (0, 0);
-        let size = libc::winsize {
-            ws_row: h,
-            ws_col: w,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: openpty writes two descriptors we then own.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        assert_eq!(rc, 0, "openpty");
-        // SAFETY: both descriptors are fresh and ours.
-        let (master, slave) =
-            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-        let io = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup"));
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env("TERM", "xterm-256color")
-            .stdin(io(&slave))
-            .stdout(io(&slave))
-            .stderr(io(&slave));
-        // SAFETY: setsid and ioctl are async-signal-safe; they make the pty the child's
-        // controlling terminal.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
-        let started = Instant::now();
-        let child = cmd.spawn().expect("spawn tcptop");
-        drop(slave);
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let sink = output.clone();
-        let mut reader = File::from(master.try_clone().expect("dup"));
-        thread::spawn(move || {
-            let mut buf = [0u8; 65536];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        Self {
-            pid: child.id() as i32,
-            _child: child,
-            started,
-            master,
-            output,
-        }
-    }
-
-    /// Waits until the output contains `needle`; returns when it first did.
-    pub fn wait_for(&self, needle: &str, timeout: Duration) -> Duration {
-        let needle = needle.as_bytes();
-        loop {
-            if self
-                .output
-                .lock()
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-            {
-                return self.started.elapsed();
-            }
-            if self.started.elapsed() > timeout {
-                let out = self.output.lock().unwrap();
-                let tail =
-                    String::from_utf8_lossy(&out[out.len().saturating_sub(3000)..]).into_owned();
-                panic!(
-                    "timed out waiting for {:?}; output ends: {tail:?}",
-                    String::from_utf8_lossy(needle)
-                );
-            }
-            thread::sleep(Duration::from_micros(200));
-        }
-    }
-
-    /// Forgets the output so far.
-    pub fn clear(&self) {
-        self.output.lock().unwrap().clear();
-    }
-
-    /// Types `keys`.
-    pub fn keys(&self, keys: &[u8]) {
-        // SAFETY: writes from a valid buffer to our descriptor.
-        unsafe { libc::write(self.master.as_raw_fd(), keys.as_ptr().cast(), keys.len()) };
-    }
-
-    /// CPU seconds used so far (user + system), from /proc.
-    pub fn cpu_secs(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).expect("stat");
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .collect();
-        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-        // SAFETY: sysconf has no preconditions.
-        ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
-    }
-
-    /// Presses q and waits for the exit; returns the exit status and resource usage.
-    pub fn quit(self) -> (i32, libc::rusage) {
-        self.keys(b"q");
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 fills it for our child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: both pointers are to live locals.
-        let rc = unsafe { libc::wait4(self.pid, &mut status, 0, &mut usage) };
-        assert_eq!(rc, self.pid, "wait4");
-        (libc::WEXITSTATUS(status), usage)
-    }
 }
 
 /// True when running as root.

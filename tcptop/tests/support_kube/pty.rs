@@ -1,6 +1,7 @@
 //! The real tcptop binary on a pseudo-terminal (as under `kubectl exec -it`), its
-//! output collected, for the UI's start-up with a Kubernetes cluster configured.
+//! output collected: for the UI's tests and benchmarks (which include this file).
 use std::{
+    ffi::OsStr,
     fs::File,
     io::Read,
     os::{
@@ -24,11 +25,16 @@ pub struct PtyRun {
 
 impl PtyRun {
     /// Starts `tcptop args` on a 160x48 terminal, with no Kubernetes environment.
-    pub fn start(args: &[&str]) -> Self {
+    pub fn start<S: AsRef<OsStr>>(args: &[S]) -> Self {
+        Self::start_sized(args, 160, 48)
+    }
+
+    /// Starts `tcptop args` on a `w` x `h` terminal, with no Kubernetes environment.
+    pub fn start_sized<S: AsRef<OsStr>>(args: &[S], w: u16, h: u16) -> Self {
         let (mut master, mut slave) = (0, 0);
         let size = libc::winsize {
-            ws_row: 48,
-            ws_col: 160,
+            ws_row: h,
+            ws_col: w,
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
@@ -114,11 +120,49 @@ impl PtyRun {
         String::from_utf8_lossy(&out[out.len().saturating_sub(n)..]).into_owned()
     }
 
+    /// Forgets the output so far.
+    pub fn clear(&self) {
+        self.output.lock().unwrap().clear();
+    }
+
+    /// Types `keys`.
+    pub fn keys(&self, keys: &[u8]) {
+        // SAFETY: writes from a valid buffer to our descriptor.
+        unsafe { libc::write(self.master.as_raw_fd(), keys.as_ptr().cast(), keys.len()) };
+    }
+
+    /// CPU seconds used so far (user + system), from /proc.
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).expect("stat");
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        // SAFETY: sysconf has no preconditions.
+        ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    }
+
     /// Presses q and waits for the exit; returns the exit code.
     pub fn quit(mut self) -> Option<i32> {
-        // SAFETY: writes one byte from a valid buffer to our descriptor.
-        unsafe { libc::write(self.master.as_raw_fd(), b"q".as_ptr().cast(), 1) };
+        self.keys(b"q");
         self.child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// Presses q and waits for the exit; returns the exit status and resource usage.
+    pub fn quit_with_usage(self) -> (i32, libc::rusage) {
+        self.keys(b"q");
+        let pid = self.child.id() as i32;
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid; wait4 fills it for our child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: both pointers are to live locals.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(rc, pid, "wait4");
+        (libc::WEXITSTATUS(status), usage)
     }
 }
 
