@@ -16,10 +16,7 @@ use std::{
 };
 
 use support_kube::{objects, FakeApi};
-use tcptop::attribution::{
-    kube::{Environment, KubeCache, KubeOptions},
-    IpOnly, Resolver,
-};
+use tcptop::attribution::{IpOnly, Resolver};
 
 const PODS: u32 = 10_000;
 const SERVICES: u32 = 1_000;
@@ -78,18 +75,7 @@ async fn main() {
     let api = FakeApi::start().await;
     api.load_fleet(PODS, SERVICES);
     let dir = tempfile::tempdir().unwrap();
-    let opts = KubeOptions {
-        kubeconfig: Some(api.kubeconfig(dir.path())),
-        ..Default::default()
-    };
-    let cache = KubeCache::start(&opts, &Environment::default())
-        .await
-        .unwrap();
-    assert!(
-        cache.wait_synced(Duration::from_secs(120)).await,
-        "{}",
-        cache.status()
-    );
+    let cache = api.synced_cache(dir.path(), Duration::from_secs(120)).await;
     let kube = cache.resolver();
     let ip_only = IpOnly::default();
     let runs: [(&str, &dyn Resolver, Pick); 3] = [

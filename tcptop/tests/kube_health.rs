@@ -5,9 +5,9 @@ mod support_kube;
 
 use std::time::{Duration, Instant};
 
-use support_kube::{objects, FakeApi};
+use support_kube::FakeApi;
 use tcptop::attribution::{
-    kube::{Environment, KubeCache, KubeOptions, KubeStatus},
+    kube::{KubeCache, KubeStatus},
     Resolver,
 };
 
@@ -32,31 +32,9 @@ fn pod_of(cache: &KubeCache, ip: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_shows_at_once_and_clears_as_soon_as_the_watches_are_back() {
     let mut api = FakeApi::start().await;
-    api.with(|s| {
-        s.apply("nodes", objects::node("node-a", "zone-a", &["192.168.0.1"]));
-        let pod = objects::pod(
-            "shop",
-            "web-1",
-            &objects::uid(1, 1),
-            "node-a",
-            &["10.1.0.5"],
-            "Running",
-        );
-        s.apply("pods", pod);
-    });
+    api.add_one_pod();
     let dir = tempfile::tempdir().unwrap();
-    let opts = KubeOptions {
-        kubeconfig: Some(api.kubeconfig(dir.path())),
-        ..Default::default()
-    };
-    let cache = KubeCache::start(&opts, &Environment::default())
-        .await
-        .unwrap();
-    assert!(
-        cache.wait_synced(Duration::from_secs(20)).await,
-        "{}",
-        cache.status()
-    );
+    let cache = api.synced_cache(dir.path(), Duration::from_secs(20)).await;
     assert_eq!(pod_of(&cache, "203.0.113.7"), "external");
 
     api.stop().await;

@@ -42,21 +42,6 @@ async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn populate(api: &FakeApi) {
-    api.with(|s| {
-        s.apply("nodes", objects::node("node-a", "zone-a", &["192.168.0.1"]));
-        let pod = objects::pod(
-            "shop",
-            "web-1",
-            &objects::uid(1, 1),
-            "node-a",
-            &["10.1.0.5"],
-            "Running",
-        );
-        s.apply("pods", pod);
-    });
-}
-
 fn unknown_ip(cache: &KubeCache) -> String {
     let a = cache.resolver().resolve("203.0.113.7".parse().unwrap());
     a.namespace.to_string()
@@ -66,7 +51,7 @@ fn unknown_ip(cache: &KubeCache) -> String {
 #[tokio::test(flavor = "current_thread")]
 async fn a_slow_plugin_runs_once_off_the_callers_runtime_and_its_token_is_used() {
     let api = FakeApi::start().await;
-    populate(&api);
+    api.add_one_pod();
     api.require_bearer("Bearer plugin-token");
     let dir = tempfile::tempdir().unwrap();
     let _reaper = PluginReaper(dir.path().to_path_buf());
@@ -128,7 +113,7 @@ async fn a_slow_plugin_runs_once_off_the_callers_runtime_and_its_token_is_used()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_plugin_is_killed_at_its_timeout_and_says_so() {
     let api = FakeApi::start().await;
-    populate(&api);
+    api.add_one_pod();
     let dir = tempfile::tempdir().unwrap();
     let _reaper = PluginReaper(dir.path().to_path_buf());
     let plugin = objects::plugin(dir.path(), "hung-plugin", "infinity");
@@ -161,7 +146,7 @@ async fn a_hung_plugin_is_killed_at_its_timeout_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_plugin_says_why_in_one_line_then_recovers() {
     let api = FakeApi::start().await;
-    populate(&api);
+    api.add_one_pod();
     let dir = tempfile::tempdir().unwrap();
     let ok = dir.path().join("logged-in");
     let plugin = objects::script(
@@ -197,7 +182,7 @@ async fn a_failing_plugin_says_why_in_one_line_then_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_renewed_before_they_expire_without_a_relist() {
     let api = FakeApi::start().await;
-    populate(&api);
+    api.add_one_pod();
     api.require_bearer("Bearer plugin-token-");
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
@@ -252,7 +237,7 @@ async fn tokens_are_renewed_before_they_expire_without_a_relist() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_that_fails_past_expiry_shows_and_clears_when_it_works_again() {
     let api = FakeApi::start().await;
-    populate(&api);
+    api.add_one_pod();
     let dir = tempfile::tempdir().unwrap();
     let (runs, ok) = (dir.path().join("runs"), dir.path().join("fixed"));
     // The first token lives 2 s; renewals fail until `fixed` exists.

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use support_kube::FakeApi;
-use tcptop::attribution::kube::{Environment, KubeCache, KubeOptions};
 
 fn cluster_role() -> ClusterRole {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/rbac.yaml"))
@@ -61,18 +60,7 @@ async fn role_grants_every_request_the_cache_makes() {
     let api = FakeApi::start().await;
     api.load_fleet(600, 10);
     let dir = tempfile::tempdir().unwrap();
-    let opts = KubeOptions {
-        kubeconfig: Some(api.kubeconfig(dir.path())),
-        ..Default::default()
-    };
-    let cache = KubeCache::start(&opts, &Environment::default())
-        .await
-        .unwrap();
-    assert!(
-        cache.wait_synced(Duration::from_secs(20)).await,
-        "{}",
-        cache.status()
-    );
+    let _cache = api.synced_cache(dir.path(), Duration::from_secs(20)).await;
     let reqs = api.requests();
     assert!(!reqs.is_empty());
     for r in &reqs {

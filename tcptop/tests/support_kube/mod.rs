@@ -11,6 +11,8 @@ pub mod net;
 pub mod objects;
 pub mod pty;
 
+use tcptop::attribution::kube::{Environment, KubeCache, KubeOptions};
+
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     net::SocketAddr,
@@ -238,6 +240,37 @@ impl FakeApi {
     /// Changes the data (each change is one watch event).
     pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
         f(&mut self.store.lock().unwrap())
+    }
+
+    /// A watch cache on this server, with a kubeconfig written into `dir`, once it has
+    /// synced; fails after `limit`.
+    pub async fn synced_cache(&self, dir: &Path, limit: Duration) -> KubeCache {
+        let opts = KubeOptions {
+            kubeconfig: Some(self.kubeconfig(dir)),
+            ..Default::default()
+        };
+        let cache = KubeCache::start(&opts, &Environment::default())
+            .await
+            .unwrap();
+        assert!(cache.wait_synced(limit).await, "{}", cache.status());
+        cache
+    }
+
+    /// Adds one node, `node-a` in `zone-a` at 192.168.0.1, and one running pod on it,
+    /// `shop/web-1` at 10.1.0.5.
+    pub fn add_one_pod(&self) {
+        self.with(|s| {
+            s.apply("nodes", objects::node("node-a", "zone-a", &["192.168.0.1"]));
+            let pod = objects::pod(
+                "shop",
+                "web-1",
+                &objects::uid(1, 1),
+                "node-a",
+                &["10.1.0.5"],
+                "Running",
+            );
+            s.apply("pods", pod);
+        });
     }
 
     /// Makes `f`'s changes unseen by open watches, then compacts the history and ends
