@@ -17,13 +17,7 @@ use support::{
 
 /// The rows of a `--once --group-by ip` snapshot by (local, peer).
 fn rows(child: Child) -> (Value, HashMap<(String, String), Value>) {
-    let out = child.wait_with_output().expect("tcptop runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let doc = once::finish(child);
     let rows = doc["rows"]
         .as_array()
         .expect("rows")
@@ -206,9 +200,7 @@ fn without_live_sampling_only_closed_connections_count_and_it_says_why() {
     let child = once::start(&["--duration", "2s", "--no-kube", "--no-live"]);
     open.exchange(20_000, 20_000);
     let reports = traffic::exchange(&pair, 4, &[(1_000, 2_000)], 1);
-    let out = child.wait_with_output().expect("tcptop runs");
-    assert!(out.status.success());
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let doc = once::finish(child);
     assert_eq!(doc["live_sampling"], false);
     assert!(
         doc["live_sampling_reason"]

@@ -2,29 +2,10 @@
 //! own addresses must equal the kernel's per-socket counters summed. Needs root.
 mod support;
 
-use std::{
-    io::Read,
-    net::IpAddr,
-    process::{Child, Command},
-    sync::Arc,
-    thread,
-};
+use std::{net::IpAddr, process::Command, sync::Arc, thread};
 
 use serde_json::Value;
-use support::{netns::NetPair, require_root, traffic};
-
-fn finish(mut child: Child) -> Value {
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "tcptop failed: {status}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}): {out}"))
-}
+use support::{netns::NetPair, once, require_root, traffic};
 
 fn row(doc: &Value, local: IpAddr, peer: IpAddr) -> &Value {
     doc["rows"]
@@ -52,7 +33,7 @@ fn once_json_rows_equal_tcp_info() {
     })
     .join()
     .unwrap();
-    let doc = finish(child);
+    let doc = once::finish(child);
     assert_eq!(doc["group_by"], serde_json::json!(["ip"]));
     assert!(doc["window_secs"].as_f64().unwrap() >= 4.0);
     assert!(doc["events_dropped"].is_u64() && doc["node"].is_string() && doc["kernel"].is_string());
@@ -94,7 +75,7 @@ fn tiny_ring_buffer_keeps_totals_exact() {
     })
     .join()
     .unwrap();
-    let doc = finish(child);
+    let doc = once::finish(child);
     eprintln!(
         "events_dropped with a 4 KiB ring: {}",
         doc["events_dropped"]

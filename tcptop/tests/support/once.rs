@@ -5,6 +5,8 @@ use std::{
     thread,
 };
 
+use serde_json::Value;
+
 /// Starts `tcptop --once --output json --group-by ip` plus `args`, and waits until it
 /// says it is attached, so that traffic made afterwards falls inside its window.
 pub fn start(args: &[&str]) -> Child {
@@ -23,4 +25,13 @@ pub fn start(args: &[&str]) -> Child {
     // Keep draining stderr so tcptop never blocks on it.
     thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
     child
+}
+
+/// Waits for a tcptop started by [`start`] to end, checks it succeeded, and returns its
+/// JSON snapshot.
+pub fn finish(child: Child) -> Value {
+    let out = child.wait_with_output().expect("tcptop runs");
+    assert!(out.status.success(), "tcptop failed: {}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
 }
