@@ -83,6 +83,39 @@ pub struct Config {
     pub skc_cookie: u32,
     /// 1 when the live sampler runs: the tracepoint tags sockets as they open.
     pub live: u32,
+    /// `tcp_sock.data_segs_out` (u32).
+    pub data_segs_out: u32,
+    /// `tcp_sock.chrono_start` (u32 jiffies), or [`FIELD_MISSING`] with the other
+    /// chrono fields.
+    pub chrono_start: u32,
+    /// `tcp_sock.chrono_stat` (u32[3] jiffies: busy, rwnd-limited, sndbuf-limited).
+    pub chrono_stat: u32,
+    /// The byte holding `tcp_sock.chrono_type` (a 2-bit value, a bitfield before 6.x).
+    pub chrono_type: u32,
+    /// The bit at which `chrono_type` starts within that byte.
+    pub chrono_shift: u32,
+    /// `sock.sk_err` (int): the error a socket closed with.
+    pub sk_err: u32,
+    /// `tcp_sock.snd_cwnd` (u32).
+    pub snd_cwnd: u32,
+    /// `tcp_sock.snd_ssthresh` (u32).
+    pub snd_ssthresh: u32,
+    /// `tcp_sock.mdev_us` (u32, the RTT variance in microseconds << 2).
+    pub mdev_us: u32,
+    /// `tcp_sock.packets_out` (u32): segments sent and not yet acknowledged.
+    pub packets_out: u32,
+    /// `tcp_sock.rate_delivered` (u32): segments delivered in the last rate sample.
+    pub rate_delivered: u32,
+    /// `tcp_sock.rate_interval_us` (u32): that sample's length.
+    pub rate_interval_us: u32,
+    /// `tcp_sock.mss_cache` (u32).
+    pub mss_cache: u32,
+    /// `sk_buff.head` (a pointer), to read the addresses of a packet a reset answers.
+    pub skb_head: u32,
+    /// `sk_buff.network_header` (u16 offset from `head`).
+    pub skb_network_header: u32,
+    /// `sk_buff.transport_header` (u16 offset from `head`).
+    pub skb_transport_header: u32,
 }
 
 impl Config {
@@ -110,6 +143,22 @@ impl Config {
         socket_sk: FIELD_MISSING,
         skc_cookie: FIELD_MISSING,
         live: 0,
+        data_segs_out: FIELD_MISSING,
+        chrono_start: FIELD_MISSING,
+        chrono_stat: FIELD_MISSING,
+        chrono_type: FIELD_MISSING,
+        chrono_shift: 0,
+        sk_err: FIELD_MISSING,
+        snd_cwnd: FIELD_MISSING,
+        snd_ssthresh: FIELD_MISSING,
+        mdev_us: FIELD_MISSING,
+        packets_out: FIELD_MISSING,
+        rate_delivered: FIELD_MISSING,
+        rate_interval_us: FIELD_MISSING,
+        mss_cache: FIELD_MISSING,
+        skb_head: FIELD_MISSING,
+        skb_network_header: FIELD_MISSING,
+        skb_transport_header: FIELD_MISSING,
     };
 }
 
@@ -144,6 +193,26 @@ pub struct CloseRecord {
     pub total_rto_recoveries: u32,
     /// Milliseconds spent in RTO recovery, an episode still open at close included.
     pub total_rto_time_ms: u32,
+    /// Data segments sent, retransmissions included (`tcpi_data_segs_out`).
+    pub data_segs_out: u32,
+    /// Jiffies the socket was busy sending, limited by neither window nor buffer;
+    /// limited by the receiver's window; limited by its own send buffer (the kernel's
+    /// `chrono_stat`, the interval still running included, as TCP_INFO adds it).
+    pub chrono: [u32; 3],
+    /// Congestion window in segments.
+    pub snd_cwnd: u32,
+    /// Slow-start threshold in segments.
+    pub snd_ssthresh: u32,
+    /// RTT variance in microseconds (`tcpi_rttvar`).
+    pub rttvar_us: u32,
+    /// Segments sent and not yet acknowledged (`tcpi_unacked`).
+    pub packets_out: u32,
+    /// Segments delivered in the last delivery-rate sample.
+    pub rate_delivered: u32,
+    /// That sample's length in microseconds; 0 without a sample.
+    pub rate_interval_us: u32,
+    /// The send MSS in bytes.
+    pub mss_cache: u32,
     /// Local port.
     pub local_port: u16,
     /// Peer port.
@@ -152,9 +221,43 @@ pub struct CloseRecord {
     pub old_state: u8,
     /// Who opened the connection (see [`origin`]).
     pub origin: u8,
+    /// The socket's error (`sk_err`, an errno) at close: ECONNREFUSED for a connect a
+    /// reset answered, ETIMEDOUT for one nothing answered.
+    pub error: u8,
     /// Padding; always zero.
-    pub _pad: [u8; 2],
+    pub _pad: [u8; 5],
 }
+
+const _: () = assert!(size_of::<CloseRecord>() == 144);
+
+/// Which way a reset went (see [`ResetRecord`]).
+pub mod reset {
+    /// This node sent it.
+    pub const SENT: u8 = 1;
+    /// This node received it.
+    pub const RECEIVED: u8 = 2;
+}
+
+/// One TCP reset sent or received, as written to the `EVENTS` ring buffer; told apart
+/// from a [`CloseRecord`] by its size.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResetRecord {
+    /// Local address, 16 bytes as in [`CloseRecord`].
+    pub local_addr: [u8; 16],
+    /// Peer address.
+    pub peer_addr: [u8; 16],
+    /// Local port.
+    pub local_port: u16,
+    /// Peer port.
+    pub peer_port: u16,
+    /// See [`reset`].
+    pub kind: u8,
+    /// Padding; always zero.
+    pub _pad: [u8; 3],
+}
+
+const _: () = assert!(size_of::<ResetRecord>() == 40);
 
 /// Key of the overflow maps: the address pair of a socket whose record did not fit
 /// into the ring buffer.
@@ -190,6 +293,18 @@ pub struct PairTotals {
     pub rto_recoveries: u64,
     /// Sum of total_rto_time in milliseconds.
     pub rto_time_ms: u64,
+    /// Of the failed connects, those a reset refused (ECONNREFUSED).
+    pub refused: u64,
+    /// Of the failed connects, those nothing answered (ETIMEDOUT).
+    pub timed_out: u64,
+    /// Resets sent (not records: they count nothing else).
+    pub resets_sent: u64,
+    /// Resets received.
+    pub resets_received: u64,
+    /// Sum of data_segs_out.
+    pub data_segs_out: u64,
+    /// Sums of the three chrono times, in jiffies.
+    pub chrono: [u64; 3],
 }
 
 /// Address pairs each of the two overflow maps holds. Userspace empties one map on every
@@ -291,6 +406,8 @@ mod pod {
     unsafe impl aya::Pod for super::Config {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::CloseRecord {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::ResetRecord {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::PairKey {}
     // SAFETY: as above.

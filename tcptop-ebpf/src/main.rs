@@ -24,7 +24,10 @@ mod overflow;
 use core::ffi::c_void;
 
 use aya_ebpf::{
-    helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel, generated::bpf_skc_to_tcp_sock},
+    helpers::{
+        bpf_ktime_get_ns, bpf_probe_read_kernel,
+        generated::{self, bpf_jiffies64, bpf_skc_to_tcp_sock},
+    },
     macros::{btf_tracepoint, map},
     maps::{Array, RingBuf},
     programs::BtfTracePointContext,
@@ -76,6 +79,7 @@ macro_rules! cfg {
 }
 
 mod live;
+mod resets;
 
 /// Access to one socket's memory at offsets from its address.
 trait Kmem: Sized {
@@ -118,13 +122,23 @@ impl Kmem for Probe {
         (p.load::<u16>(cfg!(protocol)) == Some(IPPROTO_TCP)).then_some(p)
     }
 
+    /// A read that fails yields zeros (the helper clears its buffer), without a branch:
+    /// a branch per read multiplies the paths the verifier walks past its limit.
     #[inline(always)]
     fn load<T: Copy>(&self, offset: u32) -> Option<T> {
         if offset == FIELD_MISSING {
             return None;
         }
-        // SAFETY: bpf_probe_read_kernel checks the address; a bad one only fails the read.
-        unsafe { bpf_probe_read_kernel(self.0.wrapping_add(offset as usize) as *const T).ok() }
+        let mut v = core::mem::MaybeUninit::<T>::uninit();
+        // SAFETY: the helper checks the address and writes all of `v`, zeros on failure.
+        unsafe {
+            generated::bpf_probe_read_kernel(
+                v.as_mut_ptr().cast(),
+                size_of::<T>() as u32,
+                self.0.wrapping_add(offset as usize).cast(),
+            );
+            Some(v.assume_init())
+        }
     }
 }
 
@@ -226,22 +240,32 @@ fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8, sock_id: u64) {
     if !read_sock(mem, &mut rec) {
         return;
     }
-    // Wake the reader only when a batch is waiting; it also drains on a timer.
+    if old_state == tcp_state::SYN_SENT {
+        // SAFETY: sk_err is an int of struct sock; an errno fits a byte.
+        rec.error = mem.load::<i32>(cfg!(sk_err)).unwrap_or(0) as u8;
+    }
+    if !output(&rec) {
+        fold_overflow(&rec);
+    }
+}
+
+/// Writes `rec` to `EVENTS`, waking the reader only when a batch is waiting (it also
+/// drains on a timer). False when the ring buffer is full.
+#[inline(always)]
+fn output<T>(rec: &T) -> bool {
     let flags = if EVENTS.query(BPF_RB_AVAIL_DATA) >= u64::from(cfg!(wakeup_bytes)) {
         BPF_RB_FORCE_WAKEUP
     } else {
         BPF_RB_NO_WAKEUP
     };
-    if EVENTS.output::<CloseRecord>(&rec, flags).is_err() {
-        fold_overflow(&rec);
-    }
+    EVENTS.output::<T>(rec, flags).is_ok()
 }
 
 /// Reads a socket's addresses, ports and counters into `rec`. False for a family we
 /// skip.
 #[inline(always)]
 fn read_sock<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
-    if !read_addrs(mem, rec) {
+    if !read_addrs(mem, &mut rec.local_addr, &mut rec.peer_addr) {
         return false;
     }
     rec.local_port = u16::from_be(mem.load::<u16>(cfg!(sport)).unwrap_or(0));
@@ -266,21 +290,55 @@ fn read_sock<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
                 .wrapping_add(now_ms.wrapping_sub(stamp));
         }
     }
+    rec.data_segs_out = mem.load::<u32>(cfg!(data_segs_out)).unwrap_or(0);
+    read_chrono(mem, &mut rec.chrono);
+    rec.snd_cwnd = mem.load::<u32>(cfg!(snd_cwnd)).unwrap_or(0);
+    rec.snd_ssthresh = mem.load::<u32>(cfg!(snd_ssthresh)).unwrap_or(0);
+    rec.rttvar_us = mem.load::<u32>(cfg!(mdev_us)).unwrap_or(0) >> 2;
+    rec.packets_out = mem.load::<u32>(cfg!(packets_out)).unwrap_or(0);
+    rec.rate_delivered = mem.load::<u32>(cfg!(rate_delivered)).unwrap_or(0);
+    rec.rate_interval_us = mem.load::<u32>(cfg!(rate_interval_us)).unwrap_or(0);
+    rec.mss_cache = mem.load::<u32>(cfg!(mss_cache)).unwrap_or(0);
     true
+}
+
+/// Reads the three chrono times (busy, rwnd-limited, sndbuf-limited, in jiffies) and
+/// adds the one still running up to now, as TCP_INFO does.
+#[inline(always)]
+fn read_chrono<K: Kmem>(mem: &K, out: &mut [u32; 3]) {
+    let base = cfg!(chrono_stat);
+    if base == FIELD_MISSING {
+        return;
+    }
+    out[0] = mem.load::<u32>(base).unwrap_or(0);
+    out[1] = mem.load::<u32>(base + 4).unwrap_or(0);
+    out[2] = mem.load::<u32>(base + 8).unwrap_or(0);
+    let kind = (mem.load::<u8>(cfg!(chrono_type)).unwrap_or(0) >> (cfg!(chrono_shift) & 7)) & 3;
+    if kind == 0 {
+        return;
+    }
+    let start = mem.load::<u32>(cfg!(chrono_start)).unwrap_or(0);
+    // SAFETY: a plain helper call; tcp_jiffies32 is the low 32 bits of jiffies.
+    let running = (unsafe { bpf_jiffies64() } as u32).wrapping_sub(start);
+    match kind {
+        1 => out[0] = out[0].wrapping_add(running),
+        2 => out[1] = out[1].wrapping_add(running),
+        _ => out[2] = out[2].wrapping_add(running),
+    }
 }
 
 /// Fills in both addresses, IPv4 as IPv4-mapped IPv6. False for a family we skip.
 #[inline(always)]
-fn read_addrs<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
+fn read_addrs<K: Kmem>(mem: &K, local: &mut [u8; 16], peer: &mut [u8; 16]) -> bool {
     match mem.load::<u16>(cfg!(family)) {
         Some(AF_INET) => {
-            rec.local_addr = mapped(word(mem, cfg!(rcv_saddr)));
-            rec.peer_addr = mapped(word(mem, cfg!(daddr)));
+            *local = mapped(word(mem, cfg!(rcv_saddr)));
+            *peer = mapped(word(mem, cfg!(daddr)));
             true
         }
         Some(AF_INET6) => {
-            ipv6(mem, cfg!(v6_rcv_saddr), &mut rec.local_addr);
-            ipv6(mem, cfg!(v6_daddr), &mut rec.peer_addr);
+            ipv6(mem, cfg!(v6_rcv_saddr), local);
+            ipv6(mem, cfg!(v6_daddr), peer);
             true
         }
         _ => false,

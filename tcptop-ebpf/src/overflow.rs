@@ -12,7 +12,9 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, HashMap, PerCpuArray},
 };
-use tcptop_common::{stat, tcp_state, CloseRecord, PairKey, PairTotals, OVERFLOW_PAIRS};
+use tcptop_common::{
+    reset, stat, tcp_state, CloseRecord, PairKey, PairTotals, ResetRecord, OVERFLOW_PAIRS,
+};
 
 const BPF_NOEXIST: u64 = 1;
 const BPF_F_NO_PREALLOC: u32 = 1;
@@ -42,9 +44,57 @@ static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(stat::COUNT, 0);
 /// the overflow map `OVERFLOW_SIDE` names.
 #[inline(always)]
 pub fn fold_overflow(rec: &CloseRecord) {
+    let Some(t) = pair_totals(rec.local_addr, rec.peer_addr) else {
+        return;
+    };
+    atomic_add(&mut t.records, 1);
+    if rec.old_state == tcp_state::SYN_SENT {
+        atomic_add(&mut t.failed_connects, 1);
+        match i32::from(rec.error) {
+            ECONNREFUSED => atomic_add(&mut t.refused, 1),
+            ETIMEDOUT => atomic_add(&mut t.timed_out, 1),
+            _ => {}
+        }
+    }
+    atomic_add(&mut t.data_segs_out, u64::from(rec.data_segs_out));
+    atomic_add(&mut t.chrono[0], u64::from(rec.chrono[0]));
+    atomic_add(&mut t.chrono[1], u64::from(rec.chrono[1]));
+    atomic_add(&mut t.chrono[2], u64::from(rec.chrono[2]));
+    atomic_add(&mut t.bytes_sent, rec.bytes_sent);
+    atomic_add(&mut t.bytes_received, rec.bytes_received);
+    atomic_add(&mut t.retrans, u64::from(rec.total_retrans));
+    atomic_add(&mut t.lost, u64::from(rec.lost));
+    atomic_add(&mut t.rto, u64::from(rec.total_rto));
+    atomic_add(&mut t.rto_recoveries, u64::from(rec.total_rto_recoveries));
+    atomic_add(&mut t.rto_time_ms, u64::from(rec.total_rto_time_ms));
+    bump(stat::FOLDED);
+}
+
+/// errno values (the same on every Linux architecture tcptop runs on).
+const ETIMEDOUT: i32 = 110;
+const ECONNREFUSED: i32 = 111;
+
+/// Adds a reset that did not fit into the ring buffer to its pair's totals.
+#[inline(always)]
+pub fn fold_reset(rec: &ResetRecord) {
+    let Some(t) = pair_totals(rec.local_addr, rec.peer_addr) else {
+        return;
+    };
+    if rec.kind == reset::SENT {
+        atomic_add(&mut t.resets_sent, 1);
+    } else {
+        atomic_add(&mut t.resets_received, 1);
+    }
+    bump(stat::FOLDED);
+}
+
+/// The totals of a pair in the overflow map `OVERFLOW_SIDE` names; `None` (counted as
+/// lost) when that map is full.
+#[inline(always)]
+fn pair_totals(local_addr: [u8; 16], peer_addr: [u8; 16]) -> Option<&'static mut PairTotals> {
     let key = PairKey {
-        local_addr: rec.local_addr,
-        peer_addr: rec.peer_addr,
+        local_addr,
+        peer_addr,
     };
     // SAFETY: an array slot userspace writes whole; a 0 or a 1 either way.
     let side = OVERFLOW_SIDE
@@ -57,23 +107,11 @@ pub fn fold_overflow(rec: &CloseRecord) {
     };
     let Some(t) = totals else {
         bump(stat::LOST);
-        return;
+        return None;
     };
     // SAFETY: an element of the map; userspace deletes it only once no program that
     // could have found it is still running.
-    let t = unsafe { &mut *t };
-    atomic_add(&mut t.records, 1);
-    if rec.old_state == tcp_state::SYN_SENT {
-        atomic_add(&mut t.failed_connects, 1);
-    }
-    atomic_add(&mut t.bytes_sent, rec.bytes_sent);
-    atomic_add(&mut t.bytes_received, rec.bytes_received);
-    atomic_add(&mut t.retrans, u64::from(rec.total_retrans));
-    atomic_add(&mut t.lost, u64::from(rec.lost));
-    atomic_add(&mut t.rto, u64::from(rec.total_rto));
-    atomic_add(&mut t.rto_recoveries, u64::from(rec.total_rto_recoveries));
-    atomic_add(&mut t.rto_time_ms, u64::from(rec.total_rto_time_ms));
-    bump(stat::FOLDED);
+    Some(unsafe { &mut *t })
 }
 
 /// The totals of `key` in `map`, created as zeros when missing; `None` when the map is
@@ -90,7 +128,7 @@ fn totals_of(map: &HashMap<PairKey, PairTotals>, key: &PairKey) -> Option<*mut P
     map.get_ptr_mut(key)
 }
 
-/// The first value of a pair, as global data: zeroing 72 bytes of stack instead is a
+/// The first value of a pair, as global data: zeroing its 144 bytes of stack instead is a
 /// byte-wise `memset` loop the verifier walks on every path (the compat program took
 /// 130,318 verified instructions that way, 39,824 this way).
 static ZERO_TOTALS: PairTotals = PairTotals {
@@ -103,6 +141,12 @@ static ZERO_TOTALS: PairTotals = PairTotals {
     rto: 0,
     rto_recoveries: 0,
     rto_time_ms: 0,
+    refused: 0,
+    timed_out: 0,
+    resets_sent: 0,
+    resets_received: 0,
+    data_segs_out: 0,
+    chrono: [0; 3],
 };
 
 /// Adds one to `STATS` slot `index` (a [`stat`] constant).

@@ -28,6 +28,7 @@ fn event(i: u32) -> CloseEvent {
         origin: Origin::Connect,
         lifetime_us: Some(1000),
         id: None,
+        gauges: Default::default(),
     }
 }
 

@@ -37,6 +37,7 @@ fn close(i: u32, owners: &[Attribution; 2]) -> Item {
             origin: Origin::Connect,
             lifetime_us: None,
             id: None,
+            gauges: Default::default(),
         },
         local: owners[0].clone(),
         peer: owners[1].clone(),

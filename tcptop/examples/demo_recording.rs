@@ -189,28 +189,38 @@ fn main() -> anyhow::Result<()> {
             } else {
                 rng.range(2_000, 900_000) + rto_time_ms * 1000
             };
-            let event = |local: &End, peer: &End, lport, pport, tx, rx, origin| CloseEvent {
+            let event = |local: &End, peer: &End, lport, pport, tx, rx: u64, origin| CloseEvent {
                 local: SocketAddr::new(local.ip.parse().unwrap(), lport),
                 peer: SocketAddr::new(peer.ip.parse().unwrap(), pport),
                 counters: {
                     let failed_connect = failed && origin == Origin::Connect;
+                    // Busy for as long as the bytes take at 100 Mbit/s, plus stalls;
+                    // bulk senders wait on their receiver for most of it.
+                    let busy_us = tx / 12 + rto_time_ms * 1000;
+                    let bulk = tx > 10 * rx.max(1);
                     Counters {
                         connections: u64::from(!failed_connect),
                         failed_connects: u64::from(failed_connect),
+                        refused: u64::from(failed_connect && retrans < 4),
+                        timed_out: u64::from(failed_connect && retrans >= 4),
                         bytes_sent: tx,
                         bytes_received: rx + u64::from(!failed),
+                        data_segs_out: tx.div_ceil(1448) + retrans,
                         retransmits: retrans,
                         lost: retrans / 2,
                         rto_timeouts,
                         rto_recoveries: u64::from(stalled),
                         rto_time_ms,
-                        opened: 0,
+                        busy_us,
+                        rwnd_limited_us: if bulk { busy_us * 3 / 5 } else { 0 },
+                        ..Counters::default()
                     }
                 },
                 srtt_us: srtt,
                 origin,
                 lifetime_us: Some(lifetime),
                 id: None,
+                gauges: Default::default(),
             };
             let close = |e: CloseEvent, l: &End, p: &End| {
                 Item::Close(AttributedClose {

@@ -62,6 +62,7 @@ pub fn event(local: &str, peer: &str, counters: Counters, srtt_us: u32) -> Close
         origin: Origin::Connect,
         lifetime_us: Some(1_500_000),
         id: None,
+        gauges: Default::default(),
     }
 }
 

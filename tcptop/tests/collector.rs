@@ -22,7 +22,7 @@ use tcptop::{
     collector::{
         kernel::{KernelCollector, LoadOptions},
         offsets::VMLINUX_BTF,
-        CloseEvent, FoldedTotals, Origin,
+        CloseEvent, FoldedTotals, Origin, Record,
     },
 };
 
@@ -74,10 +74,9 @@ fn collect<T>(
     let mut events = Vec::new();
     while !work.is_finished() {
         if drain_during {
-            c.drain_events(|e| {
-                if keep(&e) {
-                    events.push(e)
-                }
+            c.drain_events(|r| match r {
+                Record::Close(e) if keep(&e) => events.push(e),
+                _ => {}
             });
         }
         thread::sleep(Duration::from_millis(5));
@@ -85,10 +84,9 @@ fn collect<T>(
     let out = work.join().expect("traffic");
     let start = Instant::now();
     loop {
-        c.drain_events(|e| {
-            if keep(&e) {
-                events.push(e)
-            }
+        c.drain_events(|r| match r {
+            Record::Close(e) if keep(&e) => events.push(e),
+            _ => {}
         });
         if expected(&events) || start.elapsed() > Duration::from_secs(10) {
             break;
@@ -440,7 +438,8 @@ fn overflow_over_many_pairs(id: u8, compat: bool) {
         while rows.values().map(|r| r.0).sum::<u64>() < want
             && start.elapsed() < Duration::from_secs(10)
         {
-            c.drain_events(|e| {
+            c.drain_events(|r| {
+                let Record::Close(e) = r else { return };
                 let (l, p) = (e.local.ip(), e.peer.ip());
                 if peers.owns(l, p) {
                     tally(

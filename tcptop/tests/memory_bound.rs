@@ -50,6 +50,7 @@ fn write_recording(path: &Path) -> u64 {
                 origin: Origin::Connect,
                 lifetime_us: None,
                 id: None,
+                gauges: Default::default(),
             },
             local: Attribution::unknown(),
             peer: Attribution::unknown(),

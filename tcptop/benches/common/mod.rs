@@ -43,6 +43,7 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
                         bytes_sent: 1_000 + n * 37 % 100_000,
                         bytes_received: 5_000 + n * 91 % 1_000_000,
                         retransmits: n % 5,
+                        data_segs_out: 1 + n * 37 % 100_000 / 1448,
                         lost: n % 3,
                         ..Counters::default()
                     },
@@ -50,6 +51,7 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
                     origin: Origin::Connect,
                     lifetime_us: Some(100_000),
                     id: None,
+                    gauges: Default::default(),
                 },
                 local: local.clone(),
                 peer: peer.clone(),

@@ -17,7 +17,7 @@ use crate::{
         kernel::{KernelCollector, LoadError, DRAIN_INTERVAL},
         live::Tracker,
         offsets::Features,
-        DropCounters, Known,
+        DropCounters, Known, Record,
     },
     host,
     record::{Header, Line, RecordError, Replay},
@@ -252,10 +252,9 @@ impl<'r> KernelSource<'r> {
             guard = self.ring.readable_mut() => {
                 let mut guard = guard.context("cannot poll the ring buffer")?;
                 let (resolver, tracker) = (self.resolver, &mut self.tracker);
-                guard.get_inner_mut().drain_events(|mut e| {
-                    tracker.close(&mut e);
-                    out.push(Item::Close(AttributedClose::new(e, resolver)));
-                });
+                guard
+                    .get_inner_mut()
+                    .drain_events(|r| out.push(item(r, tracker, resolver)));
                 guard.clear_ready();
             }
             // The program wakes the reader only for a batch: drain the rest on a timer.
@@ -273,16 +272,24 @@ impl<'r> KernelSource<'r> {
     fn drain_all(&mut self, out: &mut Vec<Item>) {
         let (resolver, tracker) = (self.resolver, &mut self.tracker);
         let collector = self.ring.get_mut();
-        collector.drain_events(|mut e| {
-            tracker.close(&mut e);
-            out.push(Item::Close(AttributedClose::new(e, resolver)));
-        });
+        collector.drain_events(|r| out.push(item(r, tracker, resolver)));
         collector.drain_overflow(|f| out.push(Item::Folded(AttributedFolded::new(f, resolver))));
         let drops = collector.drops();
         if drops != self.drops {
             self.drops = drops;
             out.push(Item::Drops(drops));
         }
+    }
+}
+
+/// A ring buffer record as an item: a close counts only what live passes had not.
+fn item(record: Record, tracker: &mut Tracker, resolver: &dyn Resolver) -> Item {
+    match record {
+        Record::Close(mut e) => {
+            tracker.close(&mut e);
+            Item::Close(AttributedClose::new(e, resolver))
+        }
+        Record::Reset(t) => Item::Folded(AttributedFolded::new(t, resolver)),
     }
 }
 

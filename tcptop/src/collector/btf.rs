@@ -74,6 +74,15 @@ pub struct Btf<'a> {
     pos: Vec<u32>,
 }
 
+/// Where a member lies, in bits from the start of its struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bits {
+    /// Its first bit.
+    pub offset: u32,
+    /// Its width in bits.
+    pub width: u32,
+}
+
 /// One struct or union member.
 #[derive(Clone, Copy, Debug)]
 pub struct Member {
@@ -193,8 +202,28 @@ impl<'a> Btf<'a> {
     }
 
     /// Finds member `name` of struct/union `id`, descending into anonymous structs and
-    /// unions. Bitfields are skipped.
+    /// unions. Bitfields are not members here (see [`Btf::bits`]).
     pub fn member(&self, id: u32, name: &str) -> Option<Member> {
+        let (bit_off, bits, mtype) = self.find_member(id, name)?;
+        (bits == 0 && bit_off % 8 == 0).then(|| Member {
+            offset: bit_off / 8,
+            size: self.size(mtype),
+        })
+    }
+
+    /// Where member `name` of struct/union `id` lies in bits: its first bit and its
+    /// width, for a bitfield or a whole member alike.
+    pub fn bits(&self, id: u32, name: &str) -> Option<Bits> {
+        let (offset, bits, mtype) = self.find_member(id, name)?;
+        let width = match bits {
+            0 => self.size(mtype)?.checked_mul(8)?,
+            b => b,
+        };
+        Some(Bits { offset, width })
+    }
+
+    /// The bit offset, bitfield width (0: not a bitfield) and type of member `name`.
+    fn find_member(&self, id: u32, name: &str) -> Option<(u32, u32, u32)> {
         let (at, _, info, _) = self.header(self.strip(id)?)?;
         let k = (info >> 24) & 0x1f;
         if k != kind::STRUCT && k != kind::UNION {
@@ -213,23 +242,13 @@ impl<'a> Btf<'a> {
             } else {
                 (moff, 0)
             };
-            if bits != 0 || bit_off % 8 != 0 {
-                continue;
-            }
-            let offset = bit_off / 8;
             let n = self.name(mname);
             if n == name.as_bytes() {
-                return Some(Member {
-                    offset,
-                    size: self.size(mtype),
-                });
+                return Some((bit_off, bits, mtype));
             }
-            if n.is_empty() {
-                if let Some(inner) = self.member(mtype, name) {
-                    return Some(Member {
-                        offset: offset + inner.offset,
-                        ..inner
-                    });
+            if n.is_empty() && bits == 0 && bit_off % 8 == 0 {
+                if let Some((inner, b, t)) = self.find_member(mtype, name) {
+                    return Some((bit_off + inner, b, t));
                 }
             }
         }

@@ -33,14 +33,25 @@ macro_rules! counters {
 counters! {
     /// Sockets that closed after being established (each end on this node once).
     @skip connections,
-    /// Connects that never completed (SYN_SENT -> CLOSE: refused or timed out).
+    /// Connects that never completed (SYN_SENT -> CLOSE: refused, timed out, or given
+    /// up by the application or an ICMP error).
     @skip failed_connects,
+    /// Of those, connects a reset refused (the socket closed with ECONNREFUSED).
+    refused,
+    /// Of those, connects nothing answered (the socket closed with ETIMEDOUT).
+    timed_out,
+    /// Resets this node sent.
+    resets_sent,
+    /// Resets this node received.
+    resets_received,
     /// Sockets that became established (counted where live sampling sees opens).
     @skip opened,
     /// Bytes sent, retransmissions included (`tcpi_bytes_sent`).
     bytes_sent,
     /// Bytes received; the peer's FIN counts as one (`tcpi_bytes_received`).
     bytes_received,
+    /// Data segments sent, retransmissions included (`tcpi_data_segs_out`).
+    data_segs_out,
     /// Segments retransmitted (`tcpi_total_retrans`).
     retransmits,
     /// Segments marked lost over the socket's life (`tp->lost`).
@@ -51,11 +62,38 @@ counters! {
     @skip rto_recoveries,
     /// Milliseconds in RTO recovery (`tcpi_total_rto_time`, 6.7+).
     @skip rto_time_ms,
+    /// Microseconds busy sending, limited or not (`tcpi_busy_time`).
+    busy_us,
+    /// Of those, limited by the receiver's window (`tcpi_rwnd_limited`).
+    rwnd_limited_us,
+    /// Of those, limited by the sender's own buffer (`tcpi_sndbuf_limited`).
+    sndbuf_limited_us,
 }
 
-/// The payload size a retransmitted segment is assumed to carry for RETR%: a full
-/// segment on a 1500-byte Ethernet path with TCP timestamps.
-pub const RETRANS_SEGMENT_BYTES: u64 = 1448;
+/// What limited a pair's sending while it was busy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Limit {
+    /// Busy with neither limit: the congestion window (loss or queueing on the path).
+    Network,
+    /// The sending application or its send buffer.
+    Sndbuf,
+    /// The receiver's window: it does not read fast enough, or its buffer is small.
+    Rwnd,
+}
+
+impl Limit {
+    /// Every limit, in order.
+    pub const ALL: [Limit; 3] = [Limit::Network, Limit::Sndbuf, Limit::Rwnd];
+
+    /// Its name in the LIMIT column and the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Network => "network",
+            Limit::Sndbuf => "sndbuf",
+            Limit::Rwnd => "rwnd",
+        }
+    }
+}
 
 impl Counters {
     /// Closed sockets: established connections and failed connects.
@@ -74,15 +112,41 @@ impl Counters {
         self.zip(before, u64::saturating_sub)
     }
 
-    /// RETR%: the estimated share of bytes sent that were retransmissions, in percent:
-    /// `retransmits x 1448 / bytes_sent x 100`. The kernel counts retransmitted segments
-    /// and bytes sent (retransmissions included), not retransmitted bytes, so each
-    /// retransmitted segment is taken as one full segment: traffic of small messages
-    /// reads high, loopback (64 KiB segments) reads low. `None` without bytes sent.
+    /// RETR%: retransmitted segments per data segment sent, in percent, exactly as
+    /// `tcpi_total_retrans / tcpi_data_segs_out`. `None` without data segments sent.
     pub fn retrans_pct(&self) -> Option<f64> {
-        (self.bytes_sent > 0).then(|| {
-            self.retransmits as f64 * RETRANS_SEGMENT_BYTES as f64 * 100.0 / self.bytes_sent as f64
-        })
+        (self.data_segs_out > 0)
+            .then(|| self.retransmits as f64 * 100.0 / self.data_segs_out as f64)
+    }
+
+    /// What limited sending the most while busy: the receiver's window, the send
+    /// buffer, or neither (the network). `None` when nothing was busy sending.
+    pub fn limit(&self) -> Option<Limit> {
+        if self.busy_us == 0 {
+            return None;
+        }
+        let limited = self.rwnd_limited_us.saturating_add(self.sndbuf_limited_us);
+        let network = self.busy_us.saturating_sub(limited);
+        // The largest share wins; a tie goes to the network.
+        Some(
+            [
+                (network, Limit::Network),
+                (self.sndbuf_limited_us, Limit::Sndbuf),
+                (self.rwnd_limited_us, Limit::Rwnd),
+            ]
+            .into_iter()
+            .fold(
+                (0, Limit::Network),
+                |best, (v, l)| {
+                    if v > best.0 {
+                        (v, l)
+                    } else {
+                        best
+                    }
+                },
+            )
+            .1,
+        )
     }
 }
 
@@ -137,13 +201,28 @@ mod tests {
     }
 
     #[test]
-    fn retransmit_share_is_per_full_segment() {
+    fn retransmit_share_is_per_data_segment() {
         let c = Counters {
-            bytes_sent: 3 * 1448 * 100,
+            data_segs_out: 300,
             retransmits: 3,
             ..Counters::default()
         };
         assert_eq!(c.retrans_pct(), Some(1.0));
         assert_eq!(Counters::default().retrans_pct(), None);
+    }
+
+    #[test]
+    fn the_largest_share_names_the_limit() {
+        let c = |busy_us, rwnd_limited_us, sndbuf_limited_us| Counters {
+            busy_us,
+            rwnd_limited_us,
+            sndbuf_limited_us,
+            ..Counters::default()
+        };
+        assert_eq!(c(0, 0, 0).limit(), None);
+        assert_eq!(c(100, 60, 0).limit(), Some(Limit::Rwnd));
+        assert_eq!(c(100, 10, 50).limit(), Some(Limit::Sndbuf));
+        assert_eq!(c(100, 20, 30).limit(), Some(Limit::Network));
+        assert_eq!(c(100, 50, 0).limit(), Some(Limit::Network), "a tie");
     }
 }

@@ -1,6 +1,6 @@
-//! Loads the embedded eBPF program, attaches it to `inet_sock_set_state`, and drains
-//! its ring buffer and overflow maps. This module and `misses` are the only ones that
-//! talk to the kernel's BPF interface.
+//! Loads the embedded eBPF program, attaches it to `inet_sock_set_state` and the two
+//! reset tracepoints, and drains its ring buffer and overflow maps. This module and
+//! `misses` are the only ones that talk to the kernel's BPF interface.
 mod overflow;
 
 use std::{
@@ -19,12 +19,13 @@ use tcptop_common::{stat, Config};
 use thiserror::Error;
 
 use super::{
-    decode,
+    decode::Decoder,
+    hz::{self, HzError},
     live::SockSample,
     memlock, misses,
-    offsets::{self, Features, OffsetError, TRACEPOINT},
+    offsets::{self, Features, OffsetError, RESET_TRACEPOINTS, TRACEPOINT},
     sampler::Sampler,
-    CloseEvent, DropCounters, FoldedTotals,
+    DropCounters, FoldedTotals, Record,
 };
 
 /// The eBPF object built by build.rs.
@@ -49,6 +50,9 @@ pub enum LoadError {
     /// No BTF, no tracepoint, or BTF without the fields tcptop needs.
     #[error(transparent)]
     Btf(#[from] OffsetError),
+    /// The kernel's tick rate is not known.
+    #[error(transparent)]
+    Hz(#[from] HzError),
     /// Anything else the kernel refused.
     #[error("cannot load the eBPF program: {0}")]
     Kernel(String),
@@ -82,6 +86,7 @@ pub struct KernelCollector {
     overflow: overflow::Overflow,
     stats: PerCpuArray<MapData, u64>,
     features: Features,
+    decoder: Decoder,
     program: &'static str,
     sampler: Option<Sampler>,
     live_off: Option<String>,
@@ -107,6 +112,9 @@ impl KernelCollector {
         });
         let (mut config, features) =
             resolved.map_err(|_| LoadError::Kernel("BTF offset resolution panicked".into()))??;
+        let decoder = Decoder {
+            jiffy_us: hz::jiffy_us(&crate::host::kernel_release())?,
+        };
         config.wakeup_bytes = opts.ring_bytes / 4;
         let btf = btf
             .map_err(|_| LoadError::Kernel("BTF parsing panicked".into()))?
@@ -116,7 +124,7 @@ impl KernelCollector {
         } else if !features.live {
             "this kernel's BTF lacks the socket iterators (they need Linux 5.11+)".to_string()
         } else {
-            match Self::attach(&btf, Config { live: 1, ..config }, features, opts) {
+            match Self::attach(&btf, Config { live: 1, ..config }, features, decoder, opts) {
                 Ok(c) => return Ok(c),
                 Err(LoadError::NotPermitted) => return Err(LoadError::NotPermitted),
                 Err(e) => format!(
@@ -125,7 +133,7 @@ impl KernelCollector {
                 ),
             }
         };
-        let mut c = Self::attach(&btf, config, features, opts)?;
+        let mut c = Self::attach(&btf, config, features, decoder, opts)?;
         c.live_off = Some(why_not);
         Ok(c)
     }
@@ -136,6 +144,7 @@ impl KernelCollector {
         btf: &Btf,
         config: Config,
         features: Features,
+        decoder: Decoder,
         opts: &LoadOptions,
     ) -> Result<Self, LoadError> {
         let mut ebpf = EbpfLoader::new()
@@ -176,6 +185,17 @@ impl KernelCollector {
         if let Some(err) = last {
             return Err(err);
         }
+        for name in RESET_TRACEPOINTS {
+            let program: &mut BtfTracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| {
+                    LoadError::Kernel(format!("program {name} missing from the object"))
+                })?
+                .try_into()
+                .map_err(|e| classify(&e))?;
+            program.load(name, btf).map_err(|e| classify(&e))?;
+            program.attach().map_err(|e| classify(&e))?;
+        }
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
                 .ok_or_else(|| LoadError::Kernel(format!("map {name} missing")))
@@ -189,6 +209,7 @@ impl KernelCollector {
             overflow,
             stats,
             features,
+            decoder,
             program: loaded,
             sampler,
             live_off: None,
@@ -207,11 +228,11 @@ impl KernelCollector {
     }
 
     /// Hands every record waiting in the ring buffer to `sink`; returns how many.
-    pub fn drain_events(&mut self, mut sink: impl FnMut(CloseEvent)) -> usize {
+    pub fn drain_events(&mut self, mut sink: impl FnMut(Record)) -> usize {
         let mut n = 0;
         while let Some(item) = self.events.next() {
-            if let Some(event) = decode::close_event(&item) {
-                sink(event);
+            if let Some(record) = self.decoder.record(&item) {
+                sink(record);
                 n += 1;
             }
         }
@@ -223,8 +244,9 @@ impl KernelCollector {
     /// each call waits for one RCU grace period (milliseconds) before it reads.
     pub fn drain_overflow(&mut self, mut sink: impl FnMut(FoldedTotals)) {
         let folded = self.stat(stat::FOLDED);
+        let decoder = self.decoder;
         self.overflow.drain(folded, |key, totals| {
-            if let Some(f) = decode::folded(key.local_addr, key.peer_addr, totals) {
+            if let Some(f) = decoder.folded(key.local_addr, key.peer_addr, totals) {
                 sink(f);
             }
         });
@@ -235,7 +257,7 @@ impl KernelCollector {
     /// sampler, nothing.
     pub fn sample_open(&mut self, sink: impl FnMut(SockSample)) -> Result<u64, String> {
         match self.sampler.as_mut() {
-            Some(s) => s.pass(sink),
+            Some(s) => s.pass(&self.decoder, sink),
             None => Ok(0),
         }
     }

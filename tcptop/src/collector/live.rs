@@ -8,7 +8,7 @@
 //! from zero, and a socket's close counts its final counters minus its last pass.
 use std::{collections::HashMap, net::SocketAddr};
 
-use super::{CloseEvent, Counters, Origin};
+use super::{CloseEvent, Counters, Gauges, Origin};
 
 /// One open socket, as a pass of the sampler saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,10 @@ pub struct SockSample {
     pub since_ns: u64,
     /// Tagged when it became established (else: found open at start-up).
     pub seen_open: bool,
+    /// Its TCP state (see `tcptop_common::tcp_state`).
+    pub state: u8,
+    /// Its congestion state.
+    pub gauges: Gauges,
 }
 
 /// What one live socket did since the previous pass.
@@ -49,6 +53,10 @@ pub struct LiveDelta {
     pub origin: Origin,
     /// Nanoseconds since boot when it was tagged.
     pub since_ns: u64,
+    /// Its TCP state at the pass.
+    pub state: u8,
+    /// Its congestion state at the pass.
+    pub gauges: Gauges,
 }
 
 /// A socket the tracker follows.
@@ -145,6 +153,8 @@ impl Tracker {
             srtt_us: s.srtt_us,
             origin: s.origin,
             since_ns: s.since_ns,
+            state: s.state,
+            gauges: s.gauges,
         })
     }
 
@@ -224,6 +234,8 @@ mod tests {
             origin: Origin::Connect,
             since_ns: 1,
             seen_open,
+            state: 1,
+            gauges: Gauges::default(),
         }
     }
 
@@ -242,6 +254,7 @@ mod tests {
             origin: Origin::Connect,
             lifetime_us: Some(5),
             id: Some(id),
+            gauges: Gauges::default(),
         }
     }
 

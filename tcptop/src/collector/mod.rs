@@ -2,12 +2,13 @@
 //! totals of records that overflowed the ring buffer ([`FoldedTotals`]). Both carry
 //! [`Counters`], the one counter set every later layer sums.
 //!
-//! `btf` and `offsets` read the kernel's layout from BTF, `kernel` loads and drains the eBPF
-//! program, `decode` turns its raw records into userspace types, `memlock` lifts the
-//! locked-memory limit old kernels charge maps to.
+//! `btf` and `offsets` read the kernel's layout from BTF, `hz` its tick rate, `kernel`
+//! loads and drains the eBPF program, `decode` turns its raw records into userspace
+//! types, `memlock` lifts the locked-memory limit old kernels charge maps to.
 pub mod btf;
 pub mod counters;
 pub mod decode;
+pub mod hz;
 pub mod kernel;
 pub mod live;
 pub mod memlock;
@@ -19,7 +20,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-pub use counters::Counters;
+pub use counters::{Counters, Limit};
 
 /// Which counters the source knows. A kernel without RTO counters, or without live
 /// sampling, leaves those values unknown (null), never 0.
@@ -61,6 +62,36 @@ pub struct CloseEvent {
     pub lifetime_us: Option<u64>,
     /// The socket's live-sampling tag, where live sampling tagged it.
     pub id: Option<u64>,
+    /// Its congestion state at close.
+    pub gauges: Gauges,
+}
+
+/// A socket's state at one moment, as `ss -ti` shows it: values, not sums.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Gauges {
+    /// RTT variance in microseconds (`tcpi_rttvar`).
+    pub rttvar_us: u32,
+    /// Congestion window in segments (`tcpi_snd_cwnd`).
+    pub cwnd: u32,
+    /// Slow-start threshold in segments (`tcpi_snd_ssthresh`; very large before the
+    /// first loss).
+    pub ssthresh: u32,
+    /// Segments sent and not yet acknowledged (`tcpi_unacked`).
+    pub unacked: u32,
+    /// Delivery rate of the last sample, bytes per second (`tcpi_delivery_rate`).
+    pub delivery_rate: u64,
+    /// The send MSS in bytes.
+    pub mss: u32,
+}
+
+/// One record from the kernel's ring buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// A socket closed.
+    Close(CloseEvent),
+    /// A reset sent or received: totals of one pair with no socket behind them.
+    Reset(FoldedTotals),
 }
 
 impl CloseEvent {
@@ -70,8 +101,9 @@ impl CloseEvent {
     }
 }
 
-/// Totals of records the ring buffer could not take, for one address pair, since the
-/// previous drain. Their per-socket detail (ports, srtt) is lost; their sums are not.
+/// Totals of one address pair without per-socket detail: the records the ring buffer
+/// could not take since the previous drain (their ports and srtt are lost, their sums
+/// are not), or one reset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoldedTotals {
     /// Local address.

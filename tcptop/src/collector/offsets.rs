@@ -23,6 +23,9 @@ const HEADER_BYTES: usize = 24;
 /// The tracepoint tcptop attaches to.
 pub const TRACEPOINT: &str = "inet_sock_set_state";
 
+/// The tracepoints that count resets, where the kernel has them.
+pub const RESET_TRACEPOINTS: [&str; 2] = ["tcp_send_reset", "tcp_receive_reset"];
+
 /// Why the offsets could not be resolved.
 #[derive(Debug, Error)]
 pub enum OffsetError {
@@ -136,6 +139,9 @@ pub fn resolve_bytes(path: &Path, data: &[u8]) -> Result<(Config, Features), Off
         message: e.to_string(),
     })?;
     require_tracepoint(&btf, TRACEPOINT)?;
+    for t in RESET_TRACEPOINTS {
+        require_tracepoint(&btf, t)?;
+    }
     resolve_from(&btf)
 }
 
@@ -179,6 +185,15 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
         |id, name: &'static str, size| sized(id, name, size).ok_or(OffsetError::Missing(name));
     let opt = |name: &'static str, size| sized(tcp, name, size).unwrap_or(FIELD_MISSING);
     let v6 = |name: &'static str| sized(common, name, 16).map_or(FIELD_MISSING, |o| base + o);
+    // chrono_type is two bits: a bitfield before 6.x, a byte since. Either way the
+    // program reads the byte holding it and shifts.
+    let chrono = btf
+        .bits(tcp, "chrono_type")
+        .filter(|b| b.width <= 8 && b.offset % 8 + b.width <= 8)
+        .ok_or(OffsetError::Missing("chrono_type"))?;
+    let skb = btf
+        .struct_id("sk_buff")
+        .ok_or(OffsetError::Missing("struct sk_buff"))?;
     let cfg = Config {
         family: sc("skc_family", 2)?,
         daddr: sc("skc_daddr", 4)?,
@@ -205,6 +220,22 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
             .unwrap_or(FIELD_MISSING),
         skc_cookie: sized(common, "skc_cookie", 8).map_or(FIELD_MISSING, |o| base + o),
         live: 0,
+        data_segs_out: req(tcp, "data_segs_out", 4)?,
+        chrono_start: req(tcp, "chrono_start", 4)?,
+        chrono_stat: req(tcp, "chrono_stat", 12)?,
+        chrono_type: chrono.offset / 8,
+        chrono_shift: chrono.offset % 8,
+        sk_err: req(sock, "sk_err", 4)?,
+        snd_cwnd: req(tcp, "snd_cwnd", 4)?,
+        snd_ssthresh: req(tcp, "snd_ssthresh", 4)?,
+        mdev_us: req(tcp, "mdev_us", 4)?,
+        packets_out: req(tcp, "packets_out", 4)?,
+        rate_delivered: req(tcp, "rate_delivered", 4)?,
+        rate_interval_us: req(tcp, "rate_interval_us", 4)?,
+        mss_cache: req(tcp, "mss_cache", 4)?,
+        skb_head: req(skb, "head", 8)?,
+        skb_network_header: req(skb, "network_header", 2)?,
+        skb_transport_header: req(skb, "transport_header", 2)?,
     };
     let live = cfg.skc_state != FIELD_MISSING
         && cfg.skc_cookie != FIELD_MISSING

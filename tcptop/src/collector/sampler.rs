@@ -16,7 +16,7 @@ use aya::{programs::Iter, Btf, Ebpf};
 use aya_obj::generated::{bpf_attach_type::BPF_TRACE_ITER, bpf_cmd};
 use tcptop_common::SampleRecord;
 
-use super::{decode, live::SockSample};
+use super::{decode::Decoder, live::SockSample};
 
 /// The walk of open files: a `task_file` iterator.
 const WALK: &str = "walk_socks";
@@ -51,13 +51,17 @@ impl Sampler {
 
     /// A pass: hands every open TCP socket to `sink`, once. Returns the kernel's clock
     /// at the pass (nanoseconds since boot, the clock of `bpf_ktime_get_ns`).
-    pub fn pass(&mut self, mut sink: impl FnMut(SockSample)) -> Result<u64, String> {
+    pub fn pass(
+        &mut self,
+        decoder: &Decoder,
+        mut sink: impl FnMut(SockSample),
+    ) -> Result<u64, String> {
         let now_ns = monotonic_ns();
         read_iter(&self.walk, &mut self.buf)?;
         self.seen.clear();
         for r in records(&self.buf) {
             if self.seen.insert(r.sock.sock_id) {
-                if let Some(s) = sample(&r) {
+                if let Some(s) = sample(decoder, &r) {
                     sink(s);
                 }
             }
@@ -75,7 +79,7 @@ fn records(buf: &[u8]) -> impl Iterator<Item = SampleRecord> + '_ {
 }
 
 /// Decodes one record of a pass.
-fn sample(r: &SampleRecord) -> Option<SockSample> {
+fn sample(decoder: &Decoder, r: &SampleRecord) -> Option<SockSample> {
     let raw = r.sock;
     // SAFETY: CloseRecord is plain integers; the bytes are its own.
     let bytes = unsafe {
@@ -84,7 +88,7 @@ fn sample(r: &SampleRecord) -> Option<SockSample> {
             size_of::<tcptop_common::CloseRecord>(),
         )
     };
-    let mut e = decode::close_event(bytes)?;
+    let mut e = decoder.close_event(bytes)?;
     // A sample is not a close: no connection ended.
     e.counters.connections = 0;
     e.counters.failed_connects = 0;
@@ -97,6 +101,8 @@ fn sample(r: &SampleRecord) -> Option<SockSample> {
         origin: e.origin,
         since_ns: r.since_ns,
         seen_open: r.seen_open != 0,
+        state: raw.old_state,
+        gauges: e.gauges,
     })
 }
 

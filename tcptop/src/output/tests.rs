@@ -21,7 +21,7 @@ fn snapshot() -> Snapshot {
                 rto_timeouts: rto.unwrap_or(0),
                 rto_recoveries: rto.unwrap_or(0),
                 rto_time_ms: rto.unwrap_or(0) * 200,
-                opened: 0,
+                ..Counters::default()
             },
             srtt_p50_us: Some(850),
             srtt_p90_us: Some(12_300),

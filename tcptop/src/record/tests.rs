@@ -34,6 +34,7 @@ fn items() -> Vec<Item> {
                 origin: Origin::Accept,
                 lifetime_us: Some(1_000_000),
                 id: None,
+                gauges: Default::default(),
             },
             local: owner.clone(),
             peer: Attribution::unknown(),

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     attribution::{AttributedClose, AttributedFolded, AttributedLive, Attribution, Item},
-    collector::{live::LiveDelta, CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
+    collector::{
+        live::LiveDelta, CloseEvent, Counters, DropCounters, FoldedTotals, Gauges, Origin,
+    },
 };
 
 /// RTO counters as version 1 stores them.
@@ -49,6 +51,9 @@ struct Event {
     /// The live-sampling tag (added in 0.2; absent before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id: Option<u64>,
+    /// Its congestion state at close (added in 0.3).
+    #[serde(default)]
+    gauges: Gauges,
 }
 
 /// Folded overflow totals.
@@ -85,6 +90,12 @@ struct Live {
     srtt_us: u32,
     origin: Origin,
     since_ns: u64,
+    /// Its TCP state at the pass (added in 0.3).
+    #[serde(default)]
+    state: u8,
+    /// Its congestion state at the pass (added in 0.3).
+    #[serde(default)]
+    gauges: Gauges,
 }
 
 /// Live activity with its owners.
@@ -138,6 +149,7 @@ impl WireItem {
                         origin: e.origin,
                         lifetime_us: e.lifetime_us,
                         id: e.id,
+                        gauges: e.gauges,
                     },
                     local: c.local.clone(),
                     peer: c.peer.clone(),
@@ -171,6 +183,8 @@ impl WireItem {
                         srtt_us: d.srtt_us,
                         origin: d.origin,
                         since_ns: d.since_ns,
+                        state: d.state,
+                        gauges: d.gauges,
                     },
                     local: l.local.clone(),
                     peer: l.peer.clone(),
@@ -200,6 +214,7 @@ impl WireItem {
                         origin: e.origin,
                         lifetime_us: e.lifetime_us,
                         id: e.id,
+                        gauges: e.gauges,
                     },
                     local: c.local,
                     peer: c.peer,
@@ -241,6 +256,8 @@ impl WireItem {
                         srtt_us: w.srtt_us,
                         origin: w.origin,
                         since_ns: w.since_ns,
+                        state: w.state,
+                        gauges: w.gauges,
                     },
                     local: l.local,
                     peer: l.peer,
