@@ -85,6 +85,19 @@ impl Limit {
     /// Every limit, in order.
     pub const ALL: [Limit; 3] = [Limit::Network, Limit::Sndbuf, Limit::Rwnd];
 
+    /// A number that stands for it, from 1, in [`Limit::ALL`] order (sorting by it
+    /// groups rows by limit).
+    pub fn code(self) -> u64 {
+        self as u64 + 1
+    }
+
+    /// The limit [`Limit::code`] gave `code`.
+    pub fn of_code(code: u64) -> Option<Limit> {
+        Limit::ALL
+            .get(usize::try_from(code.checked_sub(1)?).ok()?)
+            .copied()
+    }
+
     /// Its name in the LIMIT column and the JSON.
     pub fn name(self) -> &'static str {
         match self {

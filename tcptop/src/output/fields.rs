@@ -27,5 +27,11 @@ pub fn row_values<'a>(row: &'a Row) -> impl Iterator<Item = Field<'a>> + 'a {
         .iter()
         .chain(row.peer.iter())
         .map(|v| Field::Text(v))
-        .chain(MetricId::fields().map(|id| Field::Number(id.value(&row.stats))))
+        .chain(MetricId::fields().map(|id| {
+            let (unit, v) = (id.metric().unit, id.value(&row.stats));
+            match v {
+                Some(v) if unit.is_text() => Field::Text(unit.text(v)),
+                v => Field::Number(v),
+            }
+        }))
 }

@@ -8,6 +8,7 @@ use super::{
     format::{bytes, count, micros, pct, rate},
     stats::RowStats,
 };
+use crate::collector::Limit;
 
 /// What a metric's numbers are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum Unit {
     Percent,
     /// How many there are now (open sockets): never per second.
     Gauge,
+    /// What limited sending ([`Limit`]), by its [`Limit::code`]: shown as its name.
+    Limit,
 }
 
 impl Unit {
@@ -32,13 +35,29 @@ impl Unit {
         matches!(self, Unit::Count | Unit::Bytes)
     }
 
+    /// True for a unit whose values are names, not numbers (JSON and CSV write the name).
+    pub fn is_text(self) -> bool {
+        self == Unit::Limit
+    }
+
+    /// The name a value of a text unit stands for.
+    pub fn text(self, v: Num) -> &'static str {
+        match v {
+            Num::Int(n) => Limit::of_code(n).map_or("", Limit::name),
+            Num::Real(_) => "",
+        }
+    }
+
     /// `v` for people; `-` when missing.
     pub fn format(self, v: Option<Num>) -> String {
         let Some(v) = v else { return "-".into() };
+        if self.is_text() {
+            return self.text(v).into();
+        }
         match (self, v) {
             (Unit::Percent, v) => pct(Some(v.as_f64())),
             (_, Num::Real(x)) => self.format_rate(x),
-            (Unit::Count | Unit::Gauge, Num::Int(n)) => count(n),
+            (Unit::Count | Unit::Gauge | Unit::Limit, Num::Int(n)) => count(n),
             (Unit::Bytes, Num::Int(n)) => bytes(n),
             (Unit::Micros, Num::Int(n)) => micros(Some(n)),
             (Unit::Millis, Num::Int(n)) => micros(Some(n.saturating_mul(1000))),
@@ -129,6 +148,11 @@ fn int(n: u64) -> Option<Num> {
     Some(Num::Int(n))
 }
 
+/// Microseconds as whole milliseconds.
+fn ms(us: u64) -> Option<Num> {
+    int(us / 1000)
+}
+
 /// The RTO counters are known only where the kernel has them.
 fn rto(s: &RowStats, n: u64) -> Option<Num> {
     s.known.rto.then_some(Num::Int(n))
@@ -145,7 +169,7 @@ const fn ui(width: u16, priority: u8) -> Option<UiColumn> {
 
 /// Every metric. Rows' JSON/CSV fields are those with `field`, in this order: that
 /// order is the output contract.
-pub static METRICS: [Metric; 17] = [
+pub static METRICS: [Metric; 26] = [
     Metric {
         name: "bytes",
         field: false,
@@ -183,12 +207,60 @@ pub static METRICS: [Metric; 17] = [
         live: false,
     },
     Metric {
+        name: "refused",
+        field: true,
+        title: "REFUSED",
+        unit: Unit::Count,
+        value: |s| int(s.counters.refused),
+        place: 3,
+        ui: ui(8, 10),
+        table: true,
+        alert: None,
+        live: false,
+    },
+    Metric {
+        name: "timed_out",
+        field: true,
+        title: "TIMEOUT",
+        unit: Unit::Count,
+        value: |s| int(s.counters.timed_out),
+        place: 4,
+        ui: ui(8, 10),
+        table: true,
+        alert: None,
+        live: false,
+    },
+    Metric {
+        name: "resets_sent",
+        field: true,
+        title: "RST TX",
+        unit: Unit::Count,
+        value: |s| int(s.counters.resets_sent),
+        place: 12,
+        ui: ui(7, 11),
+        table: true,
+        alert: None,
+        live: false,
+    },
+    Metric {
+        name: "resets_received",
+        field: true,
+        title: "RST RX",
+        unit: Unit::Count,
+        value: |s| int(s.counters.resets_received),
+        place: 13,
+        ui: ui(7, 11),
+        table: true,
+        alert: None,
+        live: false,
+    },
+    Metric {
         name: "bytes_sent",
         field: true,
         title: "TX",
         unit: Unit::Bytes,
         value: |s| int(s.counters.bytes_sent),
-        place: 3,
+        place: 5,
         ui: ui(11, 0),
         table: true,
         alert: None,
@@ -200,7 +272,7 @@ pub static METRICS: [Metric; 17] = [
         title: "RX",
         unit: Unit::Bytes,
         value: |s| int(s.counters.bytes_received),
-        place: 4,
+        place: 6,
         ui: ui(11, 1),
         table: true,
         alert: None,
@@ -212,9 +284,21 @@ pub static METRICS: [Metric; 17] = [
         title: "RETRANS",
         unit: Unit::Count,
         value: |s| int(s.counters.retransmits),
-        place: 5,
+        place: 7,
         ui: ui(9, 6),
         table: true,
+        alert: None,
+        live: false,
+    },
+    Metric {
+        name: "data_segs_out",
+        field: true,
+        title: "DATA SEGS",
+        unit: Unit::Count,
+        value: |s| int(s.counters.data_segs_out),
+        place: 0,
+        ui: None,
+        table: false,
         alert: None,
         live: false,
     },
@@ -224,10 +308,10 @@ pub static METRICS: [Metric; 17] = [
         title: "RETR%",
         unit: Unit::Percent,
         value: |s| s.counters.retrans_pct().map(Num::Real),
-        place: 6,
+        place: 8,
         ui: ui(6, 3),
         table: false,
-        // 1% of bytes resent is worth a look, 5% is bad.
+        // 1% of segments resent is worth a look, 5% is bad.
         alert: Some(Alert {
             warn: 1.0,
             bad: 5.0,
@@ -240,7 +324,7 @@ pub static METRICS: [Metric; 17] = [
         title: "LOST",
         unit: Unit::Count,
         value: |s| int(s.counters.lost),
-        place: 7,
+        place: 10,
         ui: ui(7, 8),
         table: true,
         alert: None,
@@ -252,7 +336,7 @@ pub static METRICS: [Metric; 17] = [
         title: "SRTT p50",
         unit: Unit::Micros,
         value: |s| s.srtt_p50_us.map(Num::Int),
-        place: 9,
+        place: 14,
         ui: ui(8, 7),
         table: true,
         alert: None,
@@ -276,7 +360,7 @@ pub static METRICS: [Metric; 17] = [
         title: "SRTT p99",
         unit: Unit::Micros,
         value: |s| s.srtt_p99_us.map(Num::Int),
-        place: 10,
+        place: 15,
         ui: ui(8, 4),
         table: true,
         alert: None,
@@ -288,7 +372,7 @@ pub static METRICS: [Metric; 17] = [
         title: "SRTT max",
         unit: Unit::Micros,
         value: |s| s.srtt_max_us.map(Num::Int),
-        place: 11,
+        place: 16,
         ui: None,
         table: true,
         alert: None,
@@ -300,7 +384,7 @@ pub static METRICS: [Metric; 17] = [
         title: "RTO",
         unit: Unit::Count,
         value: |s| rto(s, s.counters.rto_timeouts),
-        place: 8,
+        place: 11,
         ui: ui(6, 9),
         table: true,
         alert: None,
@@ -331,6 +415,54 @@ pub static METRICS: [Metric; 17] = [
         live: false,
     },
     Metric {
+        name: "limit",
+        field: true,
+        title: "LIMIT",
+        unit: Unit::Limit,
+        value: |s| s.counters.limit().map(|l| Num::Int(l.code())),
+        place: 9,
+        ui: ui(7, 3),
+        table: true,
+        alert: None,
+        live: false,
+    },
+    Metric {
+        name: "busy_ms",
+        field: true,
+        title: "BUSY",
+        unit: Unit::Millis,
+        value: |s| ms(s.counters.busy_us),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+        live: false,
+    },
+    Metric {
+        name: "rwnd_limited_ms",
+        field: true,
+        title: "RWND LIMITED",
+        unit: Unit::Millis,
+        value: |s| ms(s.counters.rwnd_limited_us),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+        live: false,
+    },
+    Metric {
+        name: "sndbuf_limited_ms",
+        field: true,
+        title: "SNDBUF LIMITED",
+        unit: Unit::Millis,
+        value: |s| ms(s.counters.sndbuf_limited_us),
+        place: 0,
+        ui: None,
+        table: false,
+        alert: None,
+        live: false,
+    },
+    Metric {
         name: "opened",
         field: true,
         title: "OPENED",
@@ -348,7 +480,7 @@ pub static METRICS: [Metric; 17] = [
         title: "OPEN",
         unit: Unit::Gauge,
         value: |s| live(s, s.open),
-        place: 12,
+        place: 17,
         ui: ui(6, 5),
         table: true,
         alert: None,
