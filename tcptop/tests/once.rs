@@ -5,16 +5,11 @@ mod support;
 use std::{net::IpAddr, process::Command, sync::Arc, thread};
 
 use serde_json::Value;
-use support::{netns::NetPair, once, require_root, traffic};
-
-fn row(doc: &Value, local: IpAddr, peer: IpAddr) -> &Value {
-    doc["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["local_ip"] == local.to_string() && r["peer_ip"] == peer.to_string())
-        .unwrap_or_else(|| panic!("no row {local} -> {peer}"))
-}
+use support::{
+    netns::NetPair,
+    once::{self, row},
+    require_root, traffic,
+};
 
 #[test]
 fn once_json_rows_equal_tcp_info() {

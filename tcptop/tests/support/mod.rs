@@ -7,6 +7,7 @@ pub mod long;
 pub mod netns;
 pub mod once;
 pub mod peers;
+pub mod shaped;
 pub mod tcpinfo;
 pub mod traffic;
 

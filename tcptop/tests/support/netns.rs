@@ -29,6 +29,8 @@ pub struct NetPair {
     pub v4: [Ipv4Addr; 2],
     /// IPv6 addresses of a and b.
     pub v6: [Ipv6Addr; 2],
+    /// The veth device in a and in b.
+    pub dev: [String; 2],
 }
 
 impl NetPair {
@@ -47,15 +49,16 @@ impl NetPair {
                 format!("fd00:213:{id}::2").parse().unwrap(),
             ],
             ns,
+            dev: [format!("tt{id}a"), format!("tt{id}b")],
         };
         let [a, b] = &pair.ns;
         sh(&["ip", "netns", "add", a]);
         sh(&["ip", "netns", "add", b]);
-        let (va, vb) = (format!("tt{id}a"), format!("tt{id}b"));
+        let [va, vb] = &pair.dev;
         sh(&[
-            "ip", "-n", a, "link", "add", &va, "type", "veth", "peer", "name", &vb, "netns", b,
+            "ip", "-n", a, "link", "add", va, "type", "veth", "peer", "name", vb, "netns", b,
         ]);
-        for (n, dev, i) in [(a, &va, 0), (b, &vb, 1)] {
+        for (n, dev, i) in [(a, va, 0), (b, vb, 1)] {
             sh(&[
                 "ip",
                 "-n",
@@ -136,6 +139,26 @@ impl NetPair {
             &percent.to_string(),
             "drop",
         ]);
+    }
+
+    /// Runs `cmd` (a program and its arguments) inside side `i`'s namespace.
+    pub fn exec(&self, i: usize, cmd: &[&str]) {
+        let mut args = vec!["ip", "netns", "exec", &self.ns[i]];
+        args.extend_from_slice(cmd);
+        sh(&args);
+    }
+
+    /// Limits what side `i` sends to `rate` (a `tc` rate such as `20mbit`) with a
+    /// token bucket: a bottleneck whose queue adds delay.
+    pub fn bottleneck(&self, i: usize, rate: &str) {
+        let dev = self.dev[i].clone();
+        self.exec(
+            i,
+            &[
+                "tc", "qdisc", "add", "dev", &dev, "root", "tbf", "rate", rate, "burst", "16kb",
+                "latency", "200ms",
+            ],
+        );
     }
 
     /// Runs `f` on a new thread inside side `i`'s namespace and returns its result.

@@ -1,6 +1,7 @@
 //! The real `tcptop --once` binary, started the way tests and benchmarks need it.
 use std::{
     io::{BufRead, BufReader},
+    net::IpAddr,
     process::{Child, Command, Stdio},
     thread,
 };
@@ -34,4 +35,14 @@ pub fn finish(child: Child) -> Value {
     assert!(out.status.success(), "tcptop failed: {}", out.status);
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
+}
+
+/// The row of `doc` (grouped by ip) from `local` to `peer`.
+pub fn row(doc: &Value, local: IpAddr, peer: IpAddr) -> &Value {
+    doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["local_ip"] == local.to_string() && r["peer_ip"] == peer.to_string())
+        .unwrap_or_else(|| panic!("no row {local} -> {peer}"))
 }

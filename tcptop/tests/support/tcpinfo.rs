@@ -19,6 +19,20 @@ pub struct TcpInfo {
     pub total_rto_recoveries: Option<u16>,
     /// tcpi_total_rto_time in milliseconds.
     pub total_rto_time_ms: Option<u32>,
+    /// tcpi_rttvar in microseconds.
+    pub rttvar_us: u32,
+    /// tcpi_snd_ssthresh.
+    pub snd_ssthresh: u32,
+    /// tcpi_snd_cwnd.
+    pub snd_cwnd: u32,
+    /// tcpi_data_segs_out.
+    pub data_segs_out: u32,
+    /// tcpi_busy_time in microseconds.
+    pub busy_time_us: u64,
+    /// tcpi_rwnd_limited in microseconds.
+    pub rwnd_limited_us: u64,
+    /// tcpi_sndbuf_limited in microseconds.
+    pub sndbuf_limited_us: u64,
 }
 
 fn u16_at(b: &[u8], off: usize) -> u16 {
@@ -62,6 +76,13 @@ pub fn read(sock: &impl AsRawFd) -> io::Result<TcpInfo> {
         total_rto: rto.then(|| u16_at(&buf, 240)),
         total_rto_recoveries: rto.then(|| u16_at(&buf, 242)),
         total_rto_time_ms: rto.then(|| u32_at(&buf, 244)),
+        rttvar_us: u32_at(&buf, 72),
+        snd_ssthresh: u32_at(&buf, 76),
+        snd_cwnd: u32_at(&buf, 80),
+        data_segs_out: u32_at(&buf, 156),
+        busy_time_us: u64_at(&buf, 168),
+        rwnd_limited_us: u64_at(&buf, 176),
+        sndbuf_limited_us: u64_at(&buf, 184),
     })
 }
 

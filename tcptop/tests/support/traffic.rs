@@ -30,7 +30,7 @@ pub struct SocketReport {
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Waits until everything `s` sent, its FIN included, is acknowledged.
-fn wait_acked(s: &TcpStream) -> io::Result<()> {
+pub fn wait_acked(s: &TcpStream) -> io::Result<()> {
     let start = Instant::now();
     while tcpinfo::unacked(s)? != 0 {
         if start.elapsed() > IO_TIMEOUT {
@@ -49,20 +49,21 @@ fn drain(s: &mut TcpStream) -> io::Result<u64> {
 }
 
 /// Addresses, taken while the socket is connected (a closed one has no peer).
-fn addrs(s: &TcpStream) -> io::Result<(SocketAddr, SocketAddr)> {
+pub fn addrs(s: &TcpStream) -> io::Result<(SocketAddr, SocketAddr)> {
     Ok((s.local_addr()?, s.peer_addr()?))
 }
 
-fn finish(
-    s: TcpStream,
+/// Waits until everything `s` sent is acknowledged, then reads its TCP_INFO.
+pub fn finish(
+    s: &TcpStream,
     (local, peer): (SocketAddr, SocketAddr),
     accepted: bool,
 ) -> io::Result<SocketReport> {
-    wait_acked(&s)?;
+    wait_acked(s)?;
     Ok(SocketReport {
         local,
         peer,
-        info: tcpinfo::read(&s)?,
+        info: tcpinfo::read(s)?,
         accepted,
     })
 }
@@ -77,7 +78,7 @@ fn serve(mut s: TcpStream) -> io::Result<SocketReport> {
     drain(&mut s)?;
     s.write_all(&vec![0x5a; u64::from_le_bytes(header) as usize])?;
     s.shutdown(Shutdown::Write)?;
-    finish(s, ends, true)
+    finish(&s, ends, true)
 }
 
 /// The client end: send `up` bytes (at least 8) asking for `down` back.
@@ -92,7 +93,7 @@ fn call(to: SocketAddr, up: usize, down: usize) -> io::Result<SocketReport> {
     s.shutdown(Shutdown::Write)?;
     let got = drain(&mut s)?;
     assert_eq!(got, down as u64, "short response");
-    finish(s, ends, false)
+    finish(&s, ends, false)
 }
 
 /// Runs one connection per `(up, down)` from side a to side b over `family` (4 or 6),
