@@ -2,8 +2,10 @@
 //! its process used, so that an engineer can see that the tool is not the problem.
 //!
 //! The kernel counts program runs and run time only while `kernel.bpf_stats_enabled`
-//! is 1. The counters are read whether or not it is, so that an interval in which it
-//! was turned on counts only what grew in it, not what earlier periods left.
+//! is 1, or while some process holds the counting on with `BPF_ENABLE_STATS` (bpftop
+//! does; the sysctl still reads 0 then). The counters are read whether or not it is, so
+//! that an interval in which counting was turned on counts only what grew in it, not
+//! what earlier periods left, and counters that grew show counting is on.
 //!
 //! The CPU time is `getrusage(RUSAGE_SELF)`: user plus system time of every thread of
 //! the process, the exited ones included, in microseconds taken from the scheduler's
@@ -76,8 +78,8 @@ pub struct CostSample {
 pub struct Cost {
     /// The interval's length.
     pub wall: Duration,
-    /// Its BPF runs and run time; `None` when `kernel.bpf_stats_enabled` was off at
-    /// its end (the kernel counted nothing).
+    /// Its BPF runs and run time; `None` when the kernel did not count them
+    /// (`kernel.bpf_stats_enabled` off at its end and no runs counted in it).
     pub bpf: Option<BpfStats>,
     /// CPU time the process used in it, user plus system, every thread.
     pub cpu: Option<Duration>,
@@ -86,9 +88,11 @@ pub struct Cost {
 impl Cost {
     /// The cost from `before` to `after`.
     pub fn between(before: &CostSample, after: &CostSample) -> Self {
+        let grown = after.bpf.since(&before.bpf);
+        let counted = after.stats_enabled || grown.run_count > 0;
         Cost {
             wall: after.at.saturating_duration_since(before.at),
-            bpf: after.stats_enabled.then(|| after.bpf.since(&before.bpf)),
+            bpf: counted.then_some(grown),
             cpu: before.cpu.zip(after.cpu).map(|(b, a)| a.saturating_sub(b)),
         }
     }
@@ -220,6 +224,14 @@ mod tests {
         let cost = Cost::between(&at(t, 0, true, 5, 50, 1), &at(t, 1_000, false, 5, 50, 2));
         assert_eq!(cost.bpf, None);
         assert_eq!(cost.cpu, Some(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn counters_that_grew_show_counting_is_on_whatever_the_sysctl_says() {
+        // Another process holds BPF_ENABLE_STATS: the sysctl reads 0.
+        let t = Instant::now();
+        let cost = Cost::between(&at(t, 0, false, 5, 50, 1), &at(t, 1_000, false, 8, 80, 2));
+        assert_eq!(cost.bpf.map(|b| b.run_count), Some(3));
     }
 
     #[test]
