@@ -74,7 +74,7 @@ pub struct CostSample {
 }
 
 /// tcptop's cost over one interval.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cost {
     /// The interval's length.
     pub wall: Duration,
