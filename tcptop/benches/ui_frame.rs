@@ -40,6 +40,7 @@ fn session() -> Session {
         kernel: "6.18.0".into(),
         kube: Kube::disabled(),
         notes: vec![("REPLAY bench".into(), Level::Off)],
+        cost: None,
     };
     Session::new(app, ledger, info, Theme::new(true))
 }

@@ -108,6 +108,7 @@ fn load(path: &std::path::Path) -> Result<(Session, Duration)> {
             level: Level::Off,
         },
         notes: vec![("REPLAY demo.jsonl".into(), Level::Off)],
+        cost: None,
     };
     let session = Session::new(app, ledger, info, Theme::new(true));
     Ok((session, next))

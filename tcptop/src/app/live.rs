@@ -89,6 +89,7 @@ async fn start(args: &Args) -> Result<()> {
                     level: Level::Off,
                 },
                 notes: vec![HeaderInfo::replay_note(&name)],
+                cost: None,
             };
             (info, i.known, Loading::Ready(Source::Replay(r)))
         }
@@ -107,6 +108,7 @@ async fn start(args: &Args) -> Result<()> {
                 kernel: host::kernel_release(),
                 kube: kube_status(&labels),
                 notes: vec![(ATTACHING.into(), Level::Warn)],
+                cost: None,
             };
             let load = move || KernelCollector::load(&btf, &opts);
             (

@@ -16,6 +16,7 @@ use crate::{
     attribution::{IpOnly, Item, Resolver},
     cli::Args,
     collector::{
+        cost::Cost,
         kernel::{KernelCollector, LoadOptions},
         DropCounters,
     },
@@ -113,6 +114,8 @@ pub async fn collect(args: &Args, labels: &Labels) -> Result<Window> {
     let mut stops = Stops::new()?;
     let resolver = labels.resolver();
     let mut source = open_source(args, resolver)?;
+    // tcptop's own cost is counted from here: the window's passes included.
+    let cost_from = source.cost();
     let mut recorder = match &args.record {
         Some(path) => Some(Recorder::create(path, &source.info().header())?),
         None => None,
@@ -202,8 +205,11 @@ pub async fn collect(args: &Args, labels: &Labels) -> Result<Window> {
         descending: true,
         top: args.top,
     };
+    let cost = cost_from
+        .zip(source.cost())
+        .map(|(a, b)| Cost::between(&a, &b));
     let info = source.info();
-    let snapshot = tally.snapshot(info, source.elapsed(), &spec);
+    let snapshot = tally.snapshot(info, source.elapsed(), &spec, cost);
     Ok(Window {
         snapshot,
         cut_short_by,
@@ -270,7 +276,13 @@ impl Tally {
 
     /// The snapshot. Every socket active in the window counts once in the srtt
     /// percentiles: a closed one at its close, an open one with its latest srtt.
-    fn snapshot(mut self, info: &SourceInfo, elapsed: Duration, spec: &TableSpec) -> Snapshot {
+    fn snapshot(
+        mut self,
+        info: &SourceInfo,
+        elapsed: Duration,
+        spec: &TableSpec,
+        cost: Option<Cost>,
+    ) -> Snapshot {
         for s in self.open.iter().filter(|s| s.active) {
             let key = self.agg.key_of_live(&s.last);
             self.agg.entry(key).srtt.record(s.last.delta.srtt_us);
@@ -285,6 +297,7 @@ impl Tally {
             events_lost: self.drops.lost_entirely(),
             rows_folded: self.agg.folded() + self.folded_unlabelled,
             live_sampling_off: info.live_off.clone(),
+            cost,
             rows: view::rows(&self.agg, spec, info.known, &open),
         }
     }

@@ -14,6 +14,7 @@ use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle, time::Interval};
 use crate::{
     attribution::{AttributedClose, AttributedFolded, AttributedLive, Item, Resolver},
     collector::{
+        cost::CostSample,
         kernel::{KernelCollector, LoadError, DRAIN_INTERVAL},
         live::Tracker,
         offsets::Features,
@@ -75,6 +76,11 @@ pub trait Feed {
     fn pass(&mut self, _out: &mut Vec<Item>) -> Result<()> {
         Ok(())
     }
+
+    /// tcptop's own cost counters now; `None` unless the source is the kernel.
+    fn cost(&self) -> Option<CostSample> {
+        None
+    }
 }
 
 /// A source of attributed records.
@@ -123,6 +129,13 @@ impl Feed for Source<'_> {
         match self {
             Source::Kernel(k) => k.pass(out),
             Source::Replay(_) => Ok(()),
+        }
+    }
+
+    fn cost(&self) -> Option<CostSample> {
+        match self {
+            Source::Kernel(k) => Some(k.ring.get_ref().cost()),
+            Source::Replay(_) => None,
         }
     }
 }
@@ -177,6 +190,13 @@ impl Feed for Loading<'_> {
         match self {
             Loading::Ready(s) => s.pass(out),
             Loading::Pending(..) => Ok(()),
+        }
+    }
+
+    fn cost(&self) -> Option<CostSample> {
+        match self {
+            Loading::Ready(s) => s.cost(),
+            Loading::Pending(..) => None,
         }
     }
 }

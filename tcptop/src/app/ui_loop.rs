@@ -16,6 +16,7 @@ use super::source::{Feed, Pulled, SourceInfo};
 use crate::{
     attribution::Item,
     build_info::KernelSupport,
+    collector::cost::Meter,
     record::{write::Sink, Recorder},
     ui::{theme::Level, Kube, Session},
 };
@@ -65,6 +66,8 @@ where
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut batch: Vec<Item> = Vec::new();
     let mut ended = false;
+    // tcptop's own cost, sampled where each interval ends.
+    let mut meter = Meter::default();
     draw(ui, term, started)?;
     let result: Result<()> = loop {
         let redraw = tokio::select! {
@@ -80,6 +83,9 @@ where
                     Pulled::Items => false,
                     Pulled::Attached(info) => {
                         attached(ui, &info);
+                        if let Some(c) = feed.cost() {
+                            meter.take(c);
+                        }
                         if let Some((out, path)) = pending.take() {
                             match Recorder::new(out, &path, &info.header()) {
                                 Ok(r) => recorder = Some(r),
@@ -125,6 +131,9 @@ where
                 }
                 if let Err(e) = take(&mut batch, started.elapsed(), ui, recorder.as_mut()) {
                     break Err(e);
+                }
+                if let Some(c) = feed.cost() {
+                    ui.info.cost = meter.take(c);
                 }
                 ui.roll(started.elapsed());
                 if let Some(Err(e)) = recorder.as_mut().map(Recorder::flush) {

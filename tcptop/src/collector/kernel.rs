@@ -287,6 +287,12 @@ impl KernelCollector {
         }
     }
 
+    /// tcptop's own cost counters now: the runs and run time of every program it
+    /// loaded, and its CPU time.
+    pub fn cost(&self) -> super::cost::CostSample {
+        super::cost::sample(&self.ebpf)
+    }
+
     /// The `STATS` counter `index`, summed over CPUs.
     fn stat(&self, index: u32) -> u64 {
         self.stats

@@ -6,6 +6,7 @@
 //! loads and drains the eBPF program, `decode` turns its raw records into userspace
 //! types, `memlock` lifts the locked-memory limit old kernels charge maps to.
 pub mod btf;
+pub mod cost;
 pub mod counters;
 pub mod decode;
 pub mod hz;

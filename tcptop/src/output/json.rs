@@ -8,10 +8,17 @@ use serde::{
 };
 
 use super::fields::{field_names, row_values, Field};
-use crate::view::{metric::Num, Row, Snapshot};
+use crate::{
+    collector::cost::Cost,
+    view::{metric::Num, Row, Snapshot},
+};
 
 /// The document.
 struct Doc<'a>(&'a Snapshot);
+
+/// tcptop's own cost over the window: BPF figures null while the kernel does not count
+/// them (`kernel.bpf_stats_enabled` off).
+struct CostFields<'a>(&'a Cost);
 
 /// Its rows.
 struct Rows<'a>(&'a Snapshot, &'a [String]);
@@ -34,7 +41,20 @@ impl Serialize for Doc<'_> {
         m.serialize_entry("rows_folded", &snap.rows_folded)?;
         m.serialize_entry("live_sampling", &snap.live_sampling_off.is_none())?;
         m.serialize_entry("live_sampling_reason", &snap.live_sampling_off)?;
+        m.serialize_entry("cost", &snap.cost.as_ref().map(CostFields))?;
         m.serialize_entry("rows", &Rows(snap, &names))?;
+        m.end()
+    }
+}
+
+impl Serialize for CostFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("bpf_stats_enabled", &c.bpf.is_some())?;
+        m.serialize_entry("bpf_run_count", &c.bpf.map(|b| b.run_count))?;
+        m.serialize_entry("bpf_run_time_ns", &c.bpf.map(|b| b.run_time_ns))?;
+        m.serialize_entry("cpu_secs", &c.cpu.map(|d| d.as_secs_f64()))?;
         m.end()
     }
 }

@@ -2,7 +2,10 @@
 use super::*;
 use crate::{
     aggregation::Dimension,
-    collector::Counters,
+    collector::{
+        cost::{BpfStats, Cost},
+        Counters,
+    },
     view::{Row, RowStats},
 };
 
@@ -43,6 +46,14 @@ fn snapshot() -> Snapshot {
         events_lost: 0,
         rows_folded: 0,
         live_sampling_off: Some("this kernel has no BTF iterators".into()),
+        cost: Some(Cost {
+            wall: std::time::Duration::from_secs(5),
+            bpf: Some(BpfStats {
+                run_count: 6_000,
+                run_time_ns: 900_000,
+            }),
+            cpu: Some(std::time::Duration::from_millis(20)),
+        }),
         rows: vec![
             row(
                 ["shop", "eu-west-1a"],
@@ -103,6 +114,30 @@ fn json_and_csv_share_the_row_schema() {
     assert_eq!(json_keys, header);
     assert_eq!(doc["rows"][1]["rto"], serde_json::Value::Null);
     assert_eq!(csv.lines().nth(2).unwrap().split(',').nth(14), Some(""));
+}
+
+#[test]
+fn json_cost_figures_are_null_without_bpf_stats_and_absent_in_a_replay() {
+    let json = |cost: Option<Cost>| -> serde_json::Value {
+        let mut out = Vec::new();
+        write(&Snapshot { cost, ..snapshot() }, Format::Json, &mut out).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let off = Cost {
+        wall: std::time::Duration::from_secs(5),
+        bpf: None,
+        cpu: Some(std::time::Duration::from_millis(20)),
+    };
+    assert_eq!(
+        json(Some(off))["cost"],
+        serde_json::json!({
+            "bpf_stats_enabled": false,
+            "bpf_run_count": null,
+            "bpf_run_time_ns": null,
+            "cpu_secs": 0.02,
+        })
+    );
+    assert_eq!(json(None)["cost"], serde_json::Value::Null);
 }
 
 #[test]

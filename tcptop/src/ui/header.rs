@@ -1,5 +1,6 @@
 //! The header: node, kernel, time running, Kubernetes status and status notes on the
-//! first line; then the totals of the last interval and since start.
+//! first line; then the totals of the last interval and since start, with tcptop's own
+//! cost over the last interval on the right of its row.
 use ratatui::{
     layout::{Constraint, Layout, Rect},
     style::{Modifier, Style},
@@ -10,6 +11,7 @@ use ratatui::{
 
 use super::{model::Mode, screen::Screen, theme::Level};
 use crate::view::{
+    cost,
     format::{bytes, count, pct, rate, uptime},
     live::{Period, Summary},
 };
@@ -33,19 +35,42 @@ const COLUMNS: [(&str, u16); 8] = [
 /// Width of the row labels.
 const LABEL: u16 = 11;
 
+/// Totals columns that keep their place before tcptop's own cost takes room; the
+/// others show only where the cost leaves room for them.
+const BEFORE_COST: usize = 5;
+
+/// Space between the totals and the cost.
+const COST_GAP: u16 = 2;
+
+/// Width of the totals table with its first `n` columns.
+fn table_width(n: usize) -> u16 {
+    LABEL + COLUMNS[..n].iter().map(|(_, w)| w + 1).sum::<u16>()
+}
+
+/// How many totals columns fit in `width`, and which of tcptop's cost `forms` (longest
+/// first) goes beside them: the longest that fits beside the first [`BEFORE_COST`].
+fn fit(width: u16, forms: Vec<String>) -> (usize, Option<String>) {
+    let cost = forms.into_iter().find(|f| {
+        table_width(BEFORE_COST) + COST_GAP + Line::from(f.as_str()).width() as u16 <= width
+    });
+    let room = match &cost {
+        Some(f) => width - COST_GAP - Line::from(f.as_str()).width() as u16,
+        None => width,
+    };
+    let n = (0..=COLUMNS.len())
+        .rev()
+        .find(|n| table_width(*n) <= room)
+        .unwrap_or(0);
+    (n, cost)
+}
+
 /// Draws the header.
 pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     let [top, totals] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     frame.render_widget(identity(s, top.width), top);
-    let mut budget = totals.width.saturating_sub(LABEL);
-    let shown: Vec<usize> = (0..COLUMNS.len())
-        .take_while(|i| {
-            let need = COLUMNS[*i].1 + 1;
-            let fits = need <= budget;
-            budget = budget.saturating_sub(need);
-            fits
-        })
-        .collect();
+    let forms = s.info.cost.as_ref().map(cost::forms).unwrap_or_default();
+    let (n, cost) = fit(totals.width, forms);
+    let shown: Vec<usize> = (0..n).collect();
     let last = s.ledger.summary(Period::Last, s.now);
     let total = s.ledger.summary(Period::Total, s.now);
     let interval = s.ledger.last_interval();
@@ -84,6 +109,16 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
         Table::new(rows, widths).header(header).column_spacing(1),
         totals,
     );
+    // On the right of the last interval's row.
+    if let Some(text) = cost {
+        let line = Line::from(text).style(s.theme.dim()).right_aligned();
+        let row = Rect {
+            y: totals.y + 1,
+            height: 1.min(totals.height.saturating_sub(1)),
+            ..totals
+        };
+        frame.render_widget(line, row);
+    }
 }
 
 /// The first line: who, where, how long, Kubernetes, then notes on the right. When it

@@ -7,7 +7,7 @@ use super::theme::Level;
 use crate::{
     aggregation::{Dimension, GroupKey, KeyFilter, OpenSocket},
     attribution::Attribution,
-    collector::{Counters, Origin},
+    collector::{cost::Cost, Counters, Origin},
     view::live::{Period, RecentClose},
 };
 
@@ -129,6 +129,9 @@ pub struct HeaderInfo {
     pub kube: Kube,
     /// Notes shown on the right, e.g. `REPLAY file`, `REC file`, `PAUSED`.
     pub notes: Vec<(String, Level)>,
+    /// tcptop's own cost over the last interval; `None` in a replay, and until the
+    /// first interval after attaching ends.
+    pub cost: Option<Cost>,
 }
 
 /// The note of a replay.

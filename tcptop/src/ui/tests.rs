@@ -50,6 +50,7 @@ impl Harness {
                 level: Level::Off,
             },
             notes: vec![("REPLAY demo.jsonl".into(), Level::Off)],
+            cost: None,
         };
         let s = Session::new(app, ledger, info, Theme::new(false));
         Self {
@@ -353,5 +354,29 @@ fn no_color_frames_have_no_colour() {
                 c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset
             });
         assert_eq!(any_colour, coloured);
+    }
+}
+
+#[test]
+fn the_own_cost_is_shown_whole_or_not_at_all_at_any_width() {
+    use crate::collector::cost::{BpfStats, Cost};
+    for bpf in [None, Some(BpfStats::default())] {
+        for w in (10..=200).step_by(7) {
+            let mut h = Harness::new(w, 24);
+            h.s.info.cost = Some(Cost {
+                wall: Duration::from_secs(1),
+                bpf,
+                cpu: Some(Duration::from_millis(3)),
+            });
+            let frame = h.render();
+            let last = frame.lines().nth(2).unwrap().trim_matches('"').trim_end();
+            assert!(
+                !last.contains("cpu") || last.ends_with("cpu 0.30%"),
+                "{w}: {last}"
+            );
+            // Five totals columns keep their place wherever they fit.
+            let totals = frame.lines().nth(1).unwrap();
+            assert_eq!(totals.contains("dropped"), w >= 59, "{w}: {totals}");
+        }
     }
 }

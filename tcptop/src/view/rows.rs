@@ -5,7 +5,10 @@ use super::{
     metric::MetricId,
     stats::{Known, RowStats},
 };
-use crate::aggregation::{Aggregator, Dimension, GroupKey};
+use crate::{
+    aggregation::{Aggregator, Dimension, GroupKey},
+    collector::cost::Cost,
+};
 
 /// One display row: its key and its numbers.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,6 +115,8 @@ pub struct Snapshot {
     /// Why open sockets were not sampled (only closed connections counted), or
     /// `None` when they were.
     pub live_sampling_off: Option<String>,
+    /// tcptop's own cost over the window; `None` in a replay (no kernel).
+    pub cost: Option<Cost>,
     /// The rows.
     pub rows: Vec<Row>,
 }

@@ -1,6 +1,13 @@
 //! The whole UI loop on a test backend, with scripted keys and a scripted feed, on
 //! tokio's paused clock: pausing, recording and the end of a replay, without a terminal.
-use std::{cell::RefCell, collections::VecDeque, io, path::PathBuf, rc::Rc, time::Duration};
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    io,
+    path::PathBuf,
+    rc::Rc,
+    time::Duration,
+};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures::stream::{self, Stream, StreamExt};
@@ -10,6 +17,7 @@ use super::*;
 use crate::{
     aggregation::Dimension,
     app::source::{Feed, Pulled, SourceInfo},
+    collector::cost::{BpfStats, CostSample},
     record::Replay,
     testdata::{close, owner},
     ui::{state::App, theme::Level, HeaderInfo, Kube, Session, Theme},
@@ -31,6 +39,9 @@ struct Script {
     start: tokio::time::Instant,
     steps: VecDeque<(Duration, Step)>,
     finished: bool,
+    /// With a cost: each sample one second after the previous, from this start, and
+    /// the samples so far.
+    cost: Option<(std::time::Instant, Cell<u64>)>,
 }
 
 impl Script {
@@ -42,6 +53,7 @@ impl Script {
                 .map(|(ms, s)| (Duration::from_millis(ms), s))
                 .collect(),
             finished: false,
+            cost: None,
         }
     }
 }
@@ -66,6 +78,21 @@ impl Feed for Script {
 
     fn finish(&mut self, _out: &mut Vec<Item>) {
         self.finished = true;
+    }
+
+    /// Each second 100 runs, 1 us of BPF time and 1 ms of CPU.
+    fn cost(&self) -> Option<CostSample> {
+        let (start, n) = self.cost.as_ref()?;
+        n.set(n.get() + 1);
+        Some(CostSample {
+            at: *start + Duration::from_secs(n.get()),
+            stats_enabled: true,
+            bpf: BpfStats {
+                run_count: 100 * n.get(),
+                run_time_ns: 1_000 * n.get(),
+            },
+            cpu: Some(Duration::from_millis(n.get())),
+        })
     }
 }
 
@@ -107,6 +134,7 @@ fn session() -> Session {
         kernel: "6.18".into(),
         kube: Kube::disabled(),
         notes: vec![HeaderInfo::replay_note("demo.jsonl")],
+        cost: None,
     };
     Session::new(app, ledger, info, Theme::new(false))
 }
@@ -242,4 +270,25 @@ async fn the_end_of_a_replay_is_shown_and_the_ui_stays() {
     assert!(text.contains("10 B"), "{text}");
     assert_eq!(sent(&ui.ledger), 10);
     assert_eq!(ui.info.notes[0].1, Level::Off);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_header_shows_the_cost_of_each_interval_once_attached() {
+    let mut ui = session();
+    let mut term = Terminal::new(TestBackend::new(160, 24)).unwrap();
+    let info = SourceInfo {
+        node: "n1".into(),
+        kernel: "6.18".into(),
+        known: Default::default(),
+        live_off: None,
+        features: None,
+    };
+    let mut feed = Script::new(vec![(100, Step::Attach(info))]);
+    feed.cost = Some((std::time::Instant::now(), Cell::new(0)));
+    run_loop(&mut ui, &mut term, feed, keys(vec![(1_500, 'x')]), None).await;
+    let text = screen(&term);
+    assert!(
+        text.contains("bpf 100 runs 1us (10ns/run) · cpu 0.10%"),
+        "{text}"
+    );
 }
