@@ -1,6 +1,7 @@
 //! Loads the embedded eBPF program, attaches it to `inet_sock_set_state` and the two
-//! reset tracepoints, and drains its ring buffer and overflow maps. This module and
-//! `misses` are the only ones that talk to the kernel's BPF interface.
+//! reset tracepoints, and drains its ring buffer and overflow maps. This module,
+//! `misses` and `cost` (the programs' run statistics) are the only ones that talk to
+//! the kernel's BPF interface.
 mod overflow;
 
 use std::{

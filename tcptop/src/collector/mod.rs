@@ -4,7 +4,8 @@
 //!
 //! `btf` and `offsets` read the kernel's layout from BTF, `hz` its tick rate, `kernel`
 //! loads and drains the eBPF program, `decode` turns its raw records into userspace
-//! types, `memlock` lifts the locked-memory limit old kernels charge maps to.
+//! types, `memlock` lifts the locked-memory limit old kernels charge maps to, `cost`
+//! measures what tcptop itself costs.
 pub mod btf;
 pub mod cost;
 pub mod counters;
