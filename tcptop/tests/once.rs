@@ -2,9 +2,8 @@
 //! own addresses must equal the kernel's per-socket counters summed. Needs root.
 mod support;
 
-use std::{net::IpAddr, process::Command, sync::Arc, thread};
+use std::{process::Command, sync::Arc, thread};
 
-use serde_json::Value;
 use support::{
     netns::NetPair,
     once::{self, row},
