@@ -64,6 +64,11 @@ pub struct Args {
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     pub output: Format,
 
+    /// With --once --output json: list each row's sockets, open and closed in the
+    /// window, with all their fields (`connections`), as `ss -ti` would.
+    #[arg(long, requires = "once")]
+    pub connections: bool,
+
     /// Do not contact Kubernetes; every dimension but ip reads `unknown`.
     #[arg(long)]
     pub no_kube: bool,
@@ -209,6 +214,9 @@ where
             "--interval {} is too short: use at least 100ms",
             humantime::format_duration(args.interval)
         ));
+    }
+    if args.connections && args.output != Format::Json {
+        return Parsed::Usage("--connections lists sockets in JSON only: add --output json".into());
     }
     if let Some(path) = &args.kubeconfig {
         if let Err(problem) = crate::attribution::kube::config::check_file(path) {

@@ -117,7 +117,10 @@ fn limit_names_what_held_each_pair_back() {
     // past the buffer's limit.
     sndbuf.bottleneck(0, "50mbit");
     let dev = sndbuf.dev[0].clone();
-    sndbuf.exec(0, &["ip", "link", "set", "dev", &dev, "gso_max_size", "1500"]);
+    sndbuf.exec(
+        0,
+        &["ip", "link", "set", "dev", &dev, "gso_max_size", "1500"],
+    );
     network.bottleneck(0, "20mbit");
     network.add_loss(1, 3);
     let child = once::start(&["--duration", "6s"]);

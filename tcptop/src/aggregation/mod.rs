@@ -2,7 +2,8 @@
 //! ends, summing their [`Counters`](crate::collector::Counters) into [`Metrics`]. Pure
 //! logic, no I/O. [`dimension`] names what rows group by, [`group`] sums rows,
 //! [`rollup`] derives any grouping from the finest one, [`pending`] keeps rows by
-//! address until they can be labelled.
+//! address until they can be labelled, [`open`] and [`closed`] keep sockets one by one.
+pub mod closed;
 pub mod dimension;
 pub mod group;
 pub mod histogram;
@@ -11,6 +12,7 @@ pub mod open;
 pub mod pending;
 pub mod rollup;
 
+pub use closed::ClosedSockets;
 pub use dimension::{parse_dimensions, Dimension};
 pub use group::{Aggregator, GroupKey, DEFAULT_MAX_ROWS, OTHER};
 pub use metrics::Metrics;

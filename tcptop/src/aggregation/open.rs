@@ -94,6 +94,11 @@ impl OpenSockets {
         }
     }
 
+    /// The open socket tagged `id`.
+    pub fn get(&self, id: u64) -> Option<&OpenSocket> {
+        self.socks.get(&id)
+    }
+
     /// The open sockets, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &OpenSocket> {
         self.socks.values()

@@ -2,6 +2,7 @@
 //! snapshot. SIGINT, SIGTERM and SIGHUP end the window early: the snapshot of what was
 //! collected is printed, with its real length, and stderr says it was cut short.
 use std::{
+    collections::HashMap,
     io::{self, Write},
     time::Duration,
 };
@@ -12,7 +13,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use super::kube::Labels;
 use super::source::{Feed, KernelSource, Pulled, ReplaySource, Source, SourceInfo};
 use crate::{
-    aggregation::{Aggregator, Dimension, OpenSockets, Unlabelled},
+    aggregation::{Aggregator, ClosedSockets, Dimension, GroupKey, OpenSockets, Unlabelled},
     attribution::{IpOnly, Item, Resolver},
     cli::Args,
     collector::{
@@ -22,7 +23,7 @@ use crate::{
     },
     output,
     record::Recorder,
-    view::{self, Snapshot, TableSpec},
+    view::{self, sockets::Socket, Known, Row, Snapshot, TableSpec},
 };
 
 /// Runs a `--once` collection and writes the snapshot to stdout.
@@ -233,8 +234,14 @@ struct Tally {
     /// Address pairs folded while unlabelled.
     folded_unlabelled: u64,
     open: OpenSockets,
+    /// The window's closed sockets, one by one, when rows list their sockets.
+    closed: Option<ClosedSockets>,
     drops: DropCounters,
 }
+
+/// Most closed sockets `--connections` lists; beyond, they are counted
+/// (`sockets_dropped`).
+pub const CLOSED_LISTED: usize = 100_000;
 
 impl Tally {
     /// An empty tally; with `wait_for_labels`, rows are kept by address pair until
@@ -246,11 +253,15 @@ impl Tally {
             unlabelled: wait_for_labels.then(|| Unlabelled::with_limit(args.max_rows)),
             folded_unlabelled: 0,
             open: OpenSockets::new(args.max_rows),
+            closed: args.connections.then(|| ClosedSockets::new(CLOSED_LISTED)),
             drops: DropCounters::default(),
         }
     }
 
     fn add(&mut self, item: &Item) {
+        if let Some(c) = &mut self.closed {
+            c.add(item, &self.open);
+        }
         self.open.add(item);
         match (item, &mut self.unlabelled) {
             (Item::Drops(d), _) => self.drops = *d,
@@ -271,6 +282,9 @@ impl Tally {
             u.label_into(&mut self.agg, resolver);
             self.folded_unlabelled = u.folded();
             self.open.relabel(resolver);
+            if let Some(c) = &mut self.closed {
+                c.relabel(resolver);
+            }
         }
     }
 
@@ -288,6 +302,11 @@ impl Tally {
             self.agg.entry(key).srtt.record(s.last.delta.srtt_us);
         }
         let open = self.open.count_by(&self.group_by);
+        let mut rows = view::rows(&self.agg, spec, info.known, &open);
+        let sockets_dropped = self.closed.as_ref().map(|c| {
+            self.list_sockets(&mut rows, info.known);
+            c.dropped()
+        });
         Snapshot {
             node: info.node.clone(),
             kernel: info.kernel.clone(),
@@ -298,7 +317,39 @@ impl Tally {
             rows_folded: self.agg.folded() + self.folded_unlabelled,
             live_sampling_off: info.live_off.clone(),
             cost,
-            rows: view::rows(&self.agg, spec, info.known, &open),
+            sockets_dropped,
+            rows,
+        }
+    }
+
+    /// Lists every socket, open or closed in the window, under its row.
+    fn list_sockets(&self, rows: &mut [Row], known: Known) {
+        let row_of = |key: GroupKey| match self.agg.get(&key) {
+            Some(_) => key,
+            None => self.agg.other_key(),
+        };
+        let mut by_row: HashMap<GroupKey, Vec<Socket>> = HashMap::new();
+        let now_ns = self.open.now_ns();
+        for s in self.open.iter() {
+            let key = row_of(self.agg.key_of_live(&s.last));
+            by_row
+                .entry(key)
+                .or_default()
+                .push(Socket::open(s, known, now_ns));
+        }
+        for c in self.closed.iter().flat_map(ClosedSockets::iter) {
+            let key = row_of(self.agg.key_of(c));
+            by_row
+                .entry(key)
+                .or_default()
+                .push(Socket::closed(c, known));
+        }
+        for row in rows {
+            let key = GroupKey {
+                local: row.local.clone().into(),
+                peer: row.peer.clone().into(),
+            };
+            row.sockets = by_row.remove(&key).unwrap_or_default();
         }
     }
 }

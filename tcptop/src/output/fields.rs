@@ -1,7 +1,7 @@
 //! The row schema JSON and CSV share: `local_<dim>`, `peer_<dim>`, then the metric
 //! fields of the metric table, in its order. Rows are handed out field by field, so a
 //! large snapshot is written without building it in memory first.
-use crate::view::{metric::Num, MetricId, Row, Snapshot};
+use crate::view::{metric::Num, MetricId, Row, RowStats, Snapshot};
 
 /// One field's value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,11 +27,16 @@ pub fn row_values<'a>(row: &'a Row) -> impl Iterator<Item = Field<'a>> + 'a {
         .iter()
         .chain(row.peer.iter())
         .map(|v| Field::Text(v))
-        .chain(MetricId::fields().map(|id| {
-            let (unit, v) = (id.metric().unit, id.value(&row.stats));
-            match v {
-                Some(v) if unit.is_text() => Field::Text(unit.text(v)),
-                v => Field::Number(v),
-            }
-        }))
+        .chain(metric_values(&row.stats))
+}
+
+/// The metric fields of `stats`, named by [`MetricId::fields`], in that order.
+pub fn metric_values<'a>(stats: &'a RowStats) -> impl Iterator<Item = Field<'a>> + 'a {
+    MetricId::fields().map(|id| {
+        let (unit, v) = (id.metric().unit, id.value(stats));
+        match v {
+            Some(v) if unit.is_text() => Field::Text(unit.text(v)),
+            v => Field::Number(v),
+        }
+    })
 }

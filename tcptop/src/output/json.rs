@@ -7,10 +7,13 @@ use serde::{
     Serialize, Serializer,
 };
 
-use super::fields::{field_names, row_values, Field};
+use super::{
+    fields::{field_names, row_values},
+    sockets::{entry, SocketFields},
+};
 use crate::{
     collector::cost::Cost,
-    view::{metric::Num, Row, Snapshot},
+    view::{Row, Snapshot},
 };
 
 /// The document.
@@ -23,8 +26,8 @@ struct CostFields<'a>(&'a Cost);
 /// Its rows.
 struct Rows<'a>(&'a Snapshot, &'a [String]);
 
-/// One row, with the field names.
-struct RowFields<'a>(&'a Row, &'a [String]);
+/// One row, with the field names, and whether it lists its sockets.
+struct RowFields<'a>(&'a Row, &'a [String], bool);
 
 impl Serialize for Doc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -42,6 +45,9 @@ impl Serialize for Doc<'_> {
         m.serialize_entry("live_sampling", &snap.live_sampling_off.is_none())?;
         m.serialize_entry("live_sampling_reason", &snap.live_sampling_off)?;
         m.serialize_entry("cost", &snap.cost.as_ref().map(CostFields))?;
+        if let Some(n) = snap.sockets_dropped {
+            m.serialize_entry("sockets_dropped", &n)?;
+        }
         m.serialize_entry("rows", &Rows(snap, &names))?;
         m.end()
     }
@@ -63,7 +69,7 @@ impl Serialize for Rows<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
         for row in &self.0.rows {
-            seq.serialize_element(&RowFields(row, self.1))?;
+            seq.serialize_element(&RowFields(row, self.1, self.0.sockets_dropped.is_some()))?;
         }
         seq.end()
     }
@@ -71,14 +77,13 @@ impl Serialize for Rows<'_> {
 
 impl Serialize for RowFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.1.len()))?;
+        let mut m = s.serialize_map(None)?;
         for (name, value) in self.1.iter().zip(row_values(self.0)) {
-            match value {
-                Field::Text(t) => m.serialize_entry(name, t)?,
-                Field::Number(None) => m.serialize_entry(name, &())?,
-                Field::Number(Some(Num::Int(n))) => m.serialize_entry(name, &n)?,
-                Field::Number(Some(Num::Real(x))) => m.serialize_entry(name, &x)?,
-            }
+            entry(&mut m, name, value)?;
+        }
+        if self.2 {
+            let sockets: Vec<SocketFields> = self.0.sockets.iter().map(SocketFields).collect();
+            m.serialize_entry("connections", &sockets)?;
         }
         m.end()
     }

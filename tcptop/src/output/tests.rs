@@ -36,6 +36,7 @@ fn snapshot() -> Snapshot {
                 live: false,
             },
         },
+        sockets: Vec::new(),
     };
     Snapshot {
         node: "node-a".into(),
@@ -46,6 +47,7 @@ fn snapshot() -> Snapshot {
         events_lost: 0,
         rows_folded: 0,
         live_sampling_off: Some("this kernel has no BTF iterators".into()),
+        sockets_dropped: None,
         cost: Some(Cost {
             wall: std::time::Duration::from_secs(5),
             bpf: Some(BpfStats {

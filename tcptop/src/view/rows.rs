@@ -3,6 +3,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use super::{
     metric::MetricId,
+    sockets::Socket,
     stats::{Known, RowStats},
 };
 use crate::{
@@ -19,6 +20,8 @@ pub struct Row {
     pub peer: Vec<Arc<str>>,
     /// The numbers.
     pub stats: RowStats,
+    /// Its sockets, where they were asked for (`--connections`).
+    pub sockets: Vec<Socket>,
 }
 
 /// How to order and cut the rows.
@@ -91,6 +94,7 @@ pub fn rows(
             local: k.local.to_vec(),
             peer: k.peer.to_vec(),
             stats: stats.clone(),
+            sockets: Vec::new(),
         })
         .collect()
 }
@@ -117,6 +121,9 @@ pub struct Snapshot {
     pub live_sampling_off: Option<String>,
     /// tcptop's own cost over the window; `None` in a replay (no kernel).
     pub cost: Option<Cost>,
+    /// Closed sockets not listed because the list was full, when rows list their
+    /// sockets (`--connections`); `None` when they do not.
+    pub sockets_dropped: Option<u64>,
     /// The rows.
     pub rows: Vec<Row>,
 }
