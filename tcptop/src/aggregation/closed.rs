@@ -63,3 +63,62 @@ impl ClosedSockets {
         self.dropped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        attribution::{AttributedClose, AttributedLive, Attribution},
+        collector::{live::LiveDelta, CloseEvent, Counters, Gauges, Origin},
+        testdata::event,
+    };
+
+    fn sent(n: u64) -> Counters {
+        Counters {
+            bytes_sent: n,
+            ..Counters::default()
+        }
+    }
+
+    #[test]
+    fn a_close_adds_what_its_passes_counted_and_the_list_is_bounded() {
+        let mut open = OpenSockets::new(10);
+        let mut closed = ClosedSockets::new(1);
+        let live = Item::Live(AttributedLive {
+            delta: LiveDelta {
+                id: 7,
+                local: "10.0.0.1:1000".parse().unwrap(),
+                peer: "10.0.0.2:80".parse().unwrap(),
+                counters: sent(100),
+                srtt_us: 50,
+                origin: Origin::Connect,
+                since_ns: 1,
+                state: 1,
+                gauges: Gauges::default(),
+            },
+            local: Attribution::unknown(),
+            peer: Attribution::unknown(),
+        });
+        closed.add(&live, &open);
+        open.add(&live);
+        let mut e = event("10.0.0.1:1000", "10.0.0.2:80", sent(5), 60);
+        e.counters.connections = 1;
+        e.id = Some(7);
+        let close = |e: CloseEvent| {
+            Item::Close(AttributedClose {
+                event: e,
+                local: Attribution::unknown(),
+                peer: Attribution::unknown(),
+            })
+        };
+        for item in [close(e.clone()), close(e)] {
+            closed.add(&item, &open);
+            open.add(&item);
+        }
+        let kept: Vec<_> = closed.iter().collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].event.counters.bytes_sent, 105);
+        assert_eq!(kept[0].event.counters.connections, 1);
+        assert_eq!(closed.dropped(), 1);
+    }
+}
