@@ -198,7 +198,10 @@ fn refused_and_timed_out_connects_and_their_resets_are_counted_apart() {
             "nft", "add", "rule", "inet", "syn", "in", "tcp", "dport", "7", "drop",
         ],
     );
-    pair.exec(0, &["sysctl", "-qw", "net.ipv4.tcp_syn_retries=1"]);
+    pair.exec(
+        0,
+        &["sh", "-c", "echo 1 > /proc/sys/net/ipv4/tcp_syn_retries"],
+    );
     let child = once::start(&["--duration", "6s"]);
     traffic::refused_connects(&pair, 4, 3);
     let to = SocketAddr::new(pair.addr(1, 4), 7);
