@@ -164,6 +164,7 @@ mod tests {
                 connections: 10,
                 failed_connects: 1,
                 bytes_sent: 3 * 1448 * 100,
+                data_segs_out: 300,
                 bytes_received: 2048,
                 retransmits: 3,
                 lost: 1,
