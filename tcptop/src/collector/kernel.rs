@@ -166,36 +166,20 @@ impl KernelCollector {
             [TRACEPOINT, COMPAT_PROGRAM]
         };
         for name in order {
-            let program: &mut BtfTracePoint = ebpf
-                .program_mut(name)
-                .ok_or_else(|| {
-                    LoadError::Kernel(format!("program {name} missing from the object"))
-                })?
-                .try_into()
-                .map_err(|e| classify(&e))?;
-            match program.load(TRACEPOINT, btf) {
+            match load_and_attach(&mut ebpf, name, TRACEPOINT, btf) {
                 Ok(()) => {
-                    program.attach().map_err(|e| classify(&e))?;
                     loaded = name;
                     last = None;
                     break;
                 }
-                Err(e) => last = Some(classify(&e)),
+                Err(e) => last = Some(e),
             }
         }
         if let Some(err) = last {
             return Err(err);
         }
         for name in RESET_TRACEPOINTS {
-            let program: &mut BtfTracePoint = ebpf
-                .program_mut(name)
-                .ok_or_else(|| {
-                    LoadError::Kernel(format!("program {name} missing from the object"))
-                })?
-                .try_into()
-                .map_err(|e| classify(&e))?;
-            program.load(name, btf).map_err(|e| classify(&e))?;
-            program.attach().map_err(|e| classify(&e))?;
+            load_and_attach(&mut ebpf, name, name, btf)?;
         }
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
@@ -312,6 +296,23 @@ impl AsRawFd for KernelCollector {
 
 /// A kernel error in one line: a verifier log is cut to the line that says what it
 /// refused.
+/// Loads the BTF tracepoint program `name` for `tracepoint` and attaches it.
+fn load_and_attach(
+    ebpf: &mut Ebpf,
+    name: &str,
+    tracepoint: &str,
+    btf: &Btf,
+) -> Result<(), LoadError> {
+    let program: &mut BtfTracePoint = ebpf
+        .program_mut(name)
+        .ok_or_else(|| LoadError::Kernel(format!("program {name} missing from the object")))?
+        .try_into()
+        .map_err(|e| classify(&e))?;
+    program.load(tracepoint, btf).map_err(|e| classify(&e))?;
+    program.attach().map_err(|e| classify(&e))?;
+    Ok(())
+}
+
 fn one_line(msg: &str) -> String {
     let Some((head, log)) = msg.split_once("Verifier output:") else {
         return msg.lines().next().unwrap_or(msg).to_string();
