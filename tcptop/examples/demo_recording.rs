@@ -8,7 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use tcptop::{
     attribution::{AttributedClose, AttributedFolded, Attribution, Item},
-    collector::{CloseEvent, Counters, DropCounters, FoldedTotals, Origin},
+    collector::{CloseEvent, Counters, DropCounters, FoldedTotals, Gauges, Origin},
     record::{Header, Recorder, FORMAT, VERSION},
 };
 
@@ -189,38 +189,64 @@ fn main() -> anyhow::Result<()> {
             } else {
                 rng.range(2_000, 900_000) + rto_time_ms * 1000
             };
-            let event = |local: &End, peer: &End, lport, pport, tx, rx: u64, origin| CloseEvent {
-                local: SocketAddr::new(local.ip.parse().unwrap(), lport),
-                peer: SocketAddr::new(peer.ip.parse().unwrap(), pport),
-                counters: {
-                    let failed_connect = failed && origin == Origin::Connect;
-                    // Busy for as long as the bytes take at 100 Mbit/s, plus stalls;
-                    // bulk senders wait on their receiver for most of it.
-                    let busy_us = tx / 12 + rto_time_ms * 1000;
-                    let bulk = tx > 10 * rx.max(1);
-                    Counters {
-                        connections: u64::from(!failed_connect),
-                        failed_connects: u64::from(failed_connect),
-                        refused: u64::from(failed_connect && retrans < 4),
-                        timed_out: u64::from(failed_connect && retrans >= 4),
-                        bytes_sent: tx,
-                        bytes_received: rx + u64::from(!failed),
-                        data_segs_out: tx.div_ceil(1448) + retrans,
-                        retransmits: retrans,
-                        lost: retrans / 2,
-                        rto_timeouts,
-                        rto_recoveries: u64::from(stalled),
-                        rto_time_ms,
-                        busy_us,
-                        rwnd_limited_us: if bulk { busy_us * 3 / 5 } else { 0 },
-                        ..Counters::default()
-                    }
-                },
-                srtt_us: srtt,
-                origin,
-                lifetime_us: Some(lifetime),
-                id: None,
-                gauges: Default::default(),
+            let event = |local: &End, peer: &End, lport, pport, tx: u64, rx: u64, origin| {
+                let failed_connect = failed && origin == Origin::Connect;
+                // Busy for as long as the bytes take at 100 Mbit/s, plus stalls; bulk
+                // senders wait on their receiver for most of it when they connected,
+                // on their own writes when they accepted.
+                let busy_us = tx / 12 + rto_time_ms * 1000;
+                let bulk = tx > 2 * rx.max(1);
+                let (rwnd, sndbuf) = match (bulk, origin) {
+                    (false, _) => (0, 0),
+                    (true, Origin::Connect) => (busy_us * 3 / 5, 0),
+                    (true, _) => (0, busy_us * 3 / 5),
+                };
+                // Ten segments and one more per 10 segments sent, halved by loss.
+                let cwnd = (10 + tx / 14_480).min(60) as u32;
+                let (cwnd, ssthresh) = match retrans {
+                    0 => (cwnd, 0x7fff_ffff),
+                    _ => ((cwnd / 2).max(2), (cwnd / 2).max(2)),
+                };
+                let gauges = match failed {
+                    true => Gauges::default(),
+                    false => Gauges {
+                        rttvar_us: (srtt / 4).max(30),
+                        cwnd,
+                        ssthresh,
+                        unacked: 0,
+                        delivery_rate: (tx * 1_000_000).checked_div(busy_us).unwrap_or(0),
+                        mss: 1448,
+                    },
+                };
+                CloseEvent {
+                    local: SocketAddr::new(local.ip.parse().unwrap(), lport),
+                    peer: SocketAddr::new(peer.ip.parse().unwrap(), pport),
+                    counters: {
+                        Counters {
+                            connections: u64::from(!failed_connect),
+                            failed_connects: u64::from(failed_connect),
+                            refused: u64::from(failed_connect && retrans < 4),
+                            timed_out: u64::from(failed_connect && retrans >= 4),
+                            bytes_sent: tx,
+                            bytes_received: rx + u64::from(!failed),
+                            data_segs_out: tx.div_ceil(1448) + retrans,
+                            retransmits: retrans,
+                            lost: retrans / 2,
+                            rto_timeouts,
+                            rto_recoveries: u64::from(stalled),
+                            rto_time_ms,
+                            busy_us,
+                            rwnd_limited_us: rwnd,
+                            sndbuf_limited_us: sndbuf,
+                            ..Counters::default()
+                        }
+                    },
+                    srtt_us: srtt,
+                    origin,
+                    lifetime_us: Some(lifetime),
+                    id: None,
+                    gauges,
+                }
             };
             let close = |e: CloseEvent, l: &End, p: &End| {
                 Item::Close(AttributedClose {

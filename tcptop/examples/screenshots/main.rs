@@ -18,7 +18,7 @@ use tcptop::{
 };
 
 /// The screenshots: file name, size, keys pressed (`\n` is Enter), and what it shows.
-const SHOTS: [(&str, (u16, u16), &str, &str); 6] = [
+const SHOTS: [(&str, (u16, u16), &str, &str); 7] = [
     (
         "main",
         (160, 40),
@@ -41,7 +41,13 @@ const SHOTS: [(&str, (u16, u16), &str, &str); 6] = [
         "connections",
         (160, 30),
         "t5\n\n\n",
-        "drill-down: recent connections of one IP pair",
+        "drill-down: the sockets of one IP pair, ss -ti style",
+    ),
+    (
+        "socket",
+        (120, 30),
+        "t5\n\n\n\n",
+        "one socket's every field (Enter on a connection)",
     ),
     ("help", (100, 30), "?", "the help screen"),
     ("80x24", (80, 24), "", "80x24: rates for the last interval"),

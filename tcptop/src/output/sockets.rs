@@ -3,7 +3,11 @@
 use serde::{ser::SerializeMap, Serialize, Serializer};
 
 use super::fields::{metric_values, Field};
-use crate::view::{metric::Num, sockets::Socket, MetricId};
+use crate::view::{
+    metric::Num,
+    sockets::{Socket, GAUGES},
+    MetricId,
+};
 
 /// One socket, serialised.
 pub struct SocketFields<'a>(pub &'a Socket);
@@ -21,7 +25,6 @@ pub fn entry<M: SerializeMap>(m: &mut M, name: &str, field: Field) -> Result<(),
 impl Serialize for SocketFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let k = self.0;
-        let g = &k.gauges;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("state", k.state)?;
         m.serialize_entry("direction", &k.direction)?;
@@ -32,13 +35,9 @@ impl Serialize for SocketFields<'_> {
         for (id, v) in MetricId::fields().zip(metric_values(&k.stats)) {
             entry(&mut m, id.name(), v)?;
         }
-        m.serialize_entry("srtt_us", &k.srtt_us)?;
-        m.serialize_entry("rttvar_us", &g.rttvar_us)?;
-        m.serialize_entry("cwnd", &g.cwnd)?;
-        m.serialize_entry("ssthresh", &g.ssthresh)?;
-        m.serialize_entry("unacked", &g.unacked)?;
-        m.serialize_entry("delivery_rate", &g.delivery_rate)?;
-        m.serialize_entry("mss", &g.mss)?;
+        for g in &GAUGES {
+            entry(&mut m, g.name, Field::Number((g.value)(k)))?;
+        }
         m.end()
     }
 }

@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(cell("connections", Mode::Rates, 0.0), "-");
         assert_eq!(cell("bytes_received", Mode::Totals, 0.0), "2 KiB");
         assert_eq!(cell("bytes_received", Mode::Rates, 2.0), "1 KiB");
-        // 3 segments of 1448 bytes out of 300 segments' worth: 1%.
+        // 3 segments resent out of 300 data segments sent: 1%.
         assert_eq!(cell("retrans_pct", Mode::Rates, 1.0), "1.00%");
         assert_eq!(cell("rto", Mode::Totals, 0.0), "-");
         assert_eq!(cell("srtt_p50_us", Mode::Rates, 1.0), "850us");

@@ -1,5 +1,7 @@
-//! The connections table: the last level of the drill-down, one row per socket, the
-//! open ones first (busiest first), then recent closes, newest first.
+//! The connections table: the last level of the drill-down, `ss -ti` aggregated, one
+//! row per socket, the open ones first (busiest first), then recent closes, newest
+//! first. Its cells come from the socket's view model, formatted by its metrics' and
+//! gauges' own descriptions.
 use std::time::Duration;
 
 use ratatui::{
@@ -9,37 +11,81 @@ use ratatui::{
     Frame,
 };
 
-use super::{columns::squeeze, listing::Listing, model::Conn, screen::Screen, table::title_bar};
-use crate::view::format::{bytes, count, micros, uptime};
+use super::{columns::squeeze, listing::Listing, screen::Screen, table::title_bar};
+use crate::view::{
+    format::{micros, uptime},
+    sockets::{gauge, Socket},
+    MetricId,
+};
 
-/// A column of the connections table: title, width, and its cell from the row, its
-/// age and whether the kernel has RTO counters.
-type Col = (&'static str, u16, fn(&Conn, Duration, bool) -> String);
+/// What a column of the connections table shows.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// How long it has been open, or since it closed.
+    Age,
+    /// Its state as `ss` names it, or how it closed.
+    State,
+    /// `out` or `in`.
+    Direction,
+    /// Open to close.
+    Lifetime,
+    /// A metric of the row table, by name, for this one socket.
+    Metric(&'static str),
+    /// One of the socket's gauges, by name.
+    Gauge(&'static str),
+}
 
-/// Metric columns, most important first: a narrow terminal drops from the end. They
-/// show in this order.
-const COLS: [Col; 9] = [
-    ("AGE", 6, |_, age, _| uptime(age)),
-    ("TX", 11, |c, _, _| bytes(c.counters().bytes_sent)),
-    ("RX", 11, |c, _, _| bytes(c.counters().bytes_received)),
-    ("SRTT", 8, |c, _, _| srtt(c.srtt_us())),
-    ("RETRANS", 7, |c, _, _| count(c.counters().retransmits)),
-    ("STATE", 8, |c, _, _| c.state().into()),
-    ("LIFETIME", 8, |c, _, _| micros(c.lifetime_us())),
-    ("LOST", 5, |c, _, _| count(c.counters().lost)),
-    ("RTO", 4, |c, _, rto| match rto {
-        true => count(c.counters().rto_timeouts),
-        false => "-".into(),
-    }),
+/// The columns after the two addresses, most important first: a narrow terminal drops
+/// from the end. Each has its width.
+const COLS: [(Source, u16); 16] = [
+    (Source::Age, 6),
+    (Source::State, 10),
+    (Source::Direction, 3),
+    (Source::Metric("bytes_sent"), 10),
+    (Source::Metric("bytes_received"), 10),
+    (Source::Metric("retransmits"), 7),
+    (Source::Gauge("srtt_us"), 8),
+    (Source::Metric("limit"), 7),
+    (Source::Gauge("cwnd"), 6),
+    (Source::Metric("lost"), 5),
+    (Source::Gauge("rttvar_us"), 8),
+    (Source::Gauge("ssthresh"), 8),
+    (Source::Gauge("delivery_rate"), 12),
+    (Source::Gauge("unacked"), 7),
+    (Source::Metric("rto"), 4),
+    (Source::Lifetime, 8),
 ];
+
+impl Source {
+    /// The column's title.
+    fn title(self) -> &'static str {
+        match self {
+            Source::Age => "AGE",
+            Source::State => "STATE",
+            Source::Direction => "DIR",
+            Source::Lifetime => "LIFETIME",
+            Source::Metric(name) => MetricId::named(name).map_or("?", |m| m.metric().title),
+            Source::Gauge(name) => gauge(name).map_or("?", |g| g.title),
+        }
+    }
+
+    /// The cell of socket `k`, `age` old.
+    fn cell(self, k: &Socket, age: Duration) -> String {
+        match self {
+            Source::Age => uptime(age),
+            Source::State => k.state.into(),
+            Source::Direction => k.direction.unwrap_or("-").into(),
+            Source::Lifetime => micros(k.lifetime_us),
+            Source::Metric(name) => {
+                MetricId::named(name).map_or_else(String::new, |m| m.format(&k.stats))
+            }
+            Source::Gauge(name) => gauge(name).map_or_else(String::new, |g| g.format(k)),
+        }
+    }
+}
 
 /// Address columns are this wide at least (an IPv4 socket address fits).
 const ADDR_MIN: u16 = 21;
-
-/// A smoothed RTT, `-` when none was measured.
-pub fn srtt(us: u32) -> String {
-    micros((us > 0).then_some(u64::from(us)))
-}
 
 /// Draws the title bar and the connections table.
 pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
@@ -55,7 +101,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
         .unwrap_or(ADDR_MIN.into()) as u16;
     let addr = longest.max(ADDR_MIN);
     let mut budget = i32::from(body.width) - 2 * i32::from(addr) - 1;
-    let shown: Vec<&Col> = COLS
+    let shown: Vec<&(Source, u16)> = COLS
         .iter()
         .take_while(|c| {
             budget -= i32::from(c.1) + 1;
@@ -68,11 +114,11 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     let header = ["LOCAL", "PEER"].into_iter().map(Cell::from).chain(
         shown
             .iter()
-            .map(|c| Cell::from(Line::from(c.0).right_aligned())),
+            .map(|c| Cell::from(Line::from(c.0.title()).right_aligned())),
     );
     let page = usize::from(body.height.saturating_sub(1));
     let level = s.app.level();
-    let rto = s.ledger.known().rto;
+    let known = s.ledger.known();
     let kernel_now = s.ledger.open().now_ns();
     let lines =
         rows.iter()
@@ -81,12 +127,13 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             .take(page)
             .map(|(i, c)| {
                 let age = c.age(s.now, kernel_now);
+                let k = c.socket(known, kernel_now);
                 let cells =
                     [c.local().to_string(), c.peer().to_string()]
                         .into_iter()
                         .map(|a| Cell::from(squeeze(&a, usize::from(addr))))
                         .chain(shown.iter().map(|col| {
-                            Cell::from(Line::from((col.2)(c, age, rto)).right_aligned())
+                            Cell::from(Line::from(col.0.cell(&k, age)).right_aligned())
                         }));
                 let row = Row::new(cells);
                 if i == level.index {
@@ -122,5 +169,19 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             Paragraph::new(Line::from(msg).centered()).style(theme.dim()),
             line,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_names_a_metric_or_gauge_and_its_title_fits() {
+        for (src, width) in COLS {
+            let title = src.title();
+            assert_ne!(title, "?", "{src:?}");
+            assert!(title.len() <= usize::from(width), "{src:?}");
+        }
     }
 }

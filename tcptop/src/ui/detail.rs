@@ -9,14 +9,18 @@ use ratatui::{
 
 use super::{
     columns::squeeze,
-    conns::srtt,
     model::{pair_label, Conn, Mode, Selected},
     screen::Screen,
+    socket::{owners, when},
 };
 use crate::{
     aggregation::Metrics,
     collector::Counters,
-    view::format::{bytes, count, micros, pct, uptime},
+    view::{
+        format::{count, micros, pct},
+        sockets::GAUGES,
+        MetricId,
+    },
 };
 
 /// Width of a bucket's label, e.g. `≤131.1ms`.
@@ -44,13 +48,12 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             };
             (format!(" srtt · {} · {span} ", pair_label(key)), lines)
         }
-        Some(sel @ (Selected::Conn(_) | Selected::Open(_))) => {
-            let conn = find(s, sel);
-            (
-                " connection ".to_string(),
-                conn.map_or_else(Vec::new, |c| conn_lines(c, s)),
-            )
-        }
+        Some(sel @ (Selected::Conn(_) | Selected::Open(_))) => (
+            " connection · Enter: all fields ".to_string(),
+            s.listing
+                .conn(sel)
+                .map_or_else(Vec::new, |c| conn_lines(c, s)),
+        ),
         None => (
             " detail ".to_string(),
             vec![Line::from("select a row").style(s.theme.dim())],
@@ -86,9 +89,11 @@ fn pair_lines<'a>(m: &Metrics, s: &Screen, area: Rect) -> Vec<Line<'a>> {
             ),
         ]),
         Line::from(counters(&m.counters, s.ledger.known().rto)).style(t.dim()),
+        Line::from(limit(&m.counters)).style(t.dim()),
+        Line::from(failures(&m.counters)).style(t.dim()),
     ];
     let inner_w = area.width.saturating_sub(2);
-    let rows = usize::from(area.height.saturating_sub(2 + 2));
+    let rows = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len());
     let most = if inner_w >= TWO_COLUMNS { 2 } else { 1 };
     let buckets = fit_buckets(&h.exp2_buckets(), rows * most);
     let cols = if buckets.len() <= rows { 1 } else { most };
@@ -130,12 +135,39 @@ fn counters(c: &Counters, rto: bool) -> String {
         String::new()
     };
     format!(
-        "conns {}  failed {}  retrans {} ({})  lost {}{rto}",
+        "conns {}  retrans {} ({} of {} segments)  lost {}{rto}",
         count(c.connections),
-        count(c.failed_connects),
         count(c.retransmits),
         pct(c.retrans_pct()),
+        count(c.data_segs_out),
         count(c.lost)
+    )
+}
+
+/// What limited sending, with the busy time and the shares behind it.
+fn limit(c: &Counters) -> String {
+    let share = |us: u64| {
+        let p = (c.busy_us > 0).then(|| us as f64 * 100.0 / c.busy_us as f64);
+        format!("{} ({})", micros(Some(us)), pct(p))
+    };
+    format!(
+        "limit {}  busy {}  rwnd-limited {}  sndbuf-limited {}",
+        c.limit().map_or("-", |l| l.name()),
+        micros(Some(c.busy_us)),
+        share(c.rwnd_limited_us),
+        share(c.sndbuf_limited_us)
+    )
+}
+
+/// Failed connects by cause, and resets each way.
+fn failures(c: &Counters) -> String {
+    format!(
+        "failed {} (refused {}, timed out {})  resets sent {}  received {}",
+        count(c.failed_connects),
+        count(c.refused),
+        count(c.timed_out),
+        count(c.resets_sent),
+        count(c.resets_received)
     )
 }
 
@@ -190,64 +222,38 @@ pub fn bar(n: u64, max: u64, width: usize) -> String {
     s
 }
 
-/// The connection `sel` names, open or closed.
-fn find<'a>(s: &Screen<'a>, sel: &Selected) -> Option<Conn<'a>> {
-    match sel {
-        Selected::Open(id) => s
-            .ledger
-            .open()
-            .iter()
-            .find(|o| o.last.delta.id == *id)
-            .map(Conn::Open),
-        Selected::Conn(seq) => s
-            .ledger
-            .recent()
-            .newest_first()
-            .find(|c| c.seq == *seq)
-            .map(Conn::Closed),
-        Selected::Pair(_) => None,
-    }
-}
-
-/// A connection's record, in full.
+/// A connection in five lines: ends and state, owners, counters, congestion state.
 fn conn_lines<'a>(c: Conn, s: &Screen) -> Vec<Line<'a>> {
     let t = s.theme;
-    let owner = |o: &crate::attribution::Attribution| {
-        format!("{}/{} on {} ({})", o.namespace, o.pod, o.node, o.az)
-    };
-    let n = c.counters();
-    let rto = if s.ledger.known().rto {
-        rto_text(&n)
-    } else {
-        "rto n/a".to_string()
-    };
-    let age = uptime(c.age(s.now, s.ledger.open().now_ns()));
-    let when = match c {
-        Conn::Open(_) => format!("open for {age} (counted since seen)"),
-        Conn::Closed(_) => format!("closed {age} ago, open {}", micros(c.lifetime_us())),
-    };
-    let (local, peer) = c.owners();
+    let k = c.socket(s.ledger.known(), s.ledger.open().now_ns());
+    let named = |title: &str, value: String| format!("{} {value}", title.to_lowercase());
+    let metrics = [
+        "bytes_sent",
+        "bytes_received",
+        "retransmits",
+        "lost",
+        "rto",
+        "limit",
+    ]
+    .iter()
+    .filter_map(|n| MetricId::named(n))
+    .map(|m| named(m.metric().title, m.format(&k.stats)));
+    let gauges = GAUGES.iter().map(|g| named(g.title, g.format(&k)));
+    let [local, peer] = owners(&c, s);
     vec![
         Line::from(vec![
-            Span::styled(format!("{} → {}", c.local(), c.peer()), t.header()),
-            Span::raw(format!("  {}, {when}", c.state())),
+            Span::styled(format!("{} → {}", k.local, k.peer), t.header()),
+            Span::raw(format!(
+                "  {} {}, {}",
+                k.state,
+                k.direction.unwrap_or("-"),
+                when(&c, s)
+            )),
         ]),
-        Line::from(vec![
-            Span::styled("local ", t.dim()),
-            Span::raw(owner(local)),
-        ]),
-        Line::from(vec![
-            Span::styled("peer  ", t.dim()),
-            Span::raw(owner(peer)),
-        ]),
-        Line::from(format!(
-            "tx {}  rx {}  srtt {}  retrans {}  lost {}  {rto}",
-            bytes(n.bytes_sent),
-            bytes(n.bytes_received),
-            srtt(c.srtt_us()),
-            n.retransmits,
-            n.lost
-        )),
+        local,
+        peer,
+        Line::from(metrics.collect::<Vec<_>>().join("  ")),
+        Line::from(gauges.collect::<Vec<_>>().join("  ")),
     ]
 }
 

@@ -30,10 +30,12 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
         Mode::Totals => "rates",
     };
     let mut hints = vec![("q", "quit"), ("?", "help"), ("/", "filter")];
-    if matches!(app.level().view, View::Pairs(_)) {
-        hints.extend([("Enter", "drill in")]);
+    match app.level().view {
+        _ if app.inspecting() => hints.extend([("Esc", "back"), ("Up Down", "other sockets")]),
+        View::Pairs(_) => hints.push(("Enter", "drill in")),
+        View::Conns => hints.push(("Enter", "all fields")),
     }
-    if app.levels.len() > 1 {
+    if app.levels.len() > 1 && !app.inspecting() {
         hints.push(("Bksp", "back"));
     }
     hints.extend([

@@ -5,7 +5,8 @@ use ratatui::{
 };
 
 use super::{
-    conns, detail, footer, header, help, listing::Listing, model, screen::Screen, state::App, table,
+    conns, detail, footer, header, help, listing::Listing, model, screen::Screen, socket,
+    state::App, table,
 };
 
 /// Width from which the detail pane sits right of the table rather than below it.
@@ -39,7 +40,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (table, detail) = if !app.detail {
+    let (table, detail) = if !app.detail || app.inspecting() {
         (body, None)
     } else if body.width >= SIDE_DETAIL_WIDTH {
         let [t, d] =
@@ -47,8 +48,8 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         (t, Some(d))
     } else if body.height >= DETAIL_HEIGHT + 5 {
         let height = match app.level().view {
-            // A connection's record takes four lines.
-            model::View::Conns => 6,
+            // A connection's record takes five lines.
+            model::View::Conns => 7,
             model::View::Pairs(_) => (body.height / 3).clamp(DETAIL_HEIGHT, DETAIL_MAX_HEIGHT),
         };
         let [t, d] =
@@ -76,6 +77,7 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
     header::render(frame, areas.header, s);
     match s.listing {
         Listing::Pairs { .. } => table::render(frame, areas.table, s),
+        Listing::Conns { .. } if s.app.inspecting() => socket::render(frame, areas.table, s),
         Listing::Conns { .. } => conns::render(frame, areas.table, s),
     }
     if let Some(d) = areas.detail {

@@ -8,12 +8,15 @@ use ratatui::{
 
 use super::{keys::BINDINGS, screen::Screen};
 
-/// What the columns count, RETR%'s definition above all.
-pub const NOTES: [&str; 4] = [
-    "Counts are of sockets closed: CONNS connections, FAILED failed connects,",
-    "TX/RX bytes (TX includes resent bytes), RETRANS/LOST segments, RTO timeouts.",
-    "RETR% is per byte, estimated: RETRANS x 1448 B / TX (the kernel counts",
-    "segments resent, not bytes: small messages read high). SRTT: final srtt.",
+/// What the columns count, RETR% and LIMIT above all.
+pub const NOTES: [&str; 7] = [
+    "CONNS connections, FAILED failed connects (REFUSED: a RST answered the SYN,",
+    "TIMEOUT: nothing did), TX/RX bytes, RETRANS/LOST segments, RTO timeouts,",
+    "RST TX/RX resets sent/received. RETR%: segments resent / data segments sent.",
+    "LIMIT: what held sending back most of its busy time: rwnd (the receiver reads",
+    "slowly or its window is small), sndbuf (the sender's own buffer or app),",
+    "network (neither: congestion window, loss, queueing); - when idle.",
+    "SRTT: smoothed RTT, at close or at the latest sample of an open socket.",
 ];
 
 /// Draws the help over `area`.
@@ -28,7 +31,6 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
             ])
         })
         .collect();
-    lines.push(Line::from(""));
     lines.extend(NOTES.iter().map(|n| Line::from(*n).style(t.dim())));
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = 80.min(area.width);

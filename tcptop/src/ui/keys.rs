@@ -8,7 +8,7 @@ use super::{
 };
 
 /// Every binding as the help screen shows it: keys, then what they do.
-pub const BINDINGS: [(&str, &str); 17] = [
+pub const BINDINGS: [(&str, &str); 15] = [
     ("q  Ctrl-C", "quit"),
     ("?", "this help (any key closes it)"),
     ("/", "filter rows on any key text: pod, namespace, IP, zone"),
@@ -17,8 +17,10 @@ pub const BINDINGS: [(&str, &str); 17] = [
         "1-9 0",
         "sort by column 1-10 (CONNS ... SRTT p99); again inverts",
     ),
-    ("<  >", "sort by the column to the left / right"),
-    ("i", "invert the sort order"),
+    (
+        "<  >  i",
+        "sort by the column to the left / right; invert the order",
+    ),
     (
         "g",
         "next grouping: namespace,az  namespace  az  pod  ip  node",
@@ -27,14 +29,16 @@ pub const BINDINGS: [(&str, &str); 17] = [
     ("Space", "pause / resume refreshing (collection goes on)"),
     (
         "Enter",
-        "drill in: pairs > pod pairs > IP pairs > connections",
+        "drill in: pairs > pods > IPs > sockets > one socket's fields",
     ),
-    ("Backspace", "back up a level"),
+    (
+        "Backspace",
+        "back up a level; while typing a filter, delete a character",
+    ),
     ("Up Down  j k", "move"),
     ("PgUp PgDn", "move a page"),
     ("Home End", "first / last row"),
     ("d", "show / hide the detail pane (srtt histogram)"),
-    ("Enter Esc", "while filtering: keep / clear the filter"),
 ];
 
 /// The action `key` stands for in `app`'s state, if any.

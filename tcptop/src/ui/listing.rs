@@ -118,8 +118,16 @@ impl<'a> Listing<'a> {
             (Listing::Pairs { rows, .. }, Selected::Pair(key)) => {
                 rows.iter().position(|(k, _)| *k == key)
             }
-            (Listing::Conns { rows, .. }, sel) => rows.iter().position(|c| c.selected() == *sel),
+            (Listing::Conns { rows, .. }, sel) => rows.iter().position(|c| c.is(sel)),
             _ => None,
+        }
+    }
+
+    /// The connection `sel` names, if it is shown.
+    pub fn conn(&self, sel: &Selected) -> Option<Conn<'a>> {
+        match self {
+            Listing::Conns { rows, .. } => rows.iter().find(|c| c.is(sel)).copied(),
+            Listing::Pairs { .. } => None,
         }
     }
 }
@@ -141,6 +149,7 @@ fn conn_matches(c: &Conn, needle: &str, text: &mut String) -> bool {
     addr(text, c.local())
         || addr(text, c.peer())
         || contains(c.state(), needle)
+        || c.direction().is_some_and(|d| contains(d, needle))
         || [local, peer].iter().any(|o| {
             [&o.namespace, &o.pod, &o.node, &o.az]
                 .iter()

@@ -7,8 +7,11 @@ use super::theme::Level;
 use crate::{
     aggregation::{Dimension, GroupKey, KeyFilter, OpenSocket},
     attribution::Attribution,
-    collector::{cost::Cost, Counters, Origin},
-    view::live::{Period, RecentClose},
+    collector::{cost::Cost, Known},
+    view::{
+        live::{Period, RecentClose},
+        sockets::{self, Socket},
+    },
 };
 
 /// Numbers for the last interval, per second, or totals since start.
@@ -68,6 +71,8 @@ pub struct Depth {
     /// The text filter this level had when a deeper one was opened; it comes back
     /// when the deeper one closes.
     pub saved_filter: String,
+    /// The selected socket's fields are open over the connections table (Enter).
+    pub inspect: bool,
 }
 
 impl Depth {
@@ -82,6 +87,7 @@ impl Depth {
             selected: None,
             offset: 0,
             saved_filter: String::new(),
+            inspect: false,
         }
     }
 }
@@ -194,32 +200,28 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Its counters: since it was seen open, or its whole life when closed.
-    pub fn counters(&self) -> Counters {
-        match self {
-            Conn::Open(o) => o.total,
-            Conn::Closed(c) => c.close.event.counters,
-        }
-    }
-
-    /// Its latest smoothed RTT, microseconds; 0 when none was measured.
-    pub fn srtt_us(&self) -> u32 {
-        match self {
-            Conn::Open(o) => o.last.delta.srtt_us,
-            Conn::Closed(c) => c.close.event.srtt_us,
-        }
-    }
-
-    /// How it stands: `open`, a failed connect, or who opened it.
+    /// Its state as `ss` names it, or how it closed (`CLOSED`, `REFUSED`, ...).
     pub fn state(&self) -> &'static str {
         match self {
-            Conn::Open(_) => "open",
-            Conn::Closed(c) => match (c.close.event.failed_connect(), c.close.event.origin) {
-                (true, _) => "failed",
-                (false, Origin::Connect) => "connect",
-                (false, Origin::Accept) => "accept",
-                (false, Origin::Unknown) => "-",
-            },
+            Conn::Open(o) => sockets::state_name(o.last.delta.state),
+            Conn::Closed(c) => sockets::closed_state(&c.close.event.counters),
+        }
+    }
+
+    /// `out` when this side connected, `in` when it accepted, if known.
+    pub fn direction(&self) -> Option<&'static str> {
+        sockets::direction(match self {
+            Conn::Open(o) => o.last.delta.origin,
+            Conn::Closed(c) => c.close.event.origin,
+        })
+    }
+
+    /// All it shows, as `--connections` lists it; `kernel_now_ns` is the kernel's
+    /// clock at the latest pass.
+    pub fn socket(&self, known: Known, kernel_now_ns: u64) -> Socket {
+        match self {
+            Conn::Open(o) => Socket::open(o, known, kernel_now_ns),
+            Conn::Closed(c) => Socket::closed(&c.close, known),
         }
     }
 
@@ -234,11 +236,11 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Open to close in microseconds, where known.
-    pub fn lifetime_us(&self) -> Option<u64> {
-        match self {
-            Conn::Open(_) => None,
-            Conn::Closed(c) => c.close.event.lifetime_us,
+    /// True when `sel` names this row, or names the open socket this close ended.
+    pub fn is(&self, sel: &Selected) -> bool {
+        match (self, sel) {
+            (Conn::Closed(c), Selected::Open(id)) => c.close.event.id == Some(*id),
+            _ => self.selected() == *sel,
         }
     }
 

@@ -46,6 +46,11 @@ fn drill_down_to_connections() {
 }
 
 #[test]
+fn one_sockets_fields() {
+    frames("socket_fields", "t5<Enter><Enter><Enter><Enter>");
+}
+
+#[test]
 fn grouped_by_pod() {
     frames("group_pod", "tggg");
 }

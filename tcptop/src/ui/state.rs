@@ -37,7 +37,8 @@ pub enum Action {
     FilterBackspace,
     /// Stop editing, keeping the filter.
     FilterDone,
-    /// Close help, else clear the filter, else go up a level.
+    /// Close help, else clear the filter, else close a socket's fields, else go up a
+    /// level.
     Escape,
     /// Sort by this column; again inverts.
     SortBy(Column),
@@ -55,9 +56,9 @@ pub enum Action {
     ToggleMode,
     /// Show or hide the detail pane.
     ToggleDetail,
-    /// Drill into the selected row.
+    /// Drill into the selected row; on a socket, open all its fields.
     DrillDown,
-    /// Back up a level.
+    /// Close a socket's fields, else back up a level.
     DrillUp,
     /// Select the row above.
     Up,
@@ -271,10 +272,18 @@ impl App {
         level.selected = listing.selected(level.index);
     }
 
-    /// Pairs go to pod pairs, then IP pairs, then connections.
+    /// True while a socket's fields are open.
+    pub fn inspecting(&self) -> bool {
+        self.level().inspect
+    }
+
+    /// Pairs go to pod pairs, then IP pairs, then connections, then one socket's
+    /// fields.
     fn drill_down(&mut self, listing: &Listing) {
         let level = self.level();
         let View::Pairs(dims) = &level.view else {
+            let open = listing.selected(level.index).is_some();
+            self.level_mut().inspect = open;
             return;
         };
         let Some(Selected::Pair(key)) = listing.selected(level.index) else {
@@ -295,8 +304,11 @@ impl App {
         self.levels.push(Depth::new(view, filter, crumb));
     }
 
+    /// Closes a socket's fields, else backs up a level.
     fn drill_up(&mut self) {
-        if self.levels.len() > 1 {
+        if self.level().inspect {
+            self.level_mut().inspect = false;
+        } else if self.levels.len() > 1 {
             self.levels.pop();
             self.filter = std::mem::take(&mut self.level_mut().saved_filter);
             self.editing = false;

@@ -217,7 +217,9 @@ fn sorting_by_column_keys_and_arrows() {
     h.press(">");
     assert_eq!(h.s.app.sort, metric("bytes_received"));
     h.press("<lt><lt><lt><lt>");
-    assert_eq!(h.s.app.sort, metric("srtt_p99_us"), "< wraps around");
+    assert_eq!(h.s.app.sort, metric("resets_received"), "< wraps around");
+    h.press("0");
+    assert_eq!(h.s.app.sort, metric("srtt_p99_us"));
     assert!(h.s.app.descending);
     // RTO stalls put the unhappy pair's p99 above even the internet's.
     assert_eq!(h.labels()[0], "payments/eu-west-1a → db/eu-west-1b");
@@ -300,6 +302,25 @@ fn drilling_down_to_connections_and_back() {
     assert_eq!(rows.len() as u64, conns - 3);
     h.press("<Enter>");
     assert_eq!(h.s.app.levels.len(), 4, "connections are the last level");
+    assert!(h.s.app.inspecting(), "Enter opens the socket's fields");
+    let screen = h.render();
+    for field in [
+        "RWND LIMITED",
+        "DATA SEGS",
+        "SSTHRESH",
+        "DELIVERY",
+        "db/postgres-0",
+    ] {
+        assert!(screen.contains(field), "{field} missing:\n{screen}");
+    }
+    h.press("j");
+    assert!(h.s.app.inspecting(), "Down shows the next socket's fields");
+    h.press("<Esc>");
+    assert!(!h.s.app.inspecting(), "Esc closes them");
+    assert_eq!(h.s.app.levels.len(), 4);
+    assert!(h.render().contains("LOCAL"), "the table is back");
+    h.press("<Enter><Bksp>");
+    assert!(!h.s.app.inspecting(), "Backspace closes them too");
     h.press("<Bksp><Bksp>");
     assert_eq!(h.s.app.levels.len(), 2);
     assert!(matches!(&h.s.app.level().selected, Some(Selected::Pair(_))));

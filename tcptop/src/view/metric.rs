@@ -27,6 +27,8 @@ pub enum Unit {
     Gauge,
     /// What limited sending ([`Limit`]), by its [`Limit::code`]: shown as its name.
     Limit,
+    /// Bytes per second, as measured (never divided again in rates mode).
+    ByteRate,
 }
 
 impl Unit {
@@ -61,6 +63,7 @@ impl Unit {
             (Unit::Bytes, Num::Int(n)) => bytes(n),
             (Unit::Micros, Num::Int(n)) => micros(Some(n)),
             (Unit::Millis, Num::Int(n)) => micros(Some(n.saturating_mul(1000))),
+            (Unit::ByteRate, Num::Int(n)) => format!("{}/s", bytes(n)),
         }
     }
 
@@ -212,8 +215,8 @@ pub static METRICS: [Metric; 26] = [
         title: "REFUSED",
         unit: Unit::Count,
         value: |s| int(s.counters.refused),
-        place: 3,
-        ui: None,
+        place: 13,
+        ui: ui(9, 10),
         table: true,
         alert: None,
         live: false,
@@ -224,8 +227,8 @@ pub static METRICS: [Metric; 26] = [
         title: "TIMEOUT",
         unit: Unit::Count,
         value: |s| int(s.counters.timed_out),
-        place: 4,
-        ui: None,
+        place: 14,
+        ui: ui(9, 11),
         table: true,
         alert: None,
         live: false,
@@ -236,8 +239,8 @@ pub static METRICS: [Metric; 26] = [
         title: "RST TX",
         unit: Unit::Count,
         value: |s| int(s.counters.resets_sent),
-        place: 12,
-        ui: None,
+        place: 15,
+        ui: ui(8, 12),
         table: true,
         alert: None,
         live: false,
@@ -248,8 +251,8 @@ pub static METRICS: [Metric; 26] = [
         title: "RST RX",
         unit: Unit::Count,
         value: |s| int(s.counters.resets_received),
-        place: 13,
-        ui: None,
+        place: 16,
+        ui: ui(8, 13),
         table: true,
         alert: None,
         live: false,
@@ -260,7 +263,7 @@ pub static METRICS: [Metric; 26] = [
         title: "TX",
         unit: Unit::Bytes,
         value: |s| int(s.counters.bytes_sent),
-        place: 5,
+        place: 3,
         ui: ui(11, 0),
         table: true,
         alert: None,
@@ -272,7 +275,7 @@ pub static METRICS: [Metric; 26] = [
         title: "RX",
         unit: Unit::Bytes,
         value: |s| int(s.counters.bytes_received),
-        place: 6,
+        place: 4,
         ui: ui(11, 1),
         table: true,
         alert: None,
@@ -284,7 +287,7 @@ pub static METRICS: [Metric; 26] = [
         title: "RETRANS",
         unit: Unit::Count,
         value: |s| int(s.counters.retransmits),
-        place: 7,
+        place: 5,
         ui: ui(9, 6),
         table: true,
         alert: None,
@@ -308,7 +311,7 @@ pub static METRICS: [Metric; 26] = [
         title: "RETR%",
         unit: Unit::Percent,
         value: |s| s.counters.retrans_pct().map(Num::Real),
-        place: 8,
+        place: 6,
         ui: ui(6, 3),
         table: false,
         // 1% of segments resent is worth a look, 5% is bad.
@@ -324,7 +327,7 @@ pub static METRICS: [Metric; 26] = [
         title: "LOST",
         unit: Unit::Count,
         value: |s| int(s.counters.lost),
-        place: 10,
+        place: 7,
         ui: ui(7, 8),
         table: true,
         alert: None,
@@ -336,7 +339,7 @@ pub static METRICS: [Metric; 26] = [
         title: "SRTT p50",
         unit: Unit::Micros,
         value: |s| s.srtt_p50_us.map(Num::Int),
-        place: 14,
+        place: 9,
         ui: ui(8, 7),
         table: true,
         alert: None,
@@ -360,7 +363,7 @@ pub static METRICS: [Metric; 26] = [
         title: "SRTT p99",
         unit: Unit::Micros,
         value: |s| s.srtt_p99_us.map(Num::Int),
-        place: 15,
+        place: 10,
         ui: ui(8, 4),
         table: true,
         alert: None,
@@ -372,7 +375,7 @@ pub static METRICS: [Metric; 26] = [
         title: "SRTT max",
         unit: Unit::Micros,
         value: |s| s.srtt_max_us.map(Num::Int),
-        place: 16,
+        place: 11,
         ui: None,
         table: true,
         alert: None,
@@ -384,7 +387,7 @@ pub static METRICS: [Metric; 26] = [
         title: "RTO",
         unit: Unit::Count,
         value: |s| rto(s, s.counters.rto_timeouts),
-        place: 11,
+        place: 8,
         ui: ui(6, 9),
         table: true,
         alert: None,
@@ -420,8 +423,8 @@ pub static METRICS: [Metric; 26] = [
         title: "LIMIT",
         unit: Unit::Limit,
         value: |s| s.counters.limit().map(|l| Num::Int(l.code())),
-        place: 9,
-        ui: None,
+        place: 12,
+        ui: ui(7, 5),
         table: true,
         alert: None,
         live: false,
@@ -521,6 +524,11 @@ impl MetricId {
         (self.metric().value)(s)
     }
 
+    /// Its value in row `s`, for people (totals: never per second).
+    pub fn format(self, s: &RowStats) -> String {
+        self.metric().unit.format(self.value(s))
+    }
+
     /// The metrics people see with `keep`, by place, left to right.
     pub fn shown(keep: impl Fn(&Metric) -> bool) -> Vec<MetricId> {
         let mut ids: Vec<MetricId> = MetricId::all()
@@ -579,6 +587,7 @@ mod tests {
         assert_eq!(Unit::Millis.format(Some(Num::Int(5))), "5.0ms");
         assert_eq!(Unit::Percent.format(Some(Num::Real(1.0))), "1.00%");
         assert_eq!(Unit::Count.format(None), "-");
+        assert_eq!(Unit::ByteRate.format(Some(Num::Int(3 << 20))), "3 MiB/s");
         assert!(Num::Real(0.5).order() < Num::Real(2.0).order());
     }
 }

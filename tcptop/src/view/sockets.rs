@@ -1,9 +1,13 @@
 //! One socket as `--connections` lists it, `ss -ti` style: its state, direction and
 //! ends, what it did in the window (the metrics of [`METRICS`](super::metric::METRICS),
-//! as a row of one), and its congestion state now or at close.
+//! as a row of one), and its congestion state now or at close, described once in
+//! [`GAUGES`] for the JSON and the UI alike.
 use std::{net::SocketAddr, time::Duration};
 
-use super::stats::{Known, RowStats};
+use super::{
+    metric::{Num, Unit},
+    stats::{Known, RowStats},
+};
 use crate::{
     aggregation::OpenSocket,
     attribution::AttributedClose,
@@ -32,6 +36,89 @@ pub struct Socket {
     pub srtt_us: u32,
     /// Its congestion state.
     pub gauges: Gauges,
+}
+
+/// One of a socket's own values beyond the row metrics: its JSON field, its title for
+/// people, its unit and its value (`None`: not known).
+pub struct Gauge {
+    /// The JSON field.
+    pub name: &'static str,
+    /// The UI's title.
+    pub title: &'static str,
+    /// What its numbers are.
+    pub unit: Unit,
+    /// Its value.
+    pub value: fn(&Socket) -> Option<Num>,
+}
+
+/// The kernel's ssthresh before the first loss (`TCP_INFINITE_SSTHRESH`): `ss` leaves
+/// it out, and so does tcptop.
+const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+
+fn int(n: impl Into<u64>) -> Option<Num> {
+    Some(Num::Int(n.into()))
+}
+
+/// A socket's congestion state, in JSON order. An srtt of 0 (none measured) and an
+/// infinite ssthresh are not known.
+pub static GAUGES: [Gauge; 7] = [
+    Gauge {
+        name: "srtt_us",
+        title: "SRTT",
+        unit: Unit::Micros,
+        value: |k| (k.srtt_us > 0).then(|| Num::Int(k.srtt_us.into())),
+    },
+    Gauge {
+        name: "rttvar_us",
+        title: "RTTVAR",
+        unit: Unit::Micros,
+        value: |k| int(k.gauges.rttvar_us),
+    },
+    Gauge {
+        name: "cwnd",
+        title: "CWND",
+        unit: Unit::Count,
+        value: |k| int(k.gauges.cwnd),
+    },
+    Gauge {
+        name: "ssthresh",
+        title: "SSTHRESH",
+        unit: Unit::Count,
+        value: |k| {
+            (k.gauges.ssthresh < INFINITE_SSTHRESH).then(|| Num::Int(k.gauges.ssthresh.into()))
+        },
+    },
+    Gauge {
+        name: "unacked",
+        title: "UNACKED",
+        unit: Unit::Count,
+        value: |k| int(k.gauges.unacked),
+    },
+    Gauge {
+        name: "delivery_rate",
+        title: "DELIVERY",
+        unit: Unit::ByteRate,
+        value: |k| int(k.gauges.delivery_rate),
+    },
+    Gauge {
+        name: "mss",
+        title: "MSS",
+        // Bytes, but as `ss` shows it: 1448, not 1.41 KiB.
+        unit: Unit::Count,
+        value: |k| int(k.gauges.mss),
+    },
+];
+
+impl Gauge {
+    /// Its value for socket `k`, for people.
+    pub fn format(&self, k: &Socket) -> String {
+        self.unit.format((self.value)(k))
+    }
+}
+
+/// The gauge named `name`.
+pub fn gauge(name: &str) -> Option<&'static Gauge> {
+    GAUGES.iter().find(|g| g.name == name)
 }
 
 /// `ss`'s name for the kernel's TCP state `state`.
