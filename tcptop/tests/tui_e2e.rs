@@ -288,7 +288,7 @@ fn live_traffic_sort_filter_help_resize_and_quit() {
     // Help opens and closes.
     t.keys(&["?"]);
     t.wait_for("help", 5, |s| {
-        s.contains("tcptop keys") && s.contains("RETR% is per byte")
+        s.contains("tcptop keys") && s.contains("RETR%: segments resent / data segments sent")
     });
     t.keys(&["Escape"]);
     t.wait_for("help closed", 5, |s| !s.contains("tcptop keys"));
@@ -567,7 +567,7 @@ fn a_long_lived_connection_stays_on_screen_with_its_rates() {
     t.wait_for("the collector", 30, |s| {
         !s.contains("attaching") && s.contains("ip pairs")
     });
-    let sender = trickle(&ip(1), &ip(2), 14);
+    let sender = trickle(&ip(1), &ip(2), 20);
     t.keys(&["/"]);
     t.type_text(&format!("{} ", ip(1)));
     t.keys(&["Enter"]);
@@ -586,6 +586,35 @@ fn a_long_lived_connection_stays_on_screen_with_its_rates() {
         assert!(s.contains("OPEN"), "{s}");
         thread::sleep(Duration::from_millis(500));
     }
+    // Its socket, ss style: open, this side connected.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the socket", 5, |s| {
+        !rows(s, &format!("{}:", ip(1))).is_empty()
+    });
+    let row = rows(&s, &format!("{}:", ip(1)))[0];
+    assert!(row.contains(" ESTAB ") && row.contains(" out "), "{s}");
+    // Enter opens all its fields; the MSS is the one ss prints for it.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("its fields", 5, |s| s.contains("congestion state now"));
+    let ss = Command::new("ss")
+        .args(["-tinH", "state", "established", "src", &ip(1)])
+        .output()
+        .expect("run ss");
+    let ss = String::from_utf8_lossy(&ss.stdout);
+    let mss = ss
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("mss:"))
+        .unwrap_or_else(|| panic!("no mss in ss output: {ss}"));
+    let shown = s
+        .lines()
+        .find_map(|l| l.split("MSS").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap_or(""))
+        .unwrap_or_else(|| panic!("no MSS field: {s}"));
+    assert_eq!(shown, mss, "{s}\n{ss}");
+    t.keys(&["Escape"]);
+    t.wait_for("the table again", 5, |s| {
+        s.contains("LOCAL") && s.contains(" ESTAB ")
+    });
     t.quit_cleanly();
     sender.join().unwrap();
 }
