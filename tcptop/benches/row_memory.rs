@@ -51,6 +51,7 @@ fn per_pair<T>(samples: u32, fill: impl FnOnce(&[Item]) -> T) -> f64 {
         pod: format!("{ns}-7d9f8b6c5-x2kq").into(),
         node: "ip-10-0-1-23".into(),
         az: "eu-west-1a".into(),
+        service: tcptop::attribution::NO_SERVICE.into(),
     };
     let owners = [owner("shop"), owner("payments")];
     let items: Vec<Item> = (0..PAIRS)

@@ -32,6 +32,7 @@ fn end(ns: &str, pod: &str, node: &str, az: &str, ip: &'static str) -> End {
             pod: pod.into(),
             node: node.into(),
             az: az.into(),
+            service: tcptop::attribution::NO_SERVICE.into(),
         },
         ip,
     }

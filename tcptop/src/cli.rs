@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 
-    /// Group rows by these dimensions of both ends: ip, pod, namespace, node, az.
+    /// Group rows by these dimensions of both ends: ip, pod, namespace, node, az, service.
     #[arg(
         long,
         value_name = "DIM[,DIM...]",

@@ -15,6 +15,7 @@ pub fn owner(ns: &str, pod: &str, node: &str, az: &str) -> Attribution {
         pod: pod.into(),
         node: node.into(),
         az: az.into(),
+        service: crate::attribution::NO_SERVICE.into(),
     }
 }
 

@@ -16,16 +16,20 @@ pub enum Dimension {
     Node,
     /// The node's availability zone.
     Az,
+    /// The Service a ClusterIP peer was reached through (`namespace/name`), `-` for
+    /// an end not reached through one.
+    Service,
 }
 
 impl Dimension {
     /// Every dimension, in the order the CLI lists them.
-    pub const ALL: [Dimension; 5] = [
+    pub const ALL: [Dimension; 6] = [
         Dimension::Ip,
         Dimension::Pod,
         Dimension::Namespace,
         Dimension::Node,
         Dimension::Az,
+        Dimension::Service,
     ];
 
     /// The name used on the command line and in output field names.
@@ -36,6 +40,7 @@ impl Dimension {
             Dimension::Namespace => "namespace",
             Dimension::Node => "node",
             Dimension::Az => "az",
+            Dimension::Service => "service",
         }
     }
 
@@ -47,6 +52,7 @@ impl Dimension {
             Dimension::Namespace => 2,
             Dimension::Node => 3,
             Dimension::Az => 4,
+            Dimension::Service => 5,
         }
     }
 
@@ -58,6 +64,7 @@ impl Dimension {
             Dimension::Namespace => owner.namespace.clone(),
             Dimension::Node => owner.node.clone(),
             Dimension::Az => owner.az.clone(),
+            Dimension::Service => owner.service.clone(),
         }
     }
 }
@@ -75,7 +82,9 @@ impl FromStr for Dimension {
         Dimension::ALL
             .into_iter()
             .find(|d| d.name() == s.trim())
-            .ok_or_else(|| format!("unknown dimension '{s}': use ip, pod, namespace, node or az"))
+            .ok_or_else(|| {
+                format!("unknown dimension '{s}': use ip, pod, namespace, node, az or service")
+            })
     }
 }
 

@@ -69,6 +69,7 @@ mod tests {
                     pod: format!("web-{}", v4.octets()[3]).into(),
                     node: "n1".into(),
                     az: "a".into(),
+                    service: crate::attribution::NO_SERVICE.into(),
                 },
                 _ => Attribution::unknown(),
             }

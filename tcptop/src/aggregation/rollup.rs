@@ -173,6 +173,7 @@ mod tests {
             pod: format!("{ns}-{i}").into(),
             node: "n1".into(),
             az: format!("az-{}", ns.len() % 2).into(),
+            service: crate::attribution::NO_SERVICE.into(),
         };
         let counters = Counters {
             connections: 1,

@@ -12,6 +12,7 @@ fn owner(ns: &str, az: &str) -> Attribution {
         pod: format!("{ns}-pod").into(),
         node: "node-1".into(),
         az: az.into(),
+        service: crate::attribution::NO_SERVICE.into(),
     }
 }
 

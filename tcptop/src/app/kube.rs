@@ -1,11 +1,15 @@
 //! Starts the Kubernetes attribution for a mode: the watch cache (unless `--no-kube`),
 //! its status, and the line that reports it on stderr.
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Result;
 
 use crate::{
     attribution::{
+        conntrack::{NatCache, NatError},
         kube::{Environment, KubeCache, KubeOptions, KubeResolver, KubeStatus, ZoneLabels},
         IpOnly, Resolver,
     },
@@ -16,8 +20,14 @@ use crate::{
 pub enum Labels {
     /// `--no-kube`, or a replay.
     IpOnly(IpOnly),
-    /// The watch cache, its resolver, and when it was started.
-    Kube(KubeCache, KubeResolver, Instant),
+    /// The watch cache, its resolver, when it was started, and the conntrack table its
+    /// resolver reads Service backends from (or why it cannot).
+    Kube(
+        KubeCache,
+        KubeResolver,
+        Instant,
+        Result<Arc<NatCache>, NatError>,
+    ),
 }
 
 impl Labels {
@@ -25,7 +35,7 @@ impl Labels {
     pub fn resolver(&self) -> &dyn Resolver {
         match self {
             Labels::IpOnly(r) => r,
-            Labels::Kube(_, r, _) => r,
+            Labels::Kube(_, r, ..) => r,
         }
     }
 
@@ -38,7 +48,7 @@ impl Labels {
     pub fn status(&self) -> KubeStatus {
         match self {
             Labels::IpOnly(_) => KubeStatus::Disabled,
-            Labels::Kube(cache, _, _) => cache.status(),
+            Labels::Kube(cache, ..) => cache.status(),
         }
     }
 
@@ -47,7 +57,7 @@ impl Labels {
     pub async fn settle(&self, limit: Duration) -> KubeStatus {
         match self {
             Labels::IpOnly(_) => KubeStatus::Disabled,
-            Labels::Kube(cache, _, _) => cache.wait_settled(limit).await,
+            Labels::Kube(cache, ..) => cache.wait_settled(limit).await,
         }
     }
 
@@ -55,7 +65,7 @@ impl Labels {
     /// still connecting said to have not answered since it started; `None` with
     /// `--no-kube`.
     pub fn status_line(&self) -> Option<String> {
-        let Labels::Kube(cache, _, started) = self else {
+        let Labels::Kube(cache, _, started, _) = self else {
             return None;
         };
         let within = format!("{:.1}s", started.elapsed().as_secs_f64());
@@ -82,6 +92,15 @@ impl Labels {
         };
         Some(format!("tcptop: {status}"))
     }
+
+    /// Why Service peers stay `svc/<name>`, when conntrack cannot be read.
+    pub fn nat_problem(&self) -> Option<NatError> {
+        match self {
+            Labels::IpOnly(_) => None,
+            Labels::Kube(.., Err(e)) => Some(e.clone()),
+            Labels::Kube(.., Ok(nat)) => nat.problem(),
+        }
+    }
 }
 
 /// The cache options given on the command line.
@@ -104,6 +123,10 @@ pub async fn start(args: &Args) -> Result<Labels> {
     }
     let started = Instant::now();
     let cache = KubeCache::start(&options(args), &Environment::current()).await?;
-    let resolver = cache.resolver();
-    Ok(Labels::Kube(cache, resolver, started))
+    let nat = NatCache::conntrack().map(Arc::new);
+    let resolver = match &nat {
+        Ok(n) => cache.resolver().with_nat(n.clone()),
+        Err(_) => cache.resolver(),
+    };
+    Ok(Labels::Kube(cache, resolver, started, nat))
 }

@@ -45,9 +45,19 @@ fn kube_status(labels: &Labels) -> Kube {
         KubeStatus::Connecting { .. } => Level::Warn,
         KubeStatus::Unavailable { .. } => Level::Bad,
     };
-    Kube {
-        text: status.to_string(),
-        level,
+    match labels.nat_problem() {
+        Some(why) => Kube {
+            text: format!("{status} · {why}"),
+            level: if level == Level::Bad {
+                Level::Bad
+            } else {
+                Level::Warn
+            },
+        },
+        None => Kube {
+            text: status.to_string(),
+            level,
+        },
     }
 }
 

@@ -42,6 +42,9 @@ pub fn run(args: &Args) -> Result<()> {
     if let Some(line) = labels.status_line() {
         eprintln!("{line}");
     }
+    if let Some(why) = labels.nat_problem() {
+        eprintln!("tcptop: {why}");
+    }
     if let Some(w) = &window.warning {
         eprintln!("tcptop: {w}");
     }

@@ -4,9 +4,13 @@
 //! Kubernetes resolver answers from a watch cache. Every close record is attributed
 //! once, on arrival, into an [`AttributedClose`]; an [`Item`] is what this stage hands
 //! on, to aggregation and to recordings.
+pub mod conntrack;
 pub mod kube;
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +20,8 @@ use crate::collector::{live::LiveDelta, CloseEvent, DropCounters, FoldedTotals};
 pub const UNKNOWN: &str = "unknown";
 /// The label for loopback addresses.
 pub const LOOPBACK: &str = "loopback";
+/// The `service` of an end that is not reached through a Service.
+pub const NO_SERVICE: &str = "-";
 
 /// What an IP address belongs to. Every field is a display label, never empty.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,6 +34,15 @@ pub struct Attribution {
     pub node: Arc<str>,
     /// Availability zone of the node.
     pub az: Arc<str>,
+    /// `namespace/name` of the Service this end was reached through (a ClusterIP
+    /// peer, whether or not its backend pod was found); [`NO_SERVICE`] otherwise.
+    #[serde(default = "no_service")]
+    pub service: Arc<str>,
+}
+
+/// [`NO_SERVICE`], for recordings made before ends had a service.
+fn no_service() -> Arc<str> {
+    Arc::from(NO_SERVICE)
 }
 
 impl Attribution {
@@ -39,6 +54,7 @@ impl Attribution {
             pod: l.clone(),
             node: l.clone(),
             az: l,
+            service: no_service(),
         }
     }
 
@@ -53,6 +69,15 @@ impl Attribution {
 pub trait Resolver {
     /// The owner of `ip`, as far as this resolver knows now.
     fn resolve(&self, ip: IpAddr) -> Attribution;
+
+    /// The owner of the peer end of the socket `local` -> `peer`: for a peer that is a
+    /// Service address, the backend pod the connection was translated to, where the
+    /// resolver can find it. `last` says the socket is closing: nothing will ask for
+    /// it again.
+    fn resolve_peer(&self, local: SocketAddr, peer: SocketAddr, last: bool) -> Attribution {
+        let _ = (local, last);
+        self.resolve(peer.ip())
+    }
 }
 
 /// The resolver used without Kubernetes: loopback is `loopback`, the rest `unknown`.
@@ -102,7 +127,7 @@ impl AttributedClose {
     pub fn new(event: CloseEvent, resolver: &dyn Resolver) -> Self {
         Self {
             local: resolver.resolve(event.local.ip()),
-            peer: resolver.resolve(event.peer.ip()),
+            peer: resolver.resolve_peer(event.local, event.peer, true),
             event,
         }
     }
@@ -146,7 +171,7 @@ impl AttributedLive {
     pub fn new(delta: LiveDelta, resolver: &dyn Resolver) -> Self {
         Self {
             local: resolver.resolve(delta.local.ip()),
-            peer: resolver.resolve(delta.peer.ip()),
+            peer: resolver.resolve_peer(delta.local, delta.peer, false),
             delta,
         }
     }

@@ -13,6 +13,7 @@ fn items() -> Vec<Item> {
         pod: "web-1".into(),
         node: "n1".into(),
         az: "az-a".into(),
+        service: crate::attribution::NO_SERVICE.into(),
     };
     vec![
         Item::Close(AttributedClose {

@@ -20,7 +20,7 @@ use super::{
     intern::Interner,
     slab::{FastMap, Slab},
 };
-use crate::attribution::{Attribution, UNKNOWN};
+use crate::attribution::{Attribution, NO_SERVICE, UNKNOWN};
 
 /// The namespace label of node addresses and hostNetwork pods.
 pub const NODE_NAMESPACE: &str = "node";
@@ -56,6 +56,7 @@ pub struct Index {
     strings: Interner,
     unknown: Arc<str>,
     node_ns: Arc<str>,
+    no_service: Arc<str>,
     epoch: Instant,
     pods: Slab<PodEntry>,
     pod_slots: FastMap<Uid, u32>,
@@ -76,6 +77,7 @@ impl Default for Index {
         Self {
             unknown: strings.get(UNKNOWN),
             node_ns: strings.get(NODE_NAMESPACE),
+            no_service: strings.get(NO_SERVICE),
             strings,
             epoch: Instant::now(),
             pods: Slab::default(),

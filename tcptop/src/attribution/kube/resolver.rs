@@ -1,8 +1,15 @@
 //! The Kubernetes [`Resolver`]: one read lock and one hash lookup per IP, no API call.
-use std::{net::IpAddr, sync::Arc};
+//! A peer that is a Service address becomes the backend pod conntrack says the
+//! connection was translated to, where a [`NatCache`] is given.
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use super::watch::Shared;
-use crate::attribution::{is_loopback, Attribution, Resolver, LOOPBACK, UNKNOWN};
+use crate::attribution::{
+    conntrack::NatCache, is_loopback, Attribution, Resolver, LOOPBACK, NO_SERVICE, UNKNOWN,
+};
 
 /// The label of IPs that the current cache does not know.
 pub const EXTERNAL: &str = "external";
@@ -14,6 +21,7 @@ pub struct KubeResolver {
     loopback: Attribution,
     unknown: Attribution,
     external: Attribution,
+    nat: Option<Arc<NatCache>>,
 }
 
 impl KubeResolver {
@@ -24,7 +32,14 @@ impl KubeResolver {
             loopback: Attribution::all(LOOPBACK),
             unknown: Attribution::all(UNKNOWN),
             external: Attribution::all(EXTERNAL),
+            nat: None,
         }
+    }
+
+    /// Finds Service peers' backends with `nat`.
+    pub fn with_nat(mut self, nat: Arc<NatCache>) -> Self {
+        self.nat = Some(nat);
+        self
     }
 }
 
@@ -45,6 +60,22 @@ impl Resolver for KubeResolver {
             Some(a) => a,
             None if idx.current() => self.external.clone(),
             None => self.unknown.clone(),
+        }
+    }
+
+    /// A Service peer is the backend pod conntrack names, keeping the Service; without
+    /// a backend it stays the Service (`svc/<name>`).
+    fn resolve_peer(&self, local: SocketAddr, peer: SocketAddr, last: bool) -> Attribution {
+        let owner = self.resolve(peer.ip());
+        if &*owner.service == NO_SERVICE {
+            return owner;
+        }
+        match self.nat.as_ref().and_then(|n| n.backend(local, peer, last)) {
+            Some(backend) => Attribution {
+                service: owner.service,
+                ..self.resolve(backend.ip())
+            },
+            None => owner,
         }
     }
 }

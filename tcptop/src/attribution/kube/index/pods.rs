@@ -19,6 +19,7 @@ impl Index {
             pod: p.name.clone(),
             node: node.node.clone(),
             az: node.az.clone(),
+            service: self.no_service.clone(),
         }
     }
 
