@@ -9,12 +9,13 @@ use crate::run;
 /// The bpf-linker release the eBPF build is known to work with.
 const BPF_LINKER: &str = "0.10.0";
 
-/// Debian packages the tests and benchmarks use: ip and nft for the test network
+/// Debian packages the tests and benchmarks use: ip, nft and iptables for the test network
 /// namespaces, bpftrace and bpftool for the kernel-cost baseline, skopeo and umoci to
 /// check the OCI image, tmux for the UI tests, musl-tools for the static binary.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("nft", "nftables"),
+    ("iptables-nft-restore", "iptables"),
     ("bpftrace", "bpftrace"),
     ("bpftool", "bpftool"),
     ("skopeo", "skopeo"),

@@ -28,6 +28,13 @@ pub enum NatError {
          nf_conntrack_netlink)"
     )]
     Unavailable,
+    /// Lookups find no entries: the connections were translated in another network
+    /// namespace than tcptop's.
+    #[error(
+        "conntrack: no entry for Service connections, so they stay svc/<name> (run tcptop \
+         in the node's network namespace: hostNetwork: true)"
+    )]
+    NotHere,
     /// Another failure, with the kernel's words.
     #[error("conntrack: {0}")]
     Other(String),
@@ -187,6 +194,7 @@ pub struct NatCache {
 struct CacheState {
     open: HashMap<(SocketAddr, SocketAddr), Option<SocketAddr>>,
     evicted: u64,
+    found_any: bool,
     problem: Option<NatError>,
 }
 
@@ -221,7 +229,10 @@ impl NatCache {
         }
         let found = match self.inner.backend(local, peer) {
             Ok(b) => {
-                st.problem = None;
+                // One miss after a hit is a connection gone from the table; misses
+                // alone mean the table is not the one that translated them.
+                st.found_any |= b.is_some();
+                st.problem = (!st.found_any).then_some(NatError::NotHere);
                 b
             }
             Err(e) => {
@@ -306,6 +317,22 @@ mod tests {
             "once while open, once after"
         );
         assert_eq!(cache.problem(), None);
+    }
+
+    #[test]
+    fn misses_alone_say_tcptop_is_in_the_wrong_namespace() {
+        let cache = NatCache::new(Box::new(Fake {
+            asked: Arc::default(),
+            answer: Ok(None),
+        }));
+        let (l, p) = (addr("10.0.0.2:40000"), addr("10.96.0.10:80"));
+        assert_eq!(cache.backend(l, p, true), None);
+        assert_eq!(cache.problem(), Some(NatError::NotHere));
+        assert!(cache
+            .problem()
+            .unwrap()
+            .to_string()
+            .contains("node's network namespace"));
     }
 
     #[test]

@@ -166,7 +166,12 @@ impl FakeApi {
 
     /// Starts a server on `port` of 127.0.0.1 (0: any free one).
     pub async fn start_on(port: u16) -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        Self::start_at(SocketAddr::from(([127, 0, 0, 1], port))).await
+    }
+
+    /// Starts a server listening on `addr`, in the calling thread's network namespace.
+    pub async fn start_at(addr: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind the fake API server");
         let addr = listener.local_addr().unwrap();
