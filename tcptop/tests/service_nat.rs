@@ -253,11 +253,14 @@ fn tcptop(ns: &str, wrap: &[&str], kubeconfig: &Path) -> (Child, mpsc::Receiver<
         }
     });
     loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("tcptop never attached");
-        if line.contains("attached") {
-            return (child, rx);
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.contains("attached") => return (child, rx),
+            Ok(_) => {}
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("tcptop never attached");
+            }
         }
     }
 }
