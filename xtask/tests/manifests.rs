@@ -245,3 +245,22 @@ fn daemonset_is_least_privilege_and_everywhere() {
         Some("spec.nodeName")
     );
 }
+
+#[test]
+fn the_service_backends_opt_in_adds_the_host_network_and_net_admin_only() {
+    let path = deploy_dir().join("service-backends/patch.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    let patch = &YamlLoader::load_from_str(&text).unwrap()[0];
+    let pod = &patch["spec"]["template"]["spec"];
+    assert_eq!(pod["hostNetwork"].as_bool(), Some(true));
+    assert_eq!(pod["dnsPolicy"].as_str(), Some("ClusterFirstWithHostNet"));
+    let pod_keys: Vec<_> = pod.as_hash().unwrap().keys().collect();
+    assert_eq!(pod_keys.len(), 3, "nothing else changes: {pod_keys:?}");
+    let c = &pod["containers"][0];
+    assert_eq!(c["name"].as_str(), Some("tcptop"), "merges by container name");
+    assert_eq!(
+        sorted(strings(&c["securityContext"]["capabilities"]["add"])),
+        ["BPF", "NET_ADMIN", "PERFMON"]
+    );
+    assert!(c["securityContext"]["privileged"].is_badvalue());
+}
