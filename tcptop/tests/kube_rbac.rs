@@ -1,5 +1,5 @@
 //! deploy/rbac.yaml grants every request the watch cache makes, and nothing more than
-//! reading pods, nodes and services.
+//! reading pods, nodes and services, and replicasets in the apps group.
 mod support_kube;
 
 use std::time::Duration;
@@ -21,9 +21,18 @@ fn cluster_role() -> ClusterRole {
     serde_json::from_value(role).expect("a valid ClusterRole")
 }
 
+/// The API group of a resource tcptop reads.
+fn group(resource: &str) -> &'static str {
+    if resource == "replicasets" {
+        "apps"
+    } else {
+        ""
+    }
+}
+
 fn granted(role: &ClusterRole, resource: &str, verb: &str) -> bool {
     role.rules.iter().flatten().any(|r| {
-        r.api_groups.iter().flatten().any(|g| g.is_empty())
+        r.api_groups.iter().flatten().any(|g| g == group(resource))
             && r.resources.iter().flatten().any(|x| x == resource)
             && r.verbs.iter().any(|v| v == verb)
     })
@@ -42,12 +51,12 @@ fn role_is_named_tcptop_and_read_only() {
         }
         for x in r.resources.iter().flatten() {
             assert!(
-                ["pods", "nodes", "services"].contains(&x.as_str()),
+                ["pods", "nodes", "services", "replicasets"].contains(&x.as_str()),
                 "extra resource {x}"
             );
         }
     }
-    for res in ["pods", "nodes", "services"] {
+    for res in ["pods", "nodes", "services", "replicasets"] {
         for verb in ["get", "list", "watch"] {
             assert!(granted(&role, res, verb), "{verb} {res}");
         }
@@ -63,6 +72,13 @@ async fn role_grants_every_request_the_cache_makes() {
     let _cache = api.synced_cache(dir.path(), Duration::from_secs(20)).await;
     let reqs = api.requests();
     assert!(!reqs.is_empty());
+    // ReplicaSets are read as metadata only: their owner chain, never the objects.
+    let rs: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.resource == "replicasets")
+        .collect();
+    assert!(!rs.is_empty(), "{reqs:?}");
+    assert!(rs.iter().all(|r| r.meta_only), "{rs:?}");
     for r in &reqs {
         assert!(
             granted(&role, &r.resource, r.verb),

@@ -223,7 +223,7 @@ async fn watch_events_update_the_cache_and_deleted_pods_linger() {
     lingers(&cache, "10.96.0.10", "svc/db", since, grace).await;
     assert_eq!(who(&cache, "fd00:96::10")[0], "external");
     let watches = api.requests().iter().filter(|r| r.verb == "watch").count();
-    assert_eq!(watches, 3, "one watch per kind: {:?}", api.requests());
+    assert_eq!(watches, 4, "one watch per kind: {:?}", api.requests());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,8 @@
 //!
 //! Three `tcptop --once` runs watch the same connections at once:
 //! - in the node namespace: every client row names the backend pod and zone that the
-//!   servers' own accept logs say served it, with TCP_INFO's bytes, and the Service;
+//!   servers' own accept logs say served it, with TCP_INFO's bytes, the Service, and
+//!   the Deployment that owns the backends' ReplicaSet;
 //! - in the node namespace without CAP_NET_ADMIN: the peer stays `svc/api`, and one
 //!   line says why;
 //! - in the client's namespace, which has no NAT: the same, with its own reason.
@@ -214,6 +215,10 @@ fn api_in(node: &str, client_ns: &str) -> (u16, mpsc::Sender<()>) {
             }
             let svc = objects::service("shop", "api", &objects::uid(0x5c, 9), &[CLUSTER_IP]);
             s.apply("services", svc);
+            // The backends' ReplicaSet (objects::pod names it `<namespace>-7d9f8b6c5`)
+            // belongs to the Deployment `api`; the client's ReplicaSet is not listed.
+            let rs = objects::replicaset("shop", "shop-7d9f8b6c5", "api");
+            s.apply("replicasets", rs);
         });
         let port: u16 = api.url().rsplit(':').next().unwrap().parse().unwrap();
         url_tx.send(port).unwrap();
@@ -238,7 +243,7 @@ fn tcptop(ns: &str, wrap: &[&str], kubeconfig: &Path) -> (Child, mpsc::Receiver<
         .args(wrap)
         .arg(env!("CARGO_BIN_EXE_tcptop"))
         .args(["--once", "--duration", "12s", "--output", "json"])
-        .args(["--group-by", "namespace,pod,az,service"])
+        .args(["--group-by", "namespace,pod,az,service,workload"])
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .stdout(Stdio::piped())
@@ -390,6 +395,9 @@ fn service_peers_are_the_backend_pods_that_served_them() {
         assert_eq!(r["peer_az"], *az, "{r}");
         assert_eq!(r["peer_service"], "shop/api", "{r}");
         assert_eq!(r["local_service"], "-", "{r}");
+        assert_eq!(r["peer_workload"], "Deployment/api", "{r}");
+        let own = format!("ReplicaSet/{client_ns}-7d9f8b6c5");
+        assert_eq!(r["local_workload"], *own, "{r}");
         assert_eq!(r["connections"], n, "{r}");
         assert_eq!(r["bytes_sent"], bytes.sent, "{r}");
         assert_eq!(r["bytes_received"], bytes.received, "{r}");

@@ -145,20 +145,20 @@ fn apply_order_creates_the_namespace_first_and_the_daemonset_last() {
 }
 
 #[test]
-fn rbac_is_read_only_on_pods_nodes_and_services() {
+fn rbac_is_read_only_on_pods_nodes_services_and_replicasets() {
     let docs = documents();
     let role = find(&docs, "ClusterRole", "tcptop");
     let rules = role["rules"].as_vec().unwrap();
-    assert_eq!(rules.len(), 1);
-    assert_eq!(strings(&rules[0]["apiGroups"]), [""]);
-    assert_eq!(
-        sorted(strings(&rules[0]["resources"])),
-        ["nodes", "pods", "services"]
-    );
-    assert_eq!(
-        sorted(strings(&rules[0]["verbs"])),
-        ["get", "list", "watch"]
-    );
+    assert_eq!(rules.len(), 2);
+    let want = [
+        ("", vec!["nodes", "pods", "services"]),
+        ("apps", vec!["replicasets"]),
+    ];
+    for (rule, (group, resources)) in rules.iter().zip(want) {
+        assert_eq!(strings(&rule["apiGroups"]), [group]);
+        assert_eq!(sorted(strings(&rule["resources"])), resources);
+        assert_eq!(sorted(strings(&rule["verbs"])), ["get", "list", "watch"]);
+    }
     let binding = find(&docs, "ClusterRoleBinding", "tcptop");
     assert_eq!(binding["roleRef"]["kind"].as_str(), Some("ClusterRole"));
     assert_eq!(binding["roleRef"]["name"].as_str(), Some("tcptop"));
@@ -257,7 +257,11 @@ fn the_service_backends_opt_in_adds_the_host_network_and_net_admin_only() {
     let pod_keys: Vec<_> = pod.as_hash().unwrap().keys().collect();
     assert_eq!(pod_keys.len(), 3, "nothing else changes: {pod_keys:?}");
     let c = &pod["containers"][0];
-    assert_eq!(c["name"].as_str(), Some("tcptop"), "merges by container name");
+    assert_eq!(
+        c["name"].as_str(),
+        Some("tcptop"),
+        "merges by container name"
+    );
     assert_eq!(
         sorted(strings(&c["securityContext"]["capabilities"]["add"])),
         ["BPF", "NET_ADMIN", "PERFMON"]

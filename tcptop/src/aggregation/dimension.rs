@@ -19,17 +19,21 @@ pub enum Dimension {
     /// The Service a ClusterIP peer was reached through (`namespace/name`), `-` for
     /// an end not reached through one.
     Service,
+    /// The pod's controller (`Deployment/api`, `StatefulSet/db`, ...), `-` for a pod
+    /// without one; for other ends the same as `pod`.
+    Workload,
 }
 
 impl Dimension {
     /// Every dimension, in the order the CLI lists them.
-    pub const ALL: [Dimension; 6] = [
+    pub const ALL: [Dimension; 7] = [
         Dimension::Ip,
         Dimension::Pod,
         Dimension::Namespace,
         Dimension::Node,
         Dimension::Az,
         Dimension::Service,
+        Dimension::Workload,
     ];
 
     /// The name used on the command line and in output field names.
@@ -41,6 +45,7 @@ impl Dimension {
             Dimension::Node => "node",
             Dimension::Az => "az",
             Dimension::Service => "service",
+            Dimension::Workload => "workload",
         }
     }
 
@@ -53,6 +58,7 @@ impl Dimension {
             Dimension::Node => 3,
             Dimension::Az => 4,
             Dimension::Service => 5,
+            Dimension::Workload => 6,
         }
     }
 
@@ -65,6 +71,7 @@ impl Dimension {
             Dimension::Node => owner.node.clone(),
             Dimension::Az => owner.az.clone(),
             Dimension::Service => owner.service.clone(),
+            Dimension::Workload => owner.workload.clone(),
         }
     }
 }
@@ -83,7 +90,7 @@ impl FromStr for Dimension {
             .into_iter()
             .find(|d| d.name() == s.trim())
             .ok_or_else(|| {
-                format!("unknown dimension '{s}': use ip, pod, namespace, node, az or service")
+                format!("unknown dimension '{s}': use ip, pod, namespace, node, az, service or workload")
             })
     }
 }

@@ -70,6 +70,7 @@ mod tests {
                     node: "n1".into(),
                     az: "a".into(),
                     service: crate::attribution::NO_SERVICE.into(),
+                    workload: crate::attribution::NO_WORKLOAD.into(),
                 },
                 _ => Attribution::unknown(),
             }

@@ -174,6 +174,7 @@ mod tests {
             node: "n1".into(),
             az: format!("az-{}", ns.len() % 2).into(),
             service: crate::attribution::NO_SERVICE.into(),
+            workload: crate::attribution::NO_WORKLOAD.into(),
         };
         let counters = Counters {
             connections: 1,

@@ -13,6 +13,7 @@ fn owner(ns: &str, az: &str) -> Attribution {
         node: "node-1".into(),
         az: az.into(),
         service: crate::attribution::NO_SERVICE.into(),
+        workload: crate::attribution::NO_WORKLOAD.into(),
     }
 }
 

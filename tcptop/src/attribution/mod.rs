@@ -22,6 +22,8 @@ pub const UNKNOWN: &str = "unknown";
 pub const LOOPBACK: &str = "loopback";
 /// The `service` of an end that is not reached through a Service.
 pub const NO_SERVICE: &str = "-";
+/// The `workload` of a pod without a controller.
+pub const NO_WORKLOAD: &str = "-";
 
 /// What an IP address belongs to. Every field is a display label, never empty.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,9 +40,13 @@ pub struct Attribution {
     /// peer, whether or not its backend pod was found); [`NO_SERVICE`] otherwise.
     #[serde(default = "no_service")]
     pub service: Arc<str>,
+    /// A pod's controller, `Kind/name` (a ReplicaSet's Deployment: `Deployment/api`),
+    /// [`NO_WORKLOAD`] for a pod without one; for other ends the same as `pod`.
+    #[serde(default = "no_service")]
+    pub workload: Arc<str>,
 }
 
-/// [`NO_SERVICE`], for recordings made before ends had a service.
+/// `-` ([`NO_SERVICE`], [`NO_WORKLOAD`]), for recordings made before ends had them.
 fn no_service() -> Arc<str> {
     Arc::from(NO_SERVICE)
 }
@@ -53,8 +59,9 @@ impl Attribution {
             namespace: l.clone(),
             pod: l.clone(),
             node: l.clone(),
-            az: l,
+            az: l.clone(),
             service: no_service(),
+            workload: l,
         }
     }
 

@@ -14,6 +14,7 @@ fn items() -> Vec<Item> {
         node: "n1".into(),
         az: "az-a".into(),
         service: crate::attribution::NO_SERVICE.into(),
+        workload: crate::attribution::NO_WORKLOAD.into(),
     };
     vec![
         Item::Close(AttributedClose {

@@ -26,10 +26,12 @@ pub(crate) struct App {
     kill: watch::Receiver<u64>,
 }
 
-/// The routes: `/api/v1/{pods,nodes,services}`, anything else 404.
+/// The routes: `/api/v1/{pods,nodes,services}` and `/apis/apps/v1/replicasets`,
+/// anything else 404.
 pub(crate) fn router(store: Arc<Mutex<Store>>, kill: watch::Receiver<u64>) -> Router {
     Router::new()
         .route("/api/v1/{resource}", get(handle))
+        .route("/apis/apps/v1/{resource}", get(handle))
         .fallback(other)
         .with_state(App { store, kill })
 }
@@ -58,6 +60,7 @@ async fn other(State(app): State<App>, headers: HeaderMap, uri: axum::http::Uri)
         verb: "other",
         query: BTreeMap::new(),
         authorization: authorization(&headers),
+        meta_only: false,
     });
     status(
         StatusCode::NOT_FOUND,
@@ -66,13 +69,33 @@ async fn other(State(app): State<App>, headers: HeaderMap, uri: axum::http::Uri)
     )
 }
 
+/// The object as a metadata-only request gets it: `PartialObjectMetadata`.
+fn metadata_of(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj["metadata"]})
+}
+
 async fn handle(
     State(app): State<App>,
     UrlPath(resource): UrlPath<String>,
     Query(q): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
 ) -> Response {
     let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
+    let meta_only = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"));
+    // ReplicaSets live in the apps group, the rest in the core group.
+    let grouped = uri.path().starts_with("/apis/apps/v1/");
+    if grouped != (resource == "replicasets") {
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{} not found", uri.path()),
+        );
+    }
     let verb = if watching { "watch" } else { "list" };
     let mut s = app.store.lock().unwrap();
     let auth = authorization(&headers);
@@ -81,6 +104,7 @@ async fn handle(
         verb,
         query: q.clone(),
         authorization: auth.clone(),
+        meta_only,
     });
     if let Some(want) = &s.bearer {
         if !auth
@@ -109,13 +133,18 @@ async fn handle(
         return status(StatusCode::FORBIDDEN, "Forbidden", msg);
     }
     if watching {
-        watch_response(&mut s, kind, &q, app.kill.clone())
+        watch_response(&mut s, kind, &q, app.kill.clone(), meta_only)
     } else {
-        list_response(&s, kind, &q)
+        list_response(&s, kind, &q, meta_only)
     }
 }
 
-fn list_response(s: &Store, kind: &'static str, q: &BTreeMap<String, String>) -> Response {
+fn list_response(
+    s: &Store,
+    kind: &'static str,
+    q: &BTreeMap<String, String>,
+    meta_only: bool,
+) -> Response {
     if q.contains_key("continue") && q.contains_key("resourceVersion") {
         return status(
             StatusCode::BAD_REQUEST,
@@ -153,15 +182,23 @@ fn list_response(s: &Store, kind: &'static str, q: &BTreeMap<String, String>) ->
             more = true;
             break;
         }
-        items.push(v);
+        items.push(if meta_only { metadata_of(v) } else { v.clone() });
         last = Some(k);
     }
     let mut meta = json!({"resourceVersion": list_rv.to_string()});
     if more {
         meta["continue"] = json!(format!("{list_rv}:{}", last.unwrap()));
     }
-    let body = json!({"kind": format!("{}List", objects::kind_name(kind)), "apiVersion": "v1",
-        "metadata": meta, "items": items});
+    let (list_kind, version) = if meta_only {
+        ("PartialObjectMetadataList".to_string(), "meta.k8s.io/v1")
+    } else {
+        (
+            format!("{}List", objects::kind_name(kind)),
+            objects::api_version(kind),
+        )
+    };
+    let body = json!({"kind": list_kind, "apiVersion": version, "metadata": meta,
+        "items": items});
     (
         [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
@@ -180,6 +217,7 @@ fn watch_response(
     kind: &'static str,
     q: &BTreeMap<String, String>,
     mut kill: watch::Receiver<u64>,
+    meta_only: bool,
 ) -> Response {
     let from: u64 = q
         .get("resourceVersion")
@@ -213,10 +251,17 @@ fn watch_response(
     }
     let mut events = s.events.subscribe();
     let seen = s.rv;
+    // Metadata-only watches get each object's metadata (bookmarks have nothing else).
+    let shape = move |ev: &Value| -> Value {
+        if !meta_only || ev["type"] == "ERROR" {
+            return ev.clone();
+        }
+        json!({"type": ev["type"], "object": metadata_of(&ev["object"])})
+    };
     kill.mark_unchanged();
     tokio::spawn(async move {
         for ev in &backlog {
-            if tx.send(line(ev)).await.is_err() {
+            if tx.send(line(&shape(ev))).await.is_err() {
                 return;
             }
         }
@@ -227,7 +272,7 @@ fn watch_response(
                 ev = events.recv() => match ev {
                     // Events after `seen` only: the backlog had the rest.
                     Ok((k, rv, ev)) if k == kind && (rv > seen || ev["type"] == "BOOKMARK") => {
-                        if tx.send(line(&ev)).await.is_err() { return; }
+                        if tx.send(line(&shape(&ev))).await.is_err() { return; }
                     }
                     Ok(_) => {}
                     Err(_) => return,

@@ -25,12 +25,12 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot, watch};
 
 /// The kinds served, by their plural.
-pub const KINDS: [&str; 3] = ["pods", "nodes", "services"];
+pub const KINDS: [&str; 4] = ["pods", "nodes", "services", "replicasets"];
 
 /// One request the server answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
-    /// `pods`, `nodes`, `services`, or the path of anything else.
+    /// `pods`, `nodes`, `services`, `replicasets`, or the path of anything else.
     pub resource: String,
     /// `list` or `watch` (or `other`).
     pub verb: &'static str,
@@ -38,6 +38,8 @@ pub struct Request {
     pub query: BTreeMap<String, String>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// Asked for metadata only (`Accept: ...;as=PartialObjectMetadataList`).
+    pub meta_only: bool,
 }
 
 #[derive(Default)]
@@ -296,7 +298,7 @@ impl FakeApi {
         let s = self.store.lock().unwrap();
         for kind in KINDS {
             let obj = json!({"type": "BOOKMARK", "object": {
-                "kind": objects::kind_name(kind), "apiVersion": "v1",
+                "kind": objects::kind_name(kind), "apiVersion": objects::api_version(kind),
                 "metadata": {"resourceVersion": s.rv.to_string()}}});
             let _ = s.events.send((kind, s.rv, obj));
         }

@@ -10,8 +10,33 @@ pub fn kind_name(plural: &str) -> &'static str {
         "pods" => "Pod",
         "nodes" => "Node",
         "services" => "Service",
+        "replicasets" => "ReplicaSet",
         other => panic!("unknown kind {other}"),
     }
+}
+
+/// `v1`, or `apps/v1` for ReplicaSets.
+pub fn api_version(plural: &str) -> &'static str {
+    match plural {
+        "replicasets" => "apps/v1",
+        _ => "v1",
+    }
+}
+
+/// A ReplicaSet controlled by the Deployment `deployment`, as the API server lists it.
+pub fn replicaset(ns: &str, name: &str, deployment: &str) -> Value {
+    json!({
+        "kind": "ReplicaSet", "apiVersion": "apps/v1",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(0x7e, name.len() as u32),
+            "labels": {"app": deployment, "pod-template-hash": "7d9f8b6c5"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                "name": deployment, "uid": "22222222-3333-4444-8555-666666666666",
+                "controller": true, "blockOwnerDeletion": true}]},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": deployment}},
+            "template": {"metadata": {"labels": {"app": deployment}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.2.3"}]}}},
+        "status": {"replicas": 2, "readyReplicas": 2}
+    })
 }
 
 /// A deterministic UUID for `n` in `space`.

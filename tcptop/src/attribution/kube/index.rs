@@ -11,21 +11,24 @@ mod addresses;
 mod entries;
 mod owners;
 mod pods;
+mod workloads;
 
 pub use entries::Rank;
 use entries::{NodeEntry, PodEntry, ServiceEntry, Uid, TICKS_PER_SEC};
 use owners::{IpOwners, Owner};
+use workloads::Workloads;
 
 use super::{
     intern::Interner,
+    records::ReplicaSetRecord,
     slab::{FastMap, Slab},
 };
-use crate::attribution::{Attribution, NO_SERVICE, UNKNOWN};
+use crate::attribution::{Attribution, NO_SERVICE, NO_WORKLOAD, UNKNOWN};
 
 /// The namespace label of node addresses and hostNetwork pods.
 pub const NODE_NAMESPACE: &str = "node";
 
-/// The three watched kinds, whose relists are tracked apart.
+/// The watched kinds, whose relists are tracked apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// Pods.
@@ -34,18 +37,21 @@ pub enum Kind {
     Nodes,
     /// Services.
     Services,
+    /// ReplicaSets (their metadata only: the owner chain).
+    ReplicaSets,
 }
 
 impl Kind {
     /// Every kind, in status order.
-    pub const ALL: [Kind; 3] = [Kind::Pods, Kind::Nodes, Kind::Services];
+    pub const ALL: [Kind; 4] = [Kind::Pods, Kind::Nodes, Kind::Services, Kind::ReplicaSets];
 
-    /// The API resource name: `pods`, `nodes` or `services`.
+    /// The API resource name: `pods`, `nodes`, `services` or `replicasets`.
     pub fn plural(self) -> &'static str {
         match self {
             Kind::Pods => "pods",
             Kind::Nodes => "nodes",
             Kind::Services => "services",
+            Kind::ReplicaSets => "replicasets",
         }
     }
 }
@@ -57,6 +63,7 @@ pub struct Index {
     unknown: Arc<str>,
     node_ns: Arc<str>,
     no_service: Arc<str>,
+    no_workload: Arc<str>,
     epoch: Instant,
     pods: Slab<PodEntry>,
     pod_slots: FastMap<Uid, u32>,
@@ -64,10 +71,11 @@ pub struct Index {
     node_slots: FastMap<Arc<str>, u32>,
     services: Slab<ServiceEntry>,
     service_slots: FastMap<Uid, u32>,
+    workloads: Workloads,
     by_ip: IpOwners,
-    generation: [u32; 3],
+    generation: [u32; Kind::ALL.len()],
     /// Per kind, while a list runs: the tick it began, which its new claims take.
-    listing: [Option<u32>; 3],
+    listing: [Option<u32>; Kind::ALL.len()],
     current: bool,
 }
 
@@ -78,6 +86,7 @@ impl Default for Index {
             unknown: strings.get(UNKNOWN),
             node_ns: strings.get(NODE_NAMESPACE),
             no_service: strings.get(NO_SERVICE),
+            no_workload: strings.get(NO_WORKLOAD),
             strings,
             epoch: Instant::now(),
             pods: Slab::default(),
@@ -86,9 +95,10 @@ impl Default for Index {
             node_slots: FastMap::default(),
             services: Slab::default(),
             service_slots: FastMap::default(),
+            workloads: Workloads::default(),
             by_ip: IpOwners::default(),
-            generation: [0; 3],
-            listing: [None; 3],
+            generation: [0; Kind::ALL.len()],
+            listing: [None; Kind::ALL.len()],
             current: false,
         }
     }
@@ -223,8 +233,20 @@ impl Index {
                     }
                 }
             }
+            Kind::ReplicaSets => self.workloads.end_relist(gen),
         }
         self.by_ip.shrink();
+    }
+
+    /// Adds or updates a ReplicaSet's owner chain.
+    pub fn apply_replicaset(&mut self, rec: &ReplicaSetRecord<'_>) {
+        let gen = self.generation[Kind::ReplicaSets as usize];
+        self.workloads.apply_replicaset(rec, gen);
+    }
+
+    /// A ReplicaSet was deleted.
+    pub fn delete_replicaset(&mut self, namespace: &str, name: &str) {
+        self.workloads.delete_replicaset(namespace, name);
     }
 
     fn index_ips(&mut self, ips: &[IpAddr], owner: Owner) {

@@ -2,7 +2,10 @@
 //! borrowed from the API objects. Pure conversion, no I/O.
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::{
+    api::core::v1::{Node, Pod, Service},
+    apimachinery::pkg::apis::meta::v1::ObjectMeta,
+};
 
 /// The zone label on the node, and the one read when it is missing.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
@@ -69,6 +72,31 @@ pub struct PodRecord<'a> {
     pub phase: Phase,
     /// `metadata.creationTimestamp` in seconds since the epoch (0 when missing).
     pub created: i64,
+    /// Its controller, from `metadata.ownerReferences`.
+    pub owner: Option<OwnerRef<'a>>,
+    /// The TCP ports a hostNetwork pod declares (`containerPort`, `hostPort`): a
+    /// connection to its node's IP on one of them is the pod's. Empty otherwise.
+    pub host_ports: Vec<u16>,
+}
+
+/// An object's controller: the owner reference with `controller: true`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnerRef<'a> {
+    /// `kind`: `ReplicaSet`, `StatefulSet`, `DaemonSet`, `Job`, ...
+    pub kind: &'a str,
+    /// `name`.
+    pub name: &'a str,
+}
+
+/// What tcptop keeps of a ReplicaSet: its owner chain only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaSetRecord<'a> {
+    /// `metadata.namespace`.
+    pub namespace: &'a str,
+    /// `metadata.name`.
+    pub name: &'a str,
+    /// Its controller (a Deployment, normally).
+    pub owner: Option<OwnerRef<'a>>,
 }
 
 /// What tcptop keeps of a Node.
@@ -95,6 +123,43 @@ pub struct ServiceRecord<'a> {
     pub ips: Vec<IpAddr>,
 }
 
+/// The controller among `m`'s owner references.
+fn controller(m: &ObjectMeta) -> Option<OwnerRef<'_>> {
+    m.owner_references
+        .as_deref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| OwnerRef {
+            kind: &o.kind,
+            name: &o.name,
+        })
+}
+
+/// The TCP ports `pod` declares, container and host ports alike, sorted.
+fn declared_ports(pod: &Pod) -> Vec<u16> {
+    let containers = pod.spec.iter().flat_map(|s| s.containers.iter());
+    let mut ports: Vec<u16> = containers
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter(|p| p.protocol.as_deref().unwrap_or("TCP") == "TCP")
+        .flat_map(|p| [Some(p.container_port), p.host_port])
+        .flatten()
+        .filter_map(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// The record of a ReplicaSet from its metadata, or `None` without a name.
+pub fn replicaset_record(m: &ObjectMeta) -> Option<ReplicaSetRecord<'_>> {
+    Some(ReplicaSetRecord {
+        namespace: m.namespace.as_deref().unwrap_or("default"),
+        name: m.name.as_deref()?,
+        owner: controller(m),
+    })
+}
+
 fn parse_ips<'a>(it: impl Iterator<Item = &'a str>) -> Vec<IpAddr> {
     let mut v: Vec<IpAddr> = it.filter_map(|s| s.trim().parse().ok()).collect();
     v.dedup();
@@ -114,15 +179,22 @@ pub fn pod_record(pod: &Pod) -> Option<PodRecord<'_>> {
         Some("Succeeded" | "Failed") => Phase::Finished,
         _ => Phase::Live,
     };
+    let host_network = spec.and_then(|s| s.host_network).unwrap_or(false);
     Some(PodRecord {
         uid: m.uid.as_deref()?,
         namespace: m.namespace.as_deref().unwrap_or("default"),
         name: m.name.as_deref()?,
         node: spec.and_then(|s| s.node_name.as_deref()).unwrap_or(""),
         ips,
-        host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+        host_network,
         phase,
         created: m.creation_timestamp.as_ref().map_or(0, |t| t.0.as_second()),
+        owner: controller(m),
+        host_ports: if host_network {
+            declared_ports(pod)
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -205,8 +277,42 @@ mod tests {
         .unwrap();
         let r = pod_record(&pod).unwrap();
         assert!(r.host_network);
+        assert_eq!(r.owner, None);
         assert_eq!(r.phase, Phase::Live);
         assert_eq!(r.ips, vec!["192.168.1.10".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn controllers_and_declared_ports() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "agent-x", "namespace": "ops", "uid": "u3",
+                "ownerReferences": [
+                    {"apiVersion": "v1", "kind": "ConfigMap", "name": "cm", "uid": "c"},
+                    {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent",
+                     "uid": "d", "controller": true}]},
+            "spec": {"nodeName": "n1", "hostNetwork": true, "containers": [
+                {"name": "a", "ports": [{"containerPort": 9100},
+                    {"containerPort": 53, "protocol": "UDP"}]},
+                {"name": "b", "ports": [{"containerPort": 8443, "hostPort": 443}]}]}
+        }))
+        .unwrap();
+        let r = pod_record(&pod).unwrap();
+        let daemonset = OwnerRef {
+            kind: "DaemonSet",
+            name: "agent",
+        };
+        assert_eq!(r.owner, Some(daemonset));
+        assert_eq!(r.host_ports, vec![443, 8443, 9100], "TCP only, sorted");
+        let rs: ObjectMeta =
+            serde_json::from_value(json!({"name": "api-7d9f", "namespace": "shop",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api",
+                "uid": "x", "controller": true}]}))
+            .unwrap();
+        let deployment = OwnerRef {
+            kind: "Deployment",
+            name: "api",
+        };
+        assert_eq!(replicaset_record(&rs).unwrap().owner, Some(deployment));
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub enum Setup {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Health {
     /// Per kind, in [`Kind::ALL`] order.
-    pub kinds: [KindHealth; 3],
+    pub kinds: [KindHealth; Kind::ALL.len()],
     /// The client's setup.
     pub setup: Setup,
 }
@@ -216,7 +216,8 @@ pub fn summarize(server: &str, health: &Health, pods: usize, now: Instant) -> Ku
         return KubeStatus::Unavailable {
             reason: format!(
                 "forbidden to {} cluster-wide: grant get/list/watch on pods, nodes, services \
-                 (deploy/rbac.yaml); labels are IP-level until then, retrying",
+                 and apps replicasets (deploy/rbac.yaml); labels are IP-level until then, \
+                 retrying",
                 forbidden.join(", ")
             ),
         };

@@ -8,9 +8,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::{
+    apps::v1::ReplicaSet,
+    core::v1::{Node, Pod, Service},
+};
 use kube::{
+    core::PartialObjectMeta,
     runtime::{watcher, WatchStreamExt},
     Api, Client, Resource, ResourceExt,
 };
@@ -19,7 +23,7 @@ use tokio::{sync::watch, task::JoinSet};
 
 use super::{
     index::{Index, Kind},
-    records::{node_record, pod_record, service_record, ZoneLabels},
+    records::{node_record, pod_record, replicaset_record, service_record, ZoneLabels},
     status::{classify, summarize, Failure, Health, KubeStatus, Setup},
 };
 
@@ -198,18 +202,35 @@ impl Watched for Service {
     }
 }
 
-/// Watches one kind cluster-wide until the task is aborted.
-async fn run<K>(api: Api<K>, shared: Arc<Shared>)
-where
-    K: Watched,
-    K::Scope: Send,
-{
-    // Pages of PAGE_SIZE without a resourceVersion: consistent lists, which the API
-    // server answers from its watch cache since 1.31 (ConsistentListFromCache), pages
-    // included since 1.34 (cache snapshots). kube-rs drops resourceVersion=0 from paged
-    // lists because the watch cache would ignore the limit.
-    let config = watcher::Config::default().page_size(PAGE_SIZE);
-    let mut events = watcher(api, config).default_backoff().boxed();
+/// A ReplicaSet's metadata: its owner chain is all that is kept.
+impl Watched for PartialObjectMeta<ReplicaSet> {
+    const KIND: Kind = Kind::ReplicaSets;
+    fn apply(&self, idx: &mut Index, _: &ZoneLabels, _: Instant) {
+        if let Some(r) = replicaset_record(&self.metadata) {
+            idx.apply_replicaset(&r);
+        }
+    }
+    fn delete(&self, idx: &mut Index, _: Instant) {
+        if let Some(r) = replicaset_record(&self.metadata) {
+            idx.delete_replicaset(r.namespace, r.name);
+        }
+    }
+}
+
+/// Pages of PAGE_SIZE without a resourceVersion: consistent lists, which the API
+/// server answers from its watch cache since 1.31 (ConsistentListFromCache), pages
+/// included since 1.34 (cache snapshots). kube-rs drops resourceVersion=0 from paged
+/// lists because the watch cache would ignore the limit.
+fn config() -> watcher::Config {
+    watcher::Config::default().page_size(PAGE_SIZE)
+}
+
+/// Feeds one kind's watch events into the index until the task is aborted.
+async fn run<K: Watched>(
+    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    shared: Arc<Shared>,
+) {
+    let mut events = events.default_backoff().boxed();
     while let Some(ev) = events.next().await {
         let ev = match ev {
             Ok(ev) => ev,
@@ -250,12 +271,21 @@ pub async fn janitor(shared: Arc<Shared>, grace: Duration) {
     }
 }
 
-/// Starts the three watchers with `client` on the current tokio runtime; dropping the
-/// set stops them.
+/// Starts the watchers with `client` on the current tokio runtime: pods, nodes and
+/// Services whole, ReplicaSets as metadata only; dropping the set stops them.
 pub fn spawn(client: &Client, shared: &Arc<Shared>) -> JoinSet<()> {
+    let c = || client.clone();
     let mut set = JoinSet::new();
-    set.spawn(run(Api::<Pod>::all(client.clone()), shared.clone()));
-    set.spawn(run(Api::<Node>::all(client.clone()), shared.clone()));
-    set.spawn(run(Api::<Service>::all(client.clone()), shared.clone()));
+    set.spawn(run(watcher(Api::<Pod>::all(c()), config()), shared.clone()));
+    set.spawn(run(
+        watcher(Api::<Node>::all(c()), config()),
+        shared.clone(),
+    ));
+    set.spawn(run(
+        watcher(Api::<Service>::all(c()), config()),
+        shared.clone(),
+    ));
+    let rs = watcher(Api::<PartialObjectMeta<ReplicaSet>>::all(c()), config());
+    set.spawn(run(rs, shared.clone()));
     set
 }

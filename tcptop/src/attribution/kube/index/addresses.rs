@@ -27,9 +27,10 @@ impl Index {
             attr: Attribution {
                 namespace: self.node_ns.clone(),
                 pod: label.clone(),
-                node: label,
+                node: label.clone(),
                 az: self.unknown.clone(),
                 service: self.no_service.clone(),
+                workload: label,
             },
             ips: Box::default(),
             seen: 0,
@@ -91,13 +92,15 @@ impl Index {
                 kept_claim(&old.ips, &rec.ips, old.claimed)
             })
             .unwrap_or_else(|| self.claim_tick(Kind::Services, now));
+        let pod: Arc<str> = Arc::from(format!("svc/{}", rec.name));
         let entry = ServiceEntry {
             attr: Attribution {
                 namespace: self.strings.get(rec.namespace),
-                pod: Arc::from(format!("svc/{}", rec.name)),
+                pod: pod.clone(),
                 node: self.unknown.clone(),
                 az: self.unknown.clone(),
                 service: Arc::from(format!("{}/{}", rec.namespace, rec.name)),
+                workload: pod,
             },
             ips: rec.ips.clone().into_boxed_slice(),
             seen,

@@ -28,6 +28,8 @@ pub(super) struct PodEntry {
     pub(super) name: Arc<str>,
     /// What keeps the index right but no lookup reads.
     pub(super) cold: Box<PodCold>,
+    /// Slot of its controller in the workloads (or `workloads::NO_WORKLOAD`).
+    pub(super) workload: u32,
     /// Slot of its node in the node slab (a placeholder until the node is listed).
     pub(super) node: u32,
     /// `creationTimestamp`, seconds since the epoch: breaks ties of claims made at

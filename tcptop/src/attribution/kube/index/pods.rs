@@ -20,6 +20,11 @@ impl Index {
             node: node.node.clone(),
             az: node.az.clone(),
             service: self.no_service.clone(),
+            workload: self
+                .workloads
+                .label(p.workload)
+                .unwrap_or(&self.no_workload)
+                .clone(),
         }
     }
 
@@ -57,6 +62,7 @@ impl Index {
                 seen,
                 claimed,
             }),
+            workload: self.workloads.acquire(rec.namespace, rec.owner),
             node: self.node_slot(rec.node),
             created: u32::try_from(rec.created.max(0)).unwrap_or(u32::MAX),
             deleted: 0,
@@ -66,6 +72,7 @@ impl Index {
         let slot = match slot {
             Some(slot) => {
                 let old = std::mem::replace(self.pods.get_mut(slot), entry);
+                self.workloads.release(old.workload);
                 self.unindex_ips(&old.cold.ips, Owner::Pod(slot));
                 slot
             }
@@ -92,6 +99,7 @@ impl Index {
     pub(super) fn remove_pod(&mut self, uid: Uid) {
         if let Some(slot) = self.pod_slots.remove(&uid) {
             let p = self.pods.remove(slot);
+            self.workloads.release(p.workload);
             self.unindex_ips(&p.cold.ips, Owner::Pod(slot));
         }
     }

@@ -17,6 +17,8 @@ fn pod<'a>(uid: &'a str, ns: &'a str, name: &'a str, node: &'a str, ips: &[&str]
         host_network: false,
         phase: Phase::Live,
         created: 100,
+        owner: None,
+        host_ports: Vec::new(),
     }
 }
 

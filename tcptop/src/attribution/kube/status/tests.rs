@@ -23,7 +23,7 @@ fn failed(listed: bool, f: Failure) -> KindHealth {
     }
 }
 
-fn health(kinds: [KindHealth; 3]) -> Health {
+fn health(kinds: [KindHealth; 4]) -> Health {
     Health {
         kinds,
         setup: Setup::Ready,
@@ -48,6 +48,7 @@ fn forbidden_kinds_are_named_together_in_one_line() {
         listed(),
         failed(false, Failure::Forbidden { verb: "list" }),
         failed(false, Failure::Forbidden { verb: "watch" }),
+        listed(),
     ]);
     let line = summarize("https://10.0.0.1:6443", &h, 3, Instant::now()).to_string();
     assert!(
@@ -65,6 +66,7 @@ fn unreachable_names_the_address() {
         failed(false, Failure::Unreachable { cause }),
         KindHealth::default(),
         KindHealth::default(),
+        KindHealth::default(),
     ]);
     assert_eq!(
         summarize("https://10.0.0.1:6443/", &h, 0, Instant::now()).to_string(),
@@ -77,7 +79,7 @@ fn unreachable_names_the_address() {
 #[test]
 fn synced_and_current_only_when_every_kind_is_listed_and_healthy() {
     let now = Instant::now();
-    let h = health([listed(), listed(), KindHealth::default()]);
+    let h = health([listed(), listed(), listed(), KindHealth::default()]);
     assert_eq!(
         summarize("s", &h, 5, now),
         KubeStatus::Connecting {
@@ -86,7 +88,7 @@ fn synced_and_current_only_when_every_kind_is_listed_and_healthy() {
         }
     );
     assert!(!h.current());
-    let mut h = health([listed(), listed(), listed()]);
+    let mut h = health([listed(), listed(), listed(), listed()]);
     assert_eq!(
         summarize("s", &h, 5, now).to_string(),
         "kubernetes: synced, 5 pods"
@@ -101,7 +103,7 @@ fn synced_and_current_only_when_every_kind_is_listed_and_healthy() {
 #[test]
 fn a_running_plugin_is_timed_and_a_failed_setup_speaks_first() {
     let since = Instant::now();
-    let mut h = health([listed(), listed(), listed()]);
+    let mut h = health([listed(), listed(), listed(), listed()]);
     h.setup = Setup::Plugin {
         command: "aws".into(),
         since,
