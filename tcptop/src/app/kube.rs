@@ -24,7 +24,7 @@ pub enum Labels {
     /// resolver reads Service backends from (or why it cannot).
     Kube(
         KubeCache,
-        KubeResolver,
+        Box<KubeResolver>,
         Instant,
         Result<Arc<NatCache>, NatError>,
     ),
@@ -35,7 +35,7 @@ impl Labels {
     pub fn resolver(&self) -> &dyn Resolver {
         match self {
             Labels::IpOnly(r) => r,
-            Labels::Kube(_, r, ..) => r,
+            Labels::Kube(_, r, ..) => &**r,
         }
     }
 
@@ -128,5 +128,5 @@ pub async fn start(args: &Args) -> Result<Labels> {
         Ok(n) => cache.resolver().with_nat(n.clone()),
         Err(_) => cache.resolver(),
     };
-    Ok(Labels::Kube(cache, resolver, started, nat))
+    Ok(Labels::Kube(cache, Box::new(resolver), started, nat))
 }
