@@ -43,14 +43,7 @@ fn pods(dual_stack: bool) -> Vec<Pod> {
                 i % NODES / 10,
                 i % NODES
             );
-            let mut pod = objects::pod(
-                &ns,
-                &name,
-                &objects::uid(i, i),
-                &node,
-                &ips,
-                "Running",
-            );
+            let mut pod = objects::pod(&ns, &name, &objects::uid(i, i), &node, &ips, "Running");
             pod["metadata"]["ownerReferences"][0]["name"] = replicaset(i).into();
             serde_json::from_value(pod).unwrap()
         })

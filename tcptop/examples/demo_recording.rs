@@ -25,6 +25,17 @@ struct End {
     ip: &'static str,
 }
 
+/// The controller a pod's name tells of: `api-7c9f8b-qx4s` is `Deployment/api`,
+/// `redis-0` is `StatefulSet/redis`; anything else owns itself.
+fn workload(pod: &str) -> String {
+    let parts: Vec<&str> = pod.rsplitn(3, '-').collect();
+    match parts.as_slice() {
+        [_, _, name] => format!("Deployment/{name}"),
+        [n, name] if n.parse::<u32>().is_ok() => format!("StatefulSet/{name}"),
+        _ => pod.to_string(),
+    }
+}
+
 fn end(ns: &str, pod: &str, node: &str, az: &str, ip: &'static str) -> End {
     End {
         owner: Attribution {
@@ -33,7 +44,7 @@ fn end(ns: &str, pod: &str, node: &str, az: &str, ip: &'static str) -> End {
             node: node.into(),
             az: az.into(),
             service: tcptop::attribution::NO_SERVICE.into(),
-            workload: tcptop::attribution::NO_WORKLOAD.into(),
+            workload: workload(pod).into(),
         },
         ip,
     }

@@ -238,8 +238,9 @@ fn live_traffic_sort_filter_help_resize_and_quit() {
     // Live traffic appears: the loopback pair shows in the default grouping.
     t.keys(&["t"]);
     t.wait_for("a loopback row", 10, |s| !rows(s, "loopback").is_empty());
-    // Regroup by IP (namespace,az > namespace > az > pod > ip) and filter to ours.
-    t.keys(&["g", "g", "g", "g"]);
+    // Regroup by IP (namespace,az > namespace > az > workload > pod > ip) and filter
+    // to ours.
+    t.keys(&["g", "g", "g", "g", "g"]);
     t.wait_for("ip pairs", 5, |s| s.contains("ip pairs"));
     t.keys(&["/"]);
     t.type_text(&format!("127.61.{n}."));
@@ -315,8 +316,9 @@ fn replay_in_tmux_drills_down_and_quits() {
         s.contains("REPLAY demo.jsonl") && s.contains("ip-10-0-1-23"),
         "{s}"
     );
-    // Pods talking to postgres (namespace,az > namespace > az > pod), since start.
-    t.keys(&["t", "g", "g", "g", "/"]);
+    // Pods talking to postgres (namespace,az > namespace > az > workload > pod),
+    // since start.
+    t.keys(&["t", "g", "g", "g", "g", "/"]);
     t.type_text("postgres");
     t.keys(&["Enter"]);
     t.wait_for("a pod pair", 10, |s| {

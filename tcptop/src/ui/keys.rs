@@ -23,13 +23,13 @@ pub const BINDINGS: [(&str, &str); 15] = [
     ),
     (
         "g",
-        "next grouping: namespace,az  namespace  az  pod  ip  node",
+        "regroup: namespace,az namespace az workload pod ip node service",
     ),
     ("t", "rates for the last interval / totals since start"),
     ("Space", "pause / resume refreshing (collection goes on)"),
     (
         "Enter",
-        "drill in: pairs > pods > IPs > sockets > one socket's fields",
+        "drill in: pairs > workloads > pods > IPs > sockets > fields",
     ),
     (
         "Backspace",

@@ -31,28 +31,33 @@ fn histogram_of_the_unhappy_pair() {
 }
 
 #[test]
+fn drill_down_to_workloads() {
+    frames("drill_workloads", "t5<Enter>");
+}
+
+#[test]
 fn drill_down_to_pods() {
-    frames("drill_pods", "t5<Enter>");
+    frames("drill_pods", "t5<Enter><Enter>");
 }
 
 #[test]
 fn drill_down_to_ips() {
-    frames("drill_ips", "t5<Enter><Enter>");
+    frames("drill_ips", "t5<Enter><Enter><Enter>");
 }
 
 #[test]
 fn drill_down_to_connections() {
-    frames("drill_conns", "t5<Enter><Enter><Enter>");
+    frames("drill_conns", "t5<Enter><Enter><Enter><Enter>");
 }
 
 #[test]
 fn one_sockets_fields() {
-    frames("socket_fields", "t5<Enter><Enter><Enter><Enter>");
+    frames("socket_fields", "t5<Enter><Enter><Enter><Enter><Enter>");
 }
 
 #[test]
 fn grouped_by_pod() {
-    frames("group_pod", "tggg");
+    frames("group_pod", "tgggg");
 }
 
 #[test]

@@ -13,13 +13,15 @@ use super::{
 };
 
 /// The groupings `g` cycles through.
-pub const GROUPINGS: [&[Dimension]; 6] = [
+pub const GROUPINGS: [&[Dimension]; 8] = [
     &[Dimension::Namespace, Dimension::Az],
     &[Dimension::Namespace],
     &[Dimension::Az],
+    &[Dimension::Workload],
     &[Dimension::Pod],
     &[Dimension::Ip],
     &[Dimension::Node],
+    &[Dimension::Service],
 ];
 
 /// Everything a key can do.
@@ -277,8 +279,8 @@ impl App {
         self.level().inspect
     }
 
-    /// Pairs go to pod pairs, then IP pairs, then connections, then one socket's
-    /// fields.
+    /// Pairs go to workload pairs, then pod pairs, then IP pairs, then connections,
+    /// then one socket's fields.
     fn drill_down(&mut self, listing: &Listing) {
         let level = self.level();
         let View::Pairs(dims) = &level.view else {
@@ -293,8 +295,10 @@ impl App {
             View::Conns
         } else if dims.contains(&Dimension::Pod) {
             View::Pairs(vec![Dimension::Ip])
-        } else {
+        } else if dims.contains(&Dimension::Workload) {
             View::Pairs(vec![Dimension::Pod])
+        } else {
+            View::Pairs(vec![Dimension::Workload])
         };
         let filter = level.filter.clone().and_key(dims, &key);
         let crumb = pair_label(&key);

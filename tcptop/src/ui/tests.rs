@@ -255,18 +255,20 @@ fn filtering_on_any_key_text() {
 fn regrouping_cycles_through_every_grouping() {
     let mut h = Harness::new(80, 24);
     let mut seen = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..8 {
         seen.push(h.s.app.group_by().to_vec());
         h.press("g");
     }
     assert_eq!(h.s.app.group_by(), [Dimension::Namespace, Dimension::Az]);
-    assert_eq!(seen[3], [Dimension::Pod]);
-    h.press("tgggg");
+    assert_eq!(seen[3], [Dimension::Workload]);
+    assert_eq!(seen[4], [Dimension::Pod]);
+    assert_eq!(seen[7], [Dimension::Service]);
+    h.press("tggggg");
     assert_eq!(h.s.app.group_by(), [Dimension::Ip]);
     assert!(h.labels().contains(&"10.0.1.20 → 10.0.2.30".to_string()));
     // A grouping from --group-by that is not in the cycle goes first.
     let app = App::new(&[Dimension::Pod, Dimension::Az], MetricId::BYTES);
-    assert_eq!((app.groupings.len(), app.grouping), (7, 0));
+    assert_eq!((app.groupings.len(), app.grouping), (9, 0));
 }
 
 #[test]
@@ -281,6 +283,9 @@ fn drilling_down_to_connections_and_back() {
     for _ in 0..i {
         h.press("j");
     }
+    h.press("<Enter>");
+    assert_eq!(h.s.app.level().view, View::Pairs(vec![Dimension::Workload]));
+    assert_eq!(h.labels(), ["Deployment/api → StatefulSet/postgres"]);
     h.press("<Enter>");
     assert_eq!(h.s.app.level().view, View::Pairs(vec![Dimension::Pod]));
     assert_eq!(h.labels(), ["api-7c9f8b-qx4s → postgres-0"]);
@@ -301,7 +306,7 @@ fn drilling_down_to_connections_and_back() {
     // Folded overflow totals count in the pairs but carry no connections.
     assert_eq!(rows.len() as u64, conns - 3);
     h.press("<Enter>");
-    assert_eq!(h.s.app.levels.len(), 4, "connections are the last level");
+    assert_eq!(h.s.app.levels.len(), 5, "connections are the last level");
     assert!(h.s.app.inspecting(), "Enter opens the socket's fields");
     let screen = h.render();
     for field in [
@@ -317,11 +322,11 @@ fn drilling_down_to_connections_and_back() {
     assert!(h.s.app.inspecting(), "Down shows the next socket's fields");
     h.press("<Esc>");
     assert!(!h.s.app.inspecting(), "Esc closes them");
-    assert_eq!(h.s.app.levels.len(), 4);
+    assert_eq!(h.s.app.levels.len(), 5);
     assert!(h.render().contains("LOCAL"), "the table is back");
     h.press("<Enter><Bksp>");
     assert!(!h.s.app.inspecting(), "Backspace closes them too");
-    h.press("<Bksp><Bksp>");
+    h.press("<Bksp><Bksp><Bksp>");
     assert_eq!(h.s.app.levels.len(), 2);
     assert!(matches!(&h.s.app.level().selected, Some(Selected::Pair(_))));
     h.press("<Esc>");
