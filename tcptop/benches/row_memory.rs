@@ -53,6 +53,7 @@ fn per_pair<T>(samples: u32, fill: impl FnOnce(&[Item]) -> T) -> f64 {
         az: "eu-west-1a".into(),
         service: tcptop::attribution::NO_SERVICE.into(),
         workload: tcptop::attribution::NO_WORKLOAD.into(),
+        port: None,
     };
     let owners = [owner("shop"), owner("payments")];
     let items: Vec<Item> = (0..PAIRS)

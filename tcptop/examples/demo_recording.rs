@@ -45,6 +45,7 @@ fn end(ns: &str, pod: &str, node: &str, az: &str, ip: &'static str) -> End {
             az: az.into(),
             service: tcptop::attribution::NO_SERVICE.into(),
             workload: workload(pod).into(),
+            port: None,
         },
         ip,
     }

@@ -17,6 +17,7 @@ pub fn owner(ns: &str, pod: &str, node: &str, az: &str) -> Attribution {
         az: az.into(),
         service: crate::attribution::NO_SERVICE.into(),
         workload: crate::attribution::NO_WORKLOAD.into(),
+        port: None,
     }
 }
 

@@ -8,6 +8,8 @@
 //! - in the node namespace: every client row names the backend pod and zone that the
 //!   servers' own accept logs say served it, with TCP_INFO's bytes, the Service, and
 //!   the Deployment that owns the backends' ReplicaSet;
+//! - there too, a connection to the node's IP on a port a hostNetwork pod declares is
+//!   that pod's, and on another port the node's;
 //! - in the node namespace without CAP_NET_ADMIN: the peer stays `svc/api`, and one
 //!   line says why;
 //! - in the client's namespace, which has no NAT: the same, with its own reason.
@@ -213,6 +215,17 @@ fn api_in(node: &str, client_ns: &str) -> (u16, mpsc::Sender<()>) {
                 let uid = objects::uid(0x5c, i as u32);
                 s.apply("pods", objects::pod(ns, name, &uid, on, &[addr], "Running"));
             }
+            // A hostNetwork agent on node-a that declares port 9100.
+            let mut agent = objects::pod(
+                "ops",
+                "agent",
+                &objects::uid(0x5c, 8),
+                "node-a",
+                &["10.77.1.1"],
+                "Running",
+            );
+            agent["spec"]["containers"][0]["ports"] = serde_json::json!([{"containerPort": 9100}]);
+            s.apply("pods", objects::host_network(agent));
             let svc = objects::service("shop", "api", &objects::uid(0x5c, 9), &[CLUSTER_IP]);
             s.apply("services", svc);
             // The backends' ReplicaSet (objects::pod names it `<namespace>-7d9f8b6c5`)
@@ -243,7 +256,7 @@ fn tcptop(ns: &str, wrap: &[&str], kubeconfig: &Path) -> (Child, mpsc::Receiver<
         .args(wrap)
         .arg(env!("CARGO_BIN_EXE_tcptop"))
         .args(["--once", "--duration", "12s", "--output", "json"])
-        .args(["--group-by", "namespace,pod,az,service,workload"])
+        .args(["--group-by", "namespace,pod,az,service,workload,port"])
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .stdout(Stdio::piped())
@@ -361,6 +374,20 @@ fn service_peers_are_the_backend_pods_that_served_them() {
             .collect()
     });
     drop(servers);
+    // The node's own address: on the agent's declared port, and on another.
+    let node_ports: Vec<TcpBytes> = [9100, 9101]
+        .into_iter()
+        .map(|port| {
+            let addr = SocketAddr::from(([10, 77, 1, 1], port));
+            let listener = inside(&cluster.node, || TcpListener::bind(addr).unwrap());
+            let server = std::thread::spawn(move || exchange(listener.accept().unwrap().0, 999));
+            let c = inside(&cluster.client, || {
+                exchange(TcpStream::connect(addr).unwrap(), 777)
+            });
+            server.join().unwrap();
+            c
+        })
+        .collect();
     let mut per_backend = [(0u64, TcpBytes::default()); 2];
     let mut logged = 0;
     while let Ok((port, backend)) = log_rx.recv_timeout(Duration::from_secs(5)) {
@@ -396,6 +423,8 @@ fn service_peers_are_the_backend_pods_that_served_them() {
         assert_eq!(r["peer_service"], "shop/api", "{r}");
         assert_eq!(r["local_service"], "-", "{r}");
         assert_eq!(r["peer_workload"], "Deployment/api", "{r}");
+        assert_eq!(r["peer_port"], "8080", "the backend's port: {r}");
+        assert_eq!(r["local_port"], "-", "{r}");
         let own = format!("ReplicaSet/{client_ns}-7d9f8b6c5");
         assert_eq!(r["local_workload"], *own, "{r}");
         assert_eq!(r["connections"], n, "{r}");
@@ -413,6 +442,11 @@ fn service_peers_are_the_backend_pods_that_served_them() {
         assert_eq!(rows.len(), 1, "{rows:#?}");
         assert_eq!(rows[0]["peer_pod"], "svc/api", "{}", rows[0]);
         assert_eq!(rows[0]["peer_service"], "shop/api", "{}", rows[0]);
+        assert_eq!(
+            rows[0]["peer_port"], "80",
+            "the Service's port: {}",
+            rows[0]
+        );
         assert_eq!(rows[0]["connections"], CONNECTIONS, "{}", rows[0]);
         let lines: Vec<_> = stderr.iter().filter(|l| l.contains("conntrack")).collect();
         assert_eq!(lines.len(), 1, "{stderr:?}");

@@ -48,8 +48,7 @@ impl ClosedSockets {
     /// Labels both ends of every socket afresh with `resolver`.
     pub fn relabel(&mut self, resolver: &dyn Resolver) {
         for s in &mut self.socks {
-            s.local = resolver.resolve(s.event.local.ip());
-            s.peer = resolver.resolve(s.event.peer.ip());
+            s.relabel(resolver);
         }
     }
 

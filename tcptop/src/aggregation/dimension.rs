@@ -3,6 +3,9 @@ use std::{fmt, net::IpAddr, str::FromStr, sync::Arc};
 
 use crate::attribution::Attribution;
 
+/// The `port` of the client end.
+pub const NO_PORT: &str = "-";
+
 /// A property of one end of a connection that rows can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dimension {
@@ -22,11 +25,13 @@ pub enum Dimension {
     /// The pod's controller (`Deployment/api`, `StatefulSet/db`, ...), `-` for a pod
     /// without one; for other ends the same as `pod`.
     Workload,
+    /// The server's port, on the end that is the server (`-` on the client end).
+    Port,
 }
 
 impl Dimension {
     /// Every dimension, in the order the CLI lists them.
-    pub const ALL: [Dimension; 7] = [
+    pub const ALL: [Dimension; 8] = [
         Dimension::Ip,
         Dimension::Pod,
         Dimension::Namespace,
@@ -34,6 +39,7 @@ impl Dimension {
         Dimension::Az,
         Dimension::Service,
         Dimension::Workload,
+        Dimension::Port,
     ];
 
     /// The name used on the command line and in output field names.
@@ -46,6 +52,7 @@ impl Dimension {
             Dimension::Az => "az",
             Dimension::Service => "service",
             Dimension::Workload => "workload",
+            Dimension::Port => "port",
         }
     }
 
@@ -59,6 +66,7 @@ impl Dimension {
             Dimension::Az => 4,
             Dimension::Service => 5,
             Dimension::Workload => 6,
+            Dimension::Port => 7,
         }
     }
 
@@ -72,6 +80,9 @@ impl Dimension {
             Dimension::Az => owner.az.clone(),
             Dimension::Service => owner.service.clone(),
             Dimension::Workload => owner.workload.clone(),
+            Dimension::Port => owner
+                .port
+                .map_or_else(|| Arc::from(NO_PORT), |p| Arc::from(p.to_string())),
         }
     }
 }
@@ -90,7 +101,7 @@ impl FromStr for Dimension {
             .into_iter()
             .find(|d| d.name() == s.trim())
             .ok_or_else(|| {
-                format!("unknown dimension '{s}': use ip, pod, namespace, node, az, service or workload")
+                format!("unknown dimension '{s}': use ip, pod, namespace, node, az, service, workload or port")
             })
     }
 }

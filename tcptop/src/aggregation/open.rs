@@ -89,8 +89,7 @@ impl OpenSockets {
     /// cache has synced, for sockets first seen before).
     pub fn relabel(&mut self, resolver: &dyn Resolver) {
         for s in self.socks.values_mut() {
-            s.last.local = resolver.resolve(s.last.delta.local.ip());
-            s.last.peer = resolver.resolve(s.last.delta.peer.ip());
+            s.last.relabel(resolver);
         }
     }
 

@@ -71,6 +71,7 @@ mod tests {
                     az: "a".into(),
                     service: crate::attribution::NO_SERVICE.into(),
                     workload: crate::attribution::NO_WORKLOAD.into(),
+                    port: None,
                 },
                 _ => Attribution::unknown(),
             }

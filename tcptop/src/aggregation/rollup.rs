@@ -175,6 +175,7 @@ mod tests {
             az: format!("az-{}", ns.len() % 2).into(),
             service: crate::attribution::NO_SERVICE.into(),
             workload: crate::attribution::NO_WORKLOAD.into(),
+            port: None,
         };
         let counters = Counters {
             connections: 1,

@@ -14,6 +14,7 @@ fn owner(ns: &str, az: &str) -> Attribution {
         az: az.into(),
         service: crate::attribution::NO_SERVICE.into(),
         workload: crate::attribution::NO_WORKLOAD.into(),
+        port: None,
     }
 }
 

@@ -14,7 +14,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::collector::{live::LiveDelta, CloseEvent, DropCounters, FoldedTotals};
+use crate::collector::{live::LiveDelta, CloseEvent, DropCounters, FoldedTotals, Origin};
 
 /// The label for a value that is not (yet) known.
 pub const UNKNOWN: &str = "unknown";
@@ -44,6 +44,11 @@ pub struct Attribution {
     /// [`NO_WORKLOAD`] for a pod without one; for other ends the same as `pod`.
     #[serde(default = "no_service")]
     pub workload: Arc<str>,
+    /// The server's port, on the end that is the server: the peer port of a socket
+    /// this side connected, the local port of an accepted one. `None` on the client
+    /// end, and where there is no socket (folded totals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 /// `-` ([`NO_SERVICE`], [`NO_WORKLOAD`]), for recordings made before ends had them.
@@ -62,6 +67,7 @@ impl Attribution {
             az: l.clone(),
             service: no_service(),
             workload: l,
+            port: None,
         }
     }
 
@@ -78,13 +84,53 @@ pub trait Resolver {
     fn resolve(&self, ip: IpAddr) -> Attribution;
 
     /// The owner of the peer end of the socket `local` -> `peer`: for a peer that is a
-    /// Service address, the backend pod the connection was translated to, where the
-    /// resolver can find it. `last` says the socket is closing: nothing will ask for
-    /// it again.
-    fn resolve_peer(&self, local: SocketAddr, peer: SocketAddr, last: bool) -> Attribution {
-        let _ = (local, last);
+    /// Service address, the backend pod the connection was translated to, and for a
+    /// server peer on a node IP, the hostNetwork pod that declares its port, where the
+    /// resolver can find them. `server` says the peer is the server; `last` says the
+    /// socket is closing: nothing will ask for it again.
+    fn resolve_peer(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+        server: bool,
+        last: bool,
+    ) -> Attribution {
+        let _ = (local, server, last);
         self.resolve(peer.ip())
     }
+}
+
+/// True when the peer of the socket `local` -> `peer` is the server: this side
+/// connected; for a socket whose open was not seen, the end with the lower port
+/// (clients' ports come from the high ephemeral range).
+pub fn peer_is_server(local: SocketAddr, peer: SocketAddr, origin: Origin) -> bool {
+    match origin {
+        Origin::Connect => true,
+        Origin::Accept => false,
+        Origin::Unknown => peer.port() < local.port(),
+    }
+}
+
+/// Both ends of the socket `local` -> `peer` opened by `origin`, attributed by
+/// `resolver`, the server end carrying its port (a Service's backend: the backend's
+/// port) (`last`: see [`Resolver::resolve_peer`]).
+pub fn attribute(
+    resolver: &dyn Resolver,
+    local: SocketAddr,
+    peer: SocketAddr,
+    origin: Origin,
+    last: bool,
+) -> (Attribution, Attribution) {
+    let server = peer_is_server(local, peer, origin);
+    let mut l = resolver.resolve(local.ip());
+    let mut p = resolver.resolve_peer(local, peer, server, last);
+    if server {
+        // A resolver that found a backend behind a Service gave the backend's port.
+        p.port.get_or_insert(peer.port());
+    } else {
+        l.port = Some(local.port());
+    }
+    (l, p)
 }
 
 /// The resolver used without Kubernetes: loopback is `loopback`, the rest `unknown`.
@@ -132,11 +178,14 @@ pub struct AttributedClose {
 impl AttributedClose {
     /// Attributes both ends of `event` with `resolver`.
     pub fn new(event: CloseEvent, resolver: &dyn Resolver) -> Self {
-        Self {
-            local: resolver.resolve(event.local.ip()),
-            peer: resolver.resolve_peer(event.local, event.peer, true),
-            event,
-        }
+        let (local, peer) = attribute(resolver, event.local, event.peer, event.origin, true);
+        Self { local, peer, event }
+    }
+
+    /// Labels both ends afresh with `resolver`.
+    pub fn relabel(&mut self, resolver: &dyn Resolver) {
+        let e = &self.event;
+        (self.local, self.peer) = attribute(resolver, e.local, e.peer, e.origin, true);
     }
 }
 
@@ -176,11 +225,14 @@ pub struct AttributedLive {
 impl AttributedLive {
     /// Attributes both ends of `delta` with `resolver`.
     pub fn new(delta: LiveDelta, resolver: &dyn Resolver) -> Self {
-        Self {
-            local: resolver.resolve(delta.local.ip()),
-            peer: resolver.resolve_peer(delta.local, delta.peer, false),
-            delta,
-        }
+        let (local, peer) = attribute(resolver, delta.local, delta.peer, delta.origin, false);
+        Self { local, peer, delta }
+    }
+
+    /// Labels both ends afresh with `resolver`.
+    pub fn relabel(&mut self, resolver: &dyn Resolver) {
+        let d = &self.delta;
+        (self.local, self.peer) = attribute(resolver, d.local, d.peer, d.origin, false);
     }
 }
 
@@ -215,5 +267,30 @@ mod tests {
         );
         assert_eq!(&*r.resolve("::1".parse().unwrap()).az, LOOPBACK);
         assert_eq!(&*r.resolve("10.0.0.1".parse().unwrap()).pod, UNKNOWN);
+    }
+
+    #[test]
+    fn the_server_end_carries_the_port() {
+        let r = IpOnly::default();
+        let (client, server) = (
+            "10.0.0.1:40000".parse().unwrap(),
+            "10.0.0.2:5432".parse().unwrap(),
+        );
+        let ports = |l, p, o| {
+            let (a, b) = attribute(&r, l, p, o, true);
+            (a.port, b.port)
+        };
+        assert_eq!(ports(client, server, Origin::Connect), (None, Some(5432)));
+        assert_eq!(ports(server, client, Origin::Accept), (Some(5432), None));
+        // An open not seen: the lower port is the server's.
+        assert_eq!(ports(client, server, Origin::Unknown), (None, Some(5432)));
+        assert_eq!(ports(server, client, Origin::Unknown), (Some(5432), None));
+        // Folded totals have no socket, so no port.
+        let t = FoldedTotals {
+            local: client.ip(),
+            peer: server.ip(),
+            counters: crate::collector::Counters::default(),
+        };
+        assert_eq!(AttributedFolded::new(t, &r).peer.port, None);
     }
 }

@@ -15,6 +15,7 @@ fn items() -> Vec<Item> {
         az: "az-a".into(),
         service: crate::attribution::NO_SERVICE.into(),
         workload: crate::attribution::NO_WORKLOAD.into(),
+        port: None,
     };
     vec![
         Item::Close(AttributedClose {

@@ -72,6 +72,8 @@ pub struct Index {
     services: Slab<ServiceEntry>,
     service_slots: FastMap<Uid, u32>,
     workloads: Workloads,
+    /// (node slot, port) -> the hostNetwork pod that declares that port there.
+    host_ports: FastMap<(u32, u16), u32>,
     by_ip: IpOwners,
     generation: [u32; Kind::ALL.len()],
     /// Per kind, while a list runs: the tick it began, which its new claims take.
@@ -96,6 +98,7 @@ impl Default for Index {
             services: Slab::default(),
             service_slots: FastMap::default(),
             workloads: Workloads::default(),
+            host_ports: FastMap::default(),
             by_ip: IpOwners::default(),
             generation: [0; Kind::ALL.len()],
             listing: [None; Kind::ALL.len()],

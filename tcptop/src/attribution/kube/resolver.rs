@@ -64,8 +64,20 @@ impl Resolver for KubeResolver {
     }
 
     /// A Service peer is the backend pod conntrack names, keeping the Service; without
-    /// a backend it stays the Service (`svc/<name>`).
-    fn resolve_peer(&self, local: SocketAddr, peer: SocketAddr, last: bool) -> Attribution {
+    /// a backend it stays the Service (`svc/<name>`). A server on a node IP is the
+    /// hostNetwork pod that declares its port, else the node.
+    fn resolve_peer(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+        server: bool,
+        last: bool,
+    ) -> Attribution {
+        if server {
+            if let Some(pod) = self.shared.read().resolve_host_port(peer) {
+                return pod;
+            }
+        }
         let owner = self.resolve(peer.ip());
         if &*owner.service == NO_SERVICE {
             return owner;
@@ -73,6 +85,7 @@ impl Resolver for KubeResolver {
         match self.nat.as_ref().and_then(|n| n.backend(local, peer, last)) {
             Some(backend) => Attribution {
                 service: owner.service,
+                port: server.then_some(backend.port()),
                 ..self.resolve(backend.ip())
             },
             None => owner,

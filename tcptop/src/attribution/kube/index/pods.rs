@@ -1,5 +1,5 @@
 //! Pods in the index: added, updated, deleted (tombstones), and attributed.
-use std::{sync::Arc, time::Instant};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use super::{
     entries::{kept_claim, uid_key, PodCold, PodEntry, Uid},
@@ -10,10 +10,15 @@ use crate::attribution::{kube::records::PodRecord, Attribution};
 
 impl Index {
     pub(super) fn pod_attr(&self, p: &PodEntry) -> Attribution {
-        let node = &self.nodes.get(p.node).attr;
         if p.host_network {
-            return node.clone();
+            return self.nodes.get(p.node).attr.clone();
         }
+        self.own_attr(p)
+    }
+
+    /// `p` as itself, even when it shares its node's IP.
+    fn own_attr(&self, p: &PodEntry) -> Attribution {
+        let node = &self.nodes.get(p.node).attr;
         Attribution {
             namespace: p.namespace.clone(),
             pod: p.name.clone(),
@@ -25,6 +30,7 @@ impl Index {
                 .label(p.workload)
                 .unwrap_or(&self.no_workload)
                 .clone(),
+            port: None,
         }
     }
 
@@ -53,6 +59,7 @@ impl Index {
                 kept_claim(&old.ips, &rec.ips, old.claimed)
             })
             .unwrap_or_else(|| self.claim_tick(Kind::Pods, now));
+        let host_network = rec.host_network;
         let entry = PodEntry {
             namespace: self.strings.get(rec.namespace),
             name: Arc::from(rec.name),
@@ -69,11 +76,15 @@ impl Index {
             phase: rec.phase,
             host_network: rec.host_network,
         };
+        let node = entry.node;
         let slot = match slot {
             Some(slot) => {
                 let old = std::mem::replace(self.pods.get_mut(slot), entry);
                 self.workloads.release(old.workload);
                 self.unindex_ips(&old.cold.ips, Owner::Pod(slot));
+                if old.host_network {
+                    self.host_ports.retain(|_, s| *s != slot);
+                }
                 slot
             }
             None => {
@@ -83,6 +94,23 @@ impl Index {
             }
         };
         self.index_ips(&rec.ips, Owner::Pod(slot));
+        if host_network {
+            for port in &rec.host_ports {
+                self.host_ports.insert((node, *port), slot);
+            }
+        }
+    }
+
+    /// The hostNetwork pod that declares `addr`'s port on the node `addr`'s IP
+    /// belongs to: a connection to a node IP on that port is that pod's.
+    pub fn resolve_host_port(&self, addr: SocketAddr) -> Option<Attribution> {
+        let node = self.by_ip.get(addr.ip()).find_map(|o| match o {
+            Owner::Node(s) => Some(s),
+            Owner::Pod(s) if self.pods.get(s).host_network => Some(self.pods.get(s).node),
+            _ => None,
+        })?;
+        let pod = *self.host_ports.get(&(node, addr.port()))?;
+        Some(self.own_attr(self.pods.get(pod)))
     }
 
     /// A pod was deleted at `now`: it stays as a tombstone until [`Index::expire`].
@@ -100,6 +128,9 @@ impl Index {
         if let Some(slot) = self.pod_slots.remove(&uid) {
             let p = self.pods.remove(slot);
             self.workloads.release(p.workload);
+            if p.host_network {
+                self.host_ports.retain(|_, s| *s != slot);
+            }
             self.unindex_ips(&p.cold.ips, Owner::Pod(slot));
         }
     }

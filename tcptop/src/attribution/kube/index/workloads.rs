@@ -230,6 +230,34 @@ mod tests {
     }
 
     #[test]
+    fn a_host_network_pod_owns_its_declared_ports_on_its_node() {
+        use crate::attribution::kube::records::NodeRecord;
+        let (mut idx, now) = (Index::new(), Instant::now());
+        let node = NodeRecord {
+            name: "n1",
+            zone: Some("a"),
+            ips: vec!["192.168.0.1".parse().unwrap()],
+        };
+        idx.apply_node(&node, now);
+        let mut agent = pod("u1", "agent-x", "192.168.0.1", of("DaemonSet", "agent"));
+        agent.host_network = true;
+        agent.host_ports = vec![9100];
+        idx.apply_pod(&agent, now);
+        let at = |idx: &Index, a: &str| idx.resolve_host_port(a.parse().unwrap()).map(|a| a.pod);
+        assert_eq!(at(&idx, "192.168.0.1:9100").as_deref(), Some("agent-x"));
+        assert_eq!(at(&idx, "192.168.0.1:9101"), None, "undeclared: the node");
+        assert_eq!(at(&idx, "192.168.0.2:9100"), None, "another node");
+        // The pod's own sockets on the node IP stay the node's without a port.
+        assert_eq!(
+            &*idx.resolve("192.168.0.1".parse().unwrap()).unwrap().pod,
+            "n1"
+        );
+        idx.delete_pod("u1", now);
+        idx.expire(now + Duration::from_secs(60), Duration::from_secs(1));
+        assert_eq!(at(&idx, "192.168.0.1:9100"), None);
+    }
+
+    #[test]
     fn slots_go_with_their_last_holder() {
         let (mut idx, now) = (Index::new(), Instant::now());
         idx.apply_pod(&pod("u1", "job-x", "10.1.0.1", of("Job", "x")), now);
