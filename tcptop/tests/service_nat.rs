@@ -432,6 +432,19 @@ fn service_peers_are_the_backend_pods_that_served_them() {
         assert_eq!(r["bytes_received"], bytes.received, "{r}");
     }
     assert!(!on.1.iter().any(|l| l.contains("conntrack")), "{:?}", on.1);
+    // On the node's IP: the hostNetwork pod that declares the port, else the node.
+    let declared = [("9100", "ops", "agent"), ("9101", "node", "node-a")];
+    for ((port, namespace, pod), bytes) in declared.into_iter().zip(&node_ports) {
+        let r =
+            on.0.iter()
+                .find(|r| r["local_pod"] == "client" && r["peer_port"] == port)
+                .unwrap_or_else(|| panic!("no row toward port {port}: {:#?}", on.0));
+        assert_eq!(r["peer_namespace"], namespace, "{r}");
+        assert_eq!(r["peer_pod"], pod, "{r}");
+        assert_eq!(r["connections"], 1, "{r}");
+        assert_eq!(r["bytes_sent"], bytes.sent, "{r}");
+        assert_eq!(r["bytes_received"], bytes.received, "{r}");
+    }
 
     // Without conntrack: the Service, and the reason.
     for ((rows, stderr), why) in [
