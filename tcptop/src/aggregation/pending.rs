@@ -1,8 +1,10 @@
 //! Rows that wait for their labels: [`Unlabelled`] keeps what arrived before the
 //! Kubernetes cache synced by address pair, and labels it once the cache can, so that
 //! `--once` collects from its first millisecond and still attributes its whole window
-//! from a synced cache.
-use std::net::IpAddr;
+//! from a synced cache. The server's port is kept with each address, so the `port`
+//! dimension and hostNetwork pods' declared ports work late too; a Service peer's
+//! backend (conntrack, by the whole socket tuple) does not: it stays `svc/<name>`.
+use std::net::{IpAddr, SocketAddr};
 
 use super::{
     dimension::Dimension,
@@ -10,7 +12,7 @@ use super::{
 };
 use crate::attribution::{Item, Resolver};
 
-/// Rows keyed by local and peer address, at most `limit` of them (beyond it, the rows
+/// Rows keyed by local and peer address and server port, at most `limit` of them (beyond it, the rows
 /// idle longest fold into `other`, as in every [`Aggregator`]).
 #[derive(Clone, Debug)]
 pub struct Unlabelled(Aggregator);
@@ -18,7 +20,10 @@ pub struct Unlabelled(Aggregator);
 impl Unlabelled {
     /// An empty set keeping at most `limit` address pairs.
     pub fn with_limit(limit: usize) -> Self {
-        Self(Aggregator::with_limit(vec![Dimension::Ip], limit))
+        Self(Aggregator::with_limit(
+            vec![Dimension::Ip, Dimension::Port],
+            limit,
+        ))
     }
 
     /// Adds a close, folded totals or live activity; its labels are ignored.
@@ -35,13 +40,21 @@ impl Unlabelled {
     /// goes into `out`'s `other` row.
     pub fn label_into(&self, out: &mut Aggregator, resolver: &dyn Resolver) {
         for (key, m) in self.0.groups() {
-            let ip = |values: &[std::sync::Arc<str>]| values[0].parse::<IpAddr>().ok();
-            let to = match (ip(&key.local), ip(&key.peer)) {
-                (Some(l), Some(p)) => GroupKey::new(
-                    out.group_by(),
-                    (l, &resolver.resolve(l)),
-                    (p, &resolver.resolve(p)),
-                ),
+            let end = |values: &[std::sync::Arc<str>]| {
+                let ip = values[0].parse::<IpAddr>().ok()?;
+                Some((ip, values[1].parse::<u16>().ok()))
+            };
+            let to = match (end(&key.local), end(&key.peer)) {
+                (Some((l, local_port)), Some((p, peer_port))) => {
+                    let mut local = resolver.resolve(l);
+                    local.port = local_port;
+                    let mut peer = match peer_port {
+                        Some(port) => resolver.resolve_server(SocketAddr::new(p, port)),
+                        None => resolver.resolve(p),
+                    };
+                    peer.port = peer_port;
+                    GroupKey::new(out.group_by(), (l, &local), (p, &peer))
+                }
                 _ => out.other_key(),
             };
             out.merge_row(to, m);
@@ -84,12 +97,11 @@ mod tests {
             bytes_sent: tx,
             ..Counters::default()
         };
-        // Labelled as they were on arrival: nothing known yet.
-        Item::Close(AttributedClose {
-            event: event(local, peer, counters, srtt),
-            local: Attribution::unknown(),
-            peer: Attribution::unknown(),
-        })
+        // Labelled as they are on arrival: nothing known yet but the server's port.
+        Item::Close(AttributedClose::new(
+            event(local, peer, counters, srtt),
+            &IpOnly::default(),
+        ))
     }
 
     fn items() -> Vec<Item> {
@@ -109,6 +121,7 @@ mod tests {
             vec![Dimension::Namespace],
             vec![Dimension::Pod, Dimension::Az],
             vec![Dimension::Ip],
+            vec![Dimension::Port, Dimension::Namespace],
         ];
         for dims in groupings {
             let mut pending = Unlabelled::with_limit(100);

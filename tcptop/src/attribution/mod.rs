@@ -95,8 +95,17 @@ pub trait Resolver {
         server: bool,
         last: bool,
     ) -> Attribution {
-        let _ = (local, server, last);
-        self.resolve(peer.ip())
+        let _ = (local, last);
+        match server {
+            true => self.resolve_server(peer),
+            false => self.resolve(peer.ip()),
+        }
+    }
+
+    /// The owner of the server end `addr` of a connection: on a node IP, the
+    /// hostNetwork pod that declares its port, where the resolver knows one.
+    fn resolve_server(&self, addr: SocketAddr) -> Attribution {
+        self.resolve(addr.ip())
     }
 }
 

@@ -73,12 +73,10 @@ impl Resolver for KubeResolver {
         server: bool,
         last: bool,
     ) -> Attribution {
-        if server {
-            if let Some(pod) = self.shared.read().resolve_host_port(peer) {
-                return pod;
-            }
-        }
-        let owner = self.resolve(peer.ip());
+        let owner = match server {
+            true => self.resolve_server(peer),
+            false => self.resolve(peer.ip()),
+        };
         if &*owner.service == NO_SERVICE {
             return owner;
         }
@@ -89,6 +87,13 @@ impl Resolver for KubeResolver {
                 ..self.resolve(backend.ip())
             },
             None => owner,
+        }
+    }
+
+    fn resolve_server(&self, addr: SocketAddr) -> Attribution {
+        match self.shared.read().resolve_host_port(addr) {
+            Some(pod) => pod,
+            None => self.resolve(addr.ip()),
         }
     }
 }
