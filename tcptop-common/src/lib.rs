@@ -116,6 +116,17 @@ pub struct Config {
     pub skb_network_header: u32,
     /// `sk_buff.transport_header` (u16 offset from `head`).
     pub skb_transport_header: u32,
+    /// `sock.sk_cgrp_data.cgroup` (a pointer: the cgroup v2 that made the socket), or
+    /// [`FIELD_MISSING`].
+    pub sk_cgroup: u32,
+    /// `cgroup.kn` (a pointer to its kernfs node).
+    pub cgroup_kn: u32,
+    /// `kernfs_node.id` (u64, the cgroup's id, its directory's inode number).
+    pub kn_id: u32,
+    /// `kernfs_node.name` (a pointer to the directory's name).
+    pub kn_name: u32,
+    /// `kernfs_node.__parent` (`parent` before 6.15).
+    pub kn_parent: u32,
 }
 
 impl Config {
@@ -159,6 +170,11 @@ impl Config {
         skb_head: FIELD_MISSING,
         skb_network_header: FIELD_MISSING,
         skb_transport_header: FIELD_MISSING,
+        sk_cgroup: FIELD_MISSING,
+        cgroup_kn: FIELD_MISSING,
+        kn_id: FIELD_MISSING,
+        kn_name: FIELD_MISSING,
+        kn_parent: FIELD_MISSING,
     };
 }
 
@@ -181,6 +197,9 @@ pub struct CloseRecord {
     /// The socket's live-sampling id: its cookie, or its address where it never had
     /// one; 0 without live sampling.
     pub sock_id: u64,
+    /// The id of the cgroup (v2) that made the socket; its names are in
+    /// `CGROUP_NAMES`. 0 when unknown.
+    pub cgroup_id: u64,
     /// Segments retransmitted.
     pub total_retrans: u32,
     /// Segments marked lost over the socket's life.
@@ -228,7 +247,26 @@ pub struct CloseRecord {
     pub _pad: [u8; 5],
 }
 
-const _: () = assert!(size_of::<CloseRecord>() == 144);
+const _: () = assert!(size_of::<CloseRecord>() == 152);
+
+/// The `CGROUP_NAMES` map's size: distinct socket-making cgroups whose names are kept
+/// (least recently used go first).
+pub const CGROUP_NAMES: u32 = 4096;
+
+/// Bytes kept of a cgroup directory's name (a containerd container's is 85).
+pub const CGROUP_NAME_BYTES: usize = 128;
+
+/// The names of a cgroup and of its parent, NUL-terminated, as the program read them
+/// when it first saw a socket of that cgroup: for a pod's container, its scope
+/// (`cri-containerd-<id>.scope`) and the pod's slice (`kubepods-...-pod<uid>.slice`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CgroupName {
+    /// The cgroup's own directory name.
+    pub leaf: [u8; CGROUP_NAME_BYTES],
+    /// Its parent's.
+    pub parent: [u8; CGROUP_NAME_BYTES],
+}
 
 /// Which way a reset went (see [`ResetRecord`]).
 pub mod reset {
@@ -416,6 +454,8 @@ mod pod {
     unsafe impl aya::Pod for super::SockTag {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::SampleRecord {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::CgroupName {}
 }
 
 #[cfg(test)]

@@ -139,6 +139,7 @@ pub fn walk_socks(ctx: *mut c_void) -> i32 {
         }
     }
     if read_sock(&mem, &mut rec.sock) {
+        rec.sock.cgroup_id = crate::cgroup::of(addr);
         // SAFETY: `meta->seq` is the iterator's output; the record is plain data.
         unsafe {
             let seq = ptr::read_volatile(meta as *const *mut seq_file);

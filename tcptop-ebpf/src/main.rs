@@ -78,6 +78,7 @@ macro_rules! cfg {
     };
 }
 
+mod cgroup;
 mod live;
 mod resets;
 
@@ -240,6 +241,7 @@ fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8, sock_id: u64) {
     if !read_sock(mem, &mut rec) {
         return;
     }
+    rec.cgroup_id = cgroup::of(key);
     if old_state == tcp_state::SYN_SENT {
         // SAFETY: sk_err is an int of struct sock; an errno fits a byte.
         rec.error = mem.load::<i32>(cfg!(sk_err)).unwrap_or(0) as u8;

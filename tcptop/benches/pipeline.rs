@@ -29,6 +29,7 @@ fn event(i: u32) -> CloseEvent {
         lifetime_us: Some(1000),
         id: None,
         gauges: Default::default(),
+        cgroup: None,
     }
 }
 

@@ -38,6 +38,7 @@ fn close(i: u32, owners: &[Attribution; 2]) -> Item {
             lifetime_us: None,
             id: None,
             gauges: Default::default(),
+            cgroup: None,
         },
         local: owners[0].clone(),
         peer: owners[1].clone(),

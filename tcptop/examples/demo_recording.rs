@@ -260,6 +260,7 @@ fn main() -> anyhow::Result<()> {
                     lifetime_us: Some(lifetime),
                     id: None,
                     gauges,
+                    cgroup: None,
                 }
             };
             let close = |e: CloseEvent, l: &End, p: &End| {

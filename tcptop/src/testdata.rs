@@ -66,6 +66,7 @@ pub fn event(local: &str, peer: &str, counters: Counters, srtt_us: u32) -> Close
         lifetime_us: Some(1_500_000),
         id: None,
         gauges: Default::default(),
+        cgroup: None,
     }
 }
 

@@ -51,6 +51,7 @@ fn write_recording(path: &Path) -> u64 {
                 lifetime_us: None,
                 id: None,
                 gauges: Default::default(),
+                cgroup: None,
             },
             local: Attribution::unknown(),
             peer: Attribution::unknown(),

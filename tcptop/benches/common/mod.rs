@@ -55,6 +55,7 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
                     lifetime_us: Some(100_000),
                     id: None,
                     gauges: Default::default(),
+                    cgroup: None,
                 },
                 local: local.clone(),
                 peer: peer.clone(),

@@ -94,6 +94,7 @@ mod tests {
                 since_ns: 1,
                 state: 1,
                 gauges: Gauges::default(),
+                cgroup: None,
             },
             local: Attribution::unknown(),
             peer: Attribution::unknown(),

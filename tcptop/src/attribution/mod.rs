@@ -102,6 +102,14 @@ pub trait Resolver {
         }
     }
 
+    /// The owner of the local end `local` of a socket made in the cgroup `cgroup`
+    /// (`parent/leaf` names, where known): a pod's container cgroup names that pod,
+    /// even when it shares its node's IP.
+    fn resolve_local(&self, local: SocketAddr, cgroup: Option<&str>) -> Attribution {
+        let _ = cgroup;
+        self.resolve(local.ip())
+    }
+
     /// The owner of the server end `addr` of a connection: on a node IP, the
     /// hostNetwork pod that declares its port, where the resolver knows one.
     fn resolve_server(&self, addr: SocketAddr) -> Attribution {
@@ -120,18 +128,31 @@ pub fn peer_is_server(local: SocketAddr, peer: SocketAddr, origin: Origin) -> bo
     }
 }
 
-/// Both ends of the socket `local` -> `peer` opened by `origin`, attributed by
-/// `resolver`, the server end carrying its port (a Service's backend: the backend's
-/// port) (`last`: see [`Resolver::resolve_peer`]).
-pub fn attribute(
-    resolver: &dyn Resolver,
-    local: SocketAddr,
-    peer: SocketAddr,
-    origin: Origin,
-    last: bool,
-) -> (Attribution, Attribution) {
+/// One socket as attribution sees it: its ends, who opened it, the cgroup that made
+/// it.
+#[derive(Clone, Copy, Debug)]
+pub struct Socket<'a> {
+    /// Local address and port.
+    pub local: SocketAddr,
+    /// Peer address and port.
+    pub peer: SocketAddr,
+    /// Who opened it.
+    pub origin: Origin,
+    /// Its cgroup's `parent/leaf` names, where known.
+    pub cgroup: Option<&'a str>,
+}
+
+/// Both ends of socket `s` attributed by `resolver`, the server end carrying its port
+/// (a Service's backend: the backend's port) (`last`: see [`Resolver::resolve_peer`]).
+pub fn attribute(resolver: &dyn Resolver, s: Socket<'_>, last: bool) -> (Attribution, Attribution) {
+    let Socket {
+        local,
+        peer,
+        origin,
+        cgroup,
+    } = s;
     let server = peer_is_server(local, peer, origin);
-    let mut l = resolver.resolve(local.ip());
+    let mut l = resolver.resolve_local(local, cgroup);
     let mut p = resolver.resolve_peer(local, peer, server, last);
     if server {
         // A resolver that found a backend behind a Service gave the backend's port.
@@ -184,17 +205,28 @@ pub struct AttributedClose {
     pub peer: Attribution,
 }
 
+impl CloseEvent {
+    /// The socket as attribution sees it.
+    pub fn socket(&self) -> Socket<'_> {
+        Socket {
+            local: self.local,
+            peer: self.peer,
+            origin: self.origin,
+            cgroup: self.cgroup.as_deref(),
+        }
+    }
+}
+
 impl AttributedClose {
     /// Attributes both ends of `event` with `resolver`.
     pub fn new(event: CloseEvent, resolver: &dyn Resolver) -> Self {
-        let (local, peer) = attribute(resolver, event.local, event.peer, event.origin, true);
+        let (local, peer) = attribute(resolver, event.socket(), true);
         Self { local, peer, event }
     }
 
     /// Labels both ends afresh with `resolver`.
     pub fn relabel(&mut self, resolver: &dyn Resolver) {
-        let e = &self.event;
-        (self.local, self.peer) = attribute(resolver, e.local, e.peer, e.origin, true);
+        (self.local, self.peer) = attribute(resolver, self.event.socket(), true);
     }
 }
 
@@ -234,14 +266,23 @@ pub struct AttributedLive {
 impl AttributedLive {
     /// Attributes both ends of `delta` with `resolver`.
     pub fn new(delta: LiveDelta, resolver: &dyn Resolver) -> Self {
-        let (local, peer) = attribute(resolver, delta.local, delta.peer, delta.origin, false);
+        let (local, peer) = attribute(resolver, live_socket(&delta), false);
         Self { local, peer, delta }
     }
 
     /// Labels both ends afresh with `resolver`.
     pub fn relabel(&mut self, resolver: &dyn Resolver) {
-        let d = &self.delta;
-        (self.local, self.peer) = attribute(resolver, d.local, d.peer, d.origin, false);
+        (self.local, self.peer) = attribute(resolver, live_socket(&self.delta), false);
+    }
+}
+
+/// `d` as attribution sees it.
+fn live_socket(d: &LiveDelta) -> Socket<'_> {
+    Socket {
+        local: d.local,
+        peer: d.peer,
+        origin: d.origin,
+        cgroup: d.cgroup.as_deref(),
     }
 }
 
@@ -285,8 +326,14 @@ mod tests {
             "10.0.0.1:40000".parse().unwrap(),
             "10.0.0.2:5432".parse().unwrap(),
         );
-        let ports = |l, p, o| {
-            let (a, b) = attribute(&r, l, p, o, true);
+        let ports = |local, peer, origin| {
+            let s = Socket {
+                local,
+                peer,
+                origin,
+                cgroup: None,
+            };
+            let (a, b) = attribute(&r, s, true);
             (a.port, b.port)
         };
         assert_eq!(ports(client, server, Origin::Connect), (None, Some(5432)));

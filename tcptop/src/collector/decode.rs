@@ -46,7 +46,19 @@ impl Decoder {
         }
     }
 
-    /// Decodes a close record (or the start of a sample record, which has one first).
+    /// The cgroup id of a close record (or of the start of a sample record); 0 for a
+    /// buffer too short.
+    pub fn cgroup_id(raw: &[u8]) -> u64 {
+        if raw.len() < size_of::<CloseRecord>() {
+            return 0;
+        }
+        // SAFETY: CloseRecord is plain integers; the length was checked.
+        let r: CloseRecord = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
+        r.cgroup_id
+    }
+
+    /// Decodes a close record (or the start of a sample record, which has one first);
+    /// its cgroup's names are left to [`super::cgroups::CgroupNames`].
     /// `None` for a buffer too short.
     pub fn close_event(&self, raw: &[u8]) -> Option<CloseEvent> {
         if raw.len() < size_of::<CloseRecord>() {
@@ -94,6 +106,7 @@ impl Decoder {
                 delivery_rate: delivery_rate(r.rate_delivered, r.rate_interval_us, r.mss_cache),
                 mss: r.mss_cache,
             },
+            cgroup: None,
         })
     }
 

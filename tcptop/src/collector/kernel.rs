@@ -20,6 +20,7 @@ use tcptop_common::{stat, Config};
 use thiserror::Error;
 
 use super::{
+    cgroups::CgroupNames,
     decode::Decoder,
     hz::{self, HzError},
     live::SockSample,
@@ -90,6 +91,7 @@ pub struct KernelCollector {
     decoder: Decoder,
     program: &'static str,
     sampler: Option<Sampler>,
+    cgroups: CgroupNames,
     live_off: Option<String>,
     // Dropping the program detaches it; it must outlive the maps above.
     ebpf: Ebpf,
@@ -189,6 +191,7 @@ impl KernelCollector {
         let overflow =
             overflow::Overflow::new(&mut ebpf).map_err(|e| LoadError::Kernel(e.to_string()))?;
         let stats = PerCpuArray::try_from(take(&mut ebpf, "STATS")?).map_err(|e| classify(&e))?;
+        let cgroups = CgroupNames::new(&mut ebpf);
         Ok(Self {
             events,
             overflow,
@@ -197,6 +200,7 @@ impl KernelCollector {
             decoder,
             program: loaded,
             sampler,
+            cgroups,
             live_off: None,
             ebpf,
         })
@@ -216,7 +220,10 @@ impl KernelCollector {
     pub fn drain_events(&mut self, mut sink: impl FnMut(Record)) -> usize {
         let mut n = 0;
         while let Some(item) = self.events.next() {
-            if let Some(record) = self.decoder.record(&item) {
+            if let Some(mut record) = self.decoder.record(&item) {
+                if let Record::Close(e) = &mut record {
+                    e.cgroup = self.cgroups.name(Decoder::cgroup_id(&item));
+                }
                 sink(record);
                 n += 1;
             }
@@ -242,7 +249,7 @@ impl KernelCollector {
     /// sampler, nothing.
     pub fn sample_open(&mut self, sink: impl FnMut(SockSample)) -> Result<u64, String> {
         match self.sampler.as_mut() {
-            Some(s) => s.pass(&self.decoder, sink),
+            Some(s) => s.pass(&self.decoder, &mut self.cgroups, sink),
             None => Ok(0),
         }
     }

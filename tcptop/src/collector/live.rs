@@ -6,7 +6,7 @@
 //! at close) minus those at its start (or at open): a socket found open at start-up
 //! counts from its first pass, a socket that became established in the window counts
 //! from zero, and a socket's close counts its final counters minus its last pass.
-use std::{collections::HashMap, net::SocketAddr};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use super::{CloseEvent, Counters, Gauges, Origin};
 
@@ -33,6 +33,8 @@ pub struct SockSample {
     pub state: u8,
     /// Its congestion state.
     pub gauges: Gauges,
+    /// Its cgroup's names (see [`super::CloseEvent::cgroup`]).
+    pub cgroup: Option<Arc<str>>,
 }
 
 /// What one live socket did since the previous pass.
@@ -57,6 +59,8 @@ pub struct LiveDelta {
     pub state: u8,
     /// Its congestion state at the pass.
     pub gauges: Gauges,
+    /// Its cgroup's names (see [`super::CloseEvent::cgroup`]).
+    pub cgroup: Option<Arc<str>>,
 }
 
 /// A socket the tracker follows.
@@ -155,6 +159,7 @@ impl Tracker {
             since_ns: s.since_ns,
             state: s.state,
             gauges: s.gauges,
+            cgroup: s.cgroup.clone(),
         })
     }
 
@@ -236,6 +241,7 @@ mod tests {
             seen_open,
             state: 1,
             gauges: Gauges::default(),
+            cgroup: None,
         }
     }
 
@@ -255,6 +261,7 @@ mod tests {
             lifetime_us: Some(5),
             id: Some(id),
             gauges: Gauges::default(),
+            cgroup: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! types, `memlock` lifts the locked-memory limit old kernels charge maps to, `cost`
 //! measures what tcptop itself costs.
 pub mod btf;
+pub mod cgroups;
 pub mod cost;
 pub mod counters;
 pub mod decode;
@@ -18,7 +19,10 @@ pub mod misses;
 pub mod offsets;
 pub mod sampler;
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +70,9 @@ pub struct CloseEvent {
     pub id: Option<u64>,
     /// Its congestion state at close.
     pub gauges: Gauges,
+    /// The names of the cgroup that made it, `parent/leaf` (for a pod's container:
+    /// the pod's slice and the container's scope), where the kernel gave them.
+    pub cgroup: Option<Arc<str>>,
 }
 
 /// A socket's state at one moment, as `ss -ti` shows it: values, not sums.

@@ -236,7 +236,13 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
         skb_head: req(skb, "head", 8)?,
         skb_network_header: req(skb, "network_header", 2)?,
         skb_transport_header: req(skb, "transport_header", 2)?,
+        sk_cgroup: FIELD_MISSING,
+        cgroup_kn: FIELD_MISSING,
+        kn_id: FIELD_MISSING,
+        kn_name: FIELD_MISSING,
+        kn_parent: FIELD_MISSING,
     };
+    let cfg = with_cgroup(btf, sock, cfg);
     let live = cfg.skc_state != FIELD_MISSING
         && cfg.skc_cookie != FIELD_MISSING
         && cfg.socket_sk != FIELD_MISSING
@@ -262,6 +268,33 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
     };
     let ipv6 = cfg.v6_daddr != FIELD_MISSING && cfg.v6_rcv_saddr != FIELD_MISSING;
     Ok((cfg, Features { rto, ipv6, live }))
+}
+
+/// `cfg` with the offsets of the chain from a socket to its cgroup's kernfs node
+/// (`sk_cgrp_data.cgroup->kn`, its `id`, `name` and parent), where BTF has all of them
+/// (cgroup v2 socket data, 4.5+); left missing otherwise, and no socket has a cgroup.
+fn with_cgroup(btf: &Btf, sock: u32, cfg: Config) -> Config {
+    let found = || {
+        let data = btf.member(sock, "sk_cgrp_data")?.offset;
+        let scd = btf.struct_id("sock_cgroup_data")?;
+        let cgroup = btf.member(scd, "cgroup").filter(|m| m.size == Some(8))?;
+        let cg = btf.struct_id("cgroup")?;
+        let kn = btf.member(cg, "kn").filter(|m| m.size == Some(8))?;
+        let node = btf.struct_id("kernfs_node")?;
+        let ptr = |name| btf.member(node, name).filter(|m| m.size == Some(8));
+        let id = ptr("id")?;
+        let name = ptr("name")?;
+        let parent = ptr("__parent").or_else(|| ptr("parent"))?;
+        Some(Config {
+            sk_cgroup: data + cgroup.offset,
+            cgroup_kn: kn.offset,
+            kn_id: id.offset,
+            kn_name: name.offset,
+            kn_parent: parent.offset,
+            ..cfg
+        })
+    };
+    found().unwrap_or(cfg)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use aya::{programs::Iter, Btf, Ebpf};
 use aya_obj::generated::{bpf_attach_type::BPF_TRACE_ITER, bpf_cmd};
 use tcptop_common::SampleRecord;
 
-use super::{decode::Decoder, live::SockSample};
+use super::{cgroups::CgroupNames, decode::Decoder, live::SockSample};
 
 /// The walk of open files: a `task_file` iterator.
 const WALK: &str = "walk_socks";
@@ -54,6 +54,7 @@ impl Sampler {
     pub fn pass(
         &mut self,
         decoder: &Decoder,
+        cgroups: &mut CgroupNames,
         mut sink: impl FnMut(SockSample),
     ) -> Result<u64, String> {
         let now_ns = monotonic_ns();
@@ -61,7 +62,8 @@ impl Sampler {
         self.seen.clear();
         for r in records(&self.buf) {
             if self.seen.insert(r.sock.sock_id) {
-                if let Some(s) = sample(decoder, &r) {
+                if let Some(mut s) = sample(decoder, &r) {
+                    s.cgroup = cgroups.name(r.sock.cgroup_id);
                     sink(s);
                 }
             }
@@ -103,6 +105,7 @@ fn sample(decoder: &Decoder, r: &SampleRecord) -> Option<SockSample> {
         seen_open: r.seen_open != 0,
         state: raw.old_state,
         gauges: e.gauges,
+        cgroup: None,
     })
 }
 

@@ -38,6 +38,7 @@ fn items() -> Vec<Item> {
                 lifetime_us: Some(1_000_000),
                 id: None,
                 gauges: Default::default(),
+                cgroup: None,
             },
             local: owner.clone(),
             peer: Attribution::unknown(),

@@ -2,7 +2,10 @@
 //! RTO counters are one `rto` object (null where the kernel lacks them), a failed
 //! connect is `failed_connect: true`, folded totals count `records`. Every other
 //! counter is written under its [`Counters`] name, so a new counter needs nothing here.
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +57,9 @@ struct Event {
     /// Its congestion state at close (added in 0.3).
     #[serde(default)]
     gauges: Gauges,
+    /// The names of its cgroup (added in 0.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cgroup: Option<Arc<str>>,
 }
 
 /// Folded overflow totals.
@@ -96,6 +102,9 @@ struct Live {
     /// Its congestion state at the pass (added in 0.3).
     #[serde(default)]
     gauges: Gauges,
+    /// The names of its cgroup (added in 0.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cgroup: Option<Arc<str>>,
 }
 
 /// Live activity with its owners.
@@ -150,6 +159,7 @@ impl WireItem {
                         lifetime_us: e.lifetime_us,
                         id: e.id,
                         gauges: e.gauges,
+                        cgroup: e.cgroup.clone(),
                     },
                     local: c.local.clone(),
                     peer: c.peer.clone(),
@@ -185,6 +195,7 @@ impl WireItem {
                         since_ns: d.since_ns,
                         state: d.state,
                         gauges: d.gauges,
+                        cgroup: d.cgroup.clone(),
                     },
                     local: l.local.clone(),
                     peer: l.peer.clone(),
@@ -215,6 +226,7 @@ impl WireItem {
                         lifetime_us: e.lifetime_us,
                         id: e.id,
                         gauges: e.gauges,
+                        cgroup: e.cgroup.clone(),
                     },
                     local: c.local,
                     peer: c.peer,
@@ -258,6 +270,7 @@ impl WireItem {
                         since_ns: w.since_ns,
                         state: w.state,
                         gauges: w.gauges,
+                        cgroup: w.cgroup,
                     },
                     local: l.local,
                     peer: l.peer,

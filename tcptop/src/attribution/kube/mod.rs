@@ -5,6 +5,7 @@
 //! one list+watch per kind; [`index`] keeps the compact [`records`] by IP (pure, with
 //! live-beats-finished, claim times and tombstones), [`resolver`] answers per IP from
 //! it, and [`status`] says in one line what the cache is doing.
+pub mod cgroup;
 mod client;
 pub mod config;
 mod credentials;

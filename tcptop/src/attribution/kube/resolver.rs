@@ -6,7 +6,7 @@ use std::{
     sync::Arc,
 };
 
-use super::watch::Shared;
+use super::{cgroup::pod_uid, watch::Shared};
 use crate::attribution::{
     conntrack::NatCache, is_loopback, Attribution, Resolver, LOOPBACK, NO_SERVICE, UNKNOWN,
 };
@@ -88,6 +88,13 @@ impl Resolver for KubeResolver {
             },
             None => owner,
         }
+    }
+
+    fn resolve_local(&self, local: SocketAddr, cgroup: Option<&str>) -> Attribution {
+        let pod = cgroup
+            .and_then(pod_uid)
+            .and_then(|uid| self.shared.read().resolve_uid(&uid));
+        pod.unwrap_or_else(|| self.resolve(local.ip()))
     }
 
     fn resolve_server(&self, addr: SocketAddr) -> Attribution {

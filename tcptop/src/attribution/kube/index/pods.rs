@@ -101,6 +101,12 @@ impl Index {
         }
     }
 
+    /// The pod with UID `uid`, as itself even when it shares its node's IP.
+    pub fn resolve_uid(&self, uid: &str) -> Option<Attribution> {
+        let slot = *self.pod_slots.get(&uid_key(uid))?;
+        Some(self.own_attr(self.pods.get(slot)))
+    }
+
     /// The hostNetwork pod that declares `addr`'s port on the node `addr`'s IP
     /// belongs to: a connection to a node IP on that port is that pod's.
     pub fn resolve_host_port(&self, addr: SocketAddr) -> Option<Attribution> {
