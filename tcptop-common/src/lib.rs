@@ -127,6 +127,11 @@ pub struct Config {
     pub kn_name: u32,
     /// `kernfs_node.__parent` (`parent` before 6.15).
     pub kn_parent: u32,
+    /// `task_struct.comm` (char[16]): a thread's name; read from the group leader,
+    /// it is the process's.
+    pub task_comm: u32,
+    /// `task_struct.group_leader` (a pointer to the process's main thread).
+    pub task_group_leader: u32,
 }
 
 impl Config {
@@ -175,6 +180,8 @@ impl Config {
         kn_id: FIELD_MISSING,
         kn_name: FIELD_MISSING,
         kn_parent: FIELD_MISSING,
+        task_comm: FIELD_MISSING,
+        task_group_leader: FIELD_MISSING,
     };
 }
 
@@ -200,6 +207,9 @@ pub struct CloseRecord {
     /// The id of the cgroup (v2) that made the socket; its names are in
     /// `CGROUP_NAMES`. 0 when unknown.
     pub cgroup_id: u64,
+    /// The local process's name, NUL-padded: the one that connected, or for a sample,
+    /// one that holds the socket; zeros where unknown.
+    pub comm: [u8; 16],
     /// Segments retransmitted.
     pub total_retrans: u32,
     /// Segments marked lost over the socket's life.
@@ -247,7 +257,7 @@ pub struct CloseRecord {
     pub _pad: [u8; 5],
 }
 
-const _: () = assert!(size_of::<CloseRecord>() == 152);
+const _: () = assert!(size_of::<CloseRecord>() == 168);
 
 /// The `CGROUP_NAMES` map's size: distinct socket-making cgroups whose names are kept
 /// (least recently used go first).
@@ -382,6 +392,10 @@ pub struct OpenSlot {
     pub check: u64,
     /// See [`origin`].
     pub origin: u64,
+    /// The name of the process that called `connect()` (the open runs in its
+    /// context: its main thread's name); zeros for an accepted socket, opened in
+    /// softirq.
+    pub comm: [u8; 16],
 }
 
 impl OpenSlot {

@@ -139,7 +139,8 @@ pub fn walk_socks(ctx: *mut c_void) -> i32 {
         }
     }
     if read_sock(&mem, &mut rec.sock) {
-        rec.sock.cgroup_id = crate::cgroup::of(addr);
+        rec.sock.cgroup_id = crate::who::cgroup_of(addr);
+        rec.sock.comm = crate::who::process_name(ctx_ptr(ctx, 1) as u64);
         // SAFETY: `meta->seq` is the iterator's output; the record is plain data.
         unsafe {
             let seq = ptr::read_volatile(meta as *const *mut seq_file);

@@ -78,9 +78,9 @@ macro_rules! cfg {
     };
 }
 
-mod cgroup;
 mod live;
 mod resets;
+mod who;
 
 /// Access to one socket's memory at offsets from its address.
 trait Kmem: Sized {
@@ -191,11 +191,20 @@ fn note_open(key: u64, new_state: u8) {
     };
     // SAFETY: a plain helper call.
     let start_ns = unsafe { bpf_ktime_get_ns() };
-    let origin = u64::from(if new_state == tcp_state::SYN_SENT {
+    let connect = new_state == tcp_state::SYN_SENT;
+    let origin = u64::from(if connect {
         origin::CONNECT
     } else {
         origin::ACCEPT
     });
+    // connect() sets SYN_SENT in the caller's context; an accepted child opens in
+    // softirq, where the current task is whoever was interrupted.
+    let comm = if connect {
+        // SAFETY: a plain helper call.
+        who::process_name(unsafe { generated::bpf_get_current_task() })
+    } else {
+        [0; 16]
+    };
     // SAFETY: an array slot; concurrent writers are caught by `check`.
     unsafe {
         *slot = OpenSlot {
@@ -203,13 +212,15 @@ fn note_open(key: u64, new_state: u8) {
             start_ns,
             check: key ^ start_ns ^ origin,
             origin,
+            comm,
         }
     };
 }
 
-/// Takes the open facts of socket `key` out of its slot, if they are still there and whole.
+/// Takes the open facts of socket `key` out of its slot, if they are still there and
+/// whole: when, how, and by which process.
 #[inline(always)]
-fn take_open(key: u64) -> Option<(u64, u8)> {
+fn take_open(key: u64) -> Option<(u64, u8, [u8; 16])> {
     if key == 0 {
         return None;
     }
@@ -220,7 +231,7 @@ fn take_open(key: u64) -> Option<(u64, u8)> {
         return None;
     }
     s.sk = 0;
-    Some((s.start_ns, s.origin as u8))
+    Some((s.start_ns, s.origin as u8, s.comm))
 }
 
 #[inline(always)]
@@ -230,18 +241,19 @@ fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8, sock_id: u64) {
         sock_id,
         ..CloseRecord::default()
     };
-    if let Some((start_ns, origin)) = take_open(key) {
+    if let Some((start_ns, origin, comm)) = take_open(key) {
         // SAFETY: a plain helper call.
         let now = unsafe { bpf_ktime_get_ns() };
         rec.lifetime_ns = now.saturating_sub(start_ns).max(1);
         rec.origin = origin;
+        rec.comm = comm;
     } else if old_state == tcp_state::SYN_SENT {
         rec.origin = origin::CONNECT;
     }
     if !read_sock(mem, &mut rec) {
         return;
     }
-    rec.cgroup_id = cgroup::of(key);
+    rec.cgroup_id = who::cgroup_of(key);
     if old_state == tcp_state::SYN_SENT {
         // SAFETY: sk_err is an int of struct sock; an errno fits a byte.
         rec.error = mem.load::<i32>(cfg!(sk_err)).unwrap_or(0) as u8;

@@ -30,6 +30,7 @@ fn event(i: u32) -> CloseEvent {
         id: None,
         gauges: Default::default(),
         cgroup: None,
+        process: None,
     }
 }
 

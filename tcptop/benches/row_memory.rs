@@ -39,6 +39,7 @@ fn close(i: u32, owners: &[Attribution; 2]) -> Item {
             id: None,
             gauges: Default::default(),
             cgroup: None,
+            process: None,
         },
         local: owners[0].clone(),
         peer: owners[1].clone(),
@@ -55,6 +56,7 @@ fn per_pair<T>(samples: u32, fill: impl FnOnce(&[Item]) -> T) -> f64 {
         service: tcptop::attribution::NO_SERVICE.into(),
         workload: tcptop::attribution::NO_WORKLOAD.into(),
         port: None,
+        process: None,
     };
     let owners = [owner("shop"), owner("payments")];
     let items: Vec<Item> = (0..PAIRS)

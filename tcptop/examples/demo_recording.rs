@@ -46,6 +46,7 @@ fn end(ns: &str, pod: &str, node: &str, az: &str, ip: &'static str) -> End {
             service: tcptop::attribution::NO_SERVICE.into(),
             workload: workload(pod).into(),
             port: None,
+            process: None,
         },
         ip,
     }
@@ -261,6 +262,7 @@ fn main() -> anyhow::Result<()> {
                     id: None,
                     gauges,
                     cgroup: None,
+                    process: None,
                 }
             };
             let close = |e: CloseEvent, l: &End, p: &End| {

@@ -18,6 +18,7 @@ pub fn owner(ns: &str, pod: &str, node: &str, az: &str) -> Attribution {
         service: crate::attribution::NO_SERVICE.into(),
         workload: crate::attribution::NO_WORKLOAD.into(),
         port: None,
+        process: None,
     }
 }
 
@@ -67,6 +68,7 @@ pub fn event(local: &str, peer: &str, counters: Counters, srtt_us: u32) -> Close
         id: None,
         gauges: Default::default(),
         cgroup: None,
+        process: None,
     }
 }
 

@@ -4,15 +4,17 @@
 //! server. The in-process API server lists both as hostNetwork pods on the node whose
 //! IP the namespace has, so by IP both would be the node; by their sockets' cgroups
 //! each is its own pod, with the connections and bytes (TCP_INFO, read by each
-//! process) it made.
+//! process) it made, and the name of the process that made them. One of B's sockets
+//! opened before tcptop started, so only the live walk saw its process: its close
+//! still counts under that name, in the same row.
 mod support_kube;
 
 use std::{
     fs,
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
@@ -28,16 +30,23 @@ const CHILD: &str = "TCPTOP_CGROUP_CHILD";
 const CLIENT_BYTES: usize = 40_009;
 const SERVER_BYTES: usize = 9_001;
 
-/// The child's side: `n` connections to the address in `$TCPTOP_CGROUP_CHILD`, each
-/// line of stdout one connection's `sent received`. Without it, nothing.
+/// The child's side: `n` connections to the address in `$TCPTOP_CGROUP_CHILD`
+/// (`addr,n`, or `addr,n,hold` to wait 4 s between connecting and sending), each line
+/// of stdout one connection's `sent received`. Without it, nothing.
 #[test]
 fn cgroup_child() {
-    let Ok(addr) = std::env::var(CHILD) else {
+    let Ok(spec) = std::env::var(CHILD) else {
         return;
     };
-    let (addr, n) = addr.split_once(',').unwrap();
-    for _ in 0..n.parse::<usize>().unwrap() {
-        let s = TcpStream::connect(addr.parse::<SocketAddr>().unwrap()).unwrap();
+    let mut parts = spec.split(',');
+    let addr: SocketAddr = parts.next().unwrap().parse().unwrap();
+    let n: usize = parts.next().unwrap().parse().unwrap();
+    let hold = parts.next() == Some("hold");
+    for _ in 0..n {
+        let s = TcpStream::connect(addr).unwrap();
+        if hold {
+            std::thread::sleep(Duration::from_secs(4));
+        }
         let b = exchange(s, CLIENT_BYTES);
         println!("tcpinfo {} {}", b.sent, b.received);
     }
@@ -87,9 +96,9 @@ impl Drop for PodCgroup {
     }
 }
 
-/// Runs `n` connections to `server` from namespace `ns` in cgroup `cg`; returns their
-/// TCP_INFO counters, summed.
-fn connect_from(ns: &str, cg: &PodCgroup, server: SocketAddr, n: usize) -> TcpBytes {
+/// Starts this binary as a child in namespace `ns` and cgroup `cg`, its connections
+/// made as `spec` says (see [`cgroup_child`]).
+fn spawn_in(ns: &str, cg: &PodCgroup, spec: &str) -> Child {
     let exe = std::env::current_exe().unwrap();
     // Into the cgroup first: `ip netns exec` mounts a sysfs of its own, without it.
     let script = format!(
@@ -98,11 +107,20 @@ fn connect_from(ns: &str, cg: &PodCgroup, server: SocketAddr, n: usize) -> TcpBy
         cg.procs().display(),
         exe.display()
     );
-    let out = Command::new("sh")
+    Command::new("sh")
         .args(["-c", &script])
-        .env(CHILD, format!("{server},{n}"))
-        .output()
-        .unwrap();
+        .env(CHILD, spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a child that makes `n` connections; returns their TCP_INFO counters,
+/// summed.
+fn counters(c: Child, n: usize) -> TcpBytes {
+    let out = c.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{}",
@@ -110,7 +128,7 @@ fn connect_from(ns: &str, cg: &PodCgroup, server: SocketAddr, n: usize) -> TcpBy
     );
     let mut sum = TcpBytes::default();
     let mut seen = 0;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in stdout.lines() {
         // The harness prints `test cgroup_child ... ` before the first line.
         if let Some((_, rest)) = line.split_once("tcpinfo ") {
             let (s, r) = rest.split_once(' ').unwrap();
@@ -121,8 +139,15 @@ fn connect_from(ns: &str, cg: &PodCgroup, server: SocketAddr, n: usize) -> TcpBy
             seen += 1;
         }
     }
-    assert_eq!(seen, n, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(seen, n, "{stdout}");
     sum
+}
+
+/// The name the kernel gives this binary's process: its file name, 15 bytes at most.
+fn comm() -> String {
+    let exe = std::env::current_exe().unwrap();
+    let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+    name.chars().take(15).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,11 +178,40 @@ async fn sockets_belong_to_the_pods_of_their_cgroups() {
         );
         s.apply("pods", server);
     });
+    let server: SocketAddr = format!("{}:8080", pair.b4).parse().unwrap();
+    let listener = NetnsPair::inside(&pair.b, || TcpListener::bind(server).unwrap());
+    let (accepted, accepts_rx) = mpsc::channel();
+    let accepts = std::thread::spawn(move || {
+        for i in 0..6 {
+            let (mut s, _) = listener.accept().unwrap();
+            accepted.send(()).unwrap();
+            if i == 0 {
+                // The held one: nothing moves before the client sends, so all of it
+                // happens after tcptop's first pass found the socket open.
+                std::io::copy(&mut s.try_clone().unwrap(), &mut std::io::sink()).unwrap();
+                s.write_all(&[0x5a; SERVER_BYTES]).unwrap();
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+                let _ = s.read(&mut [0; 1]);
+            } else {
+                exchange(s, SERVER_BYTES);
+            }
+        }
+    });
+    // Opened before tcptop starts: only the live walk sees who holds it.
+    let held = spawn_in(&pair.a, &cg_b, &format!("{server},1,hold"));
+    if accepts_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+        let out = held.wait_with_output().unwrap();
+        panic!(
+            "the held connection was not made: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
         .args(["--once", "--duration", "8s", "--output", "json"])
-        .args(["--group-by", "namespace,pod"])
+        .args(["--group-by", "namespace,pod,process"])
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .stdout(Stdio::piped())
@@ -184,16 +238,12 @@ async fn sockets_belong_to_the_pods_of_their_cgroups() {
         panic!("tcptop never attached");
     }
 
-    let server: SocketAddr = format!("{}:8080", pair.b4).parse().unwrap();
-    let listener = NetnsPair::inside(&pair.b, || TcpListener::bind(server).unwrap());
-    let accepts = std::thread::spawn(move || {
-        for _ in 0..5 {
-            let (s, _) = listener.accept().unwrap();
-            exchange(s, SERVER_BYTES);
-        }
+    let (a, mut b) = tokio::task::block_in_place(|| {
+        let a = spawn_in(&pair.a, &cg_a, &format!("{server},3"));
+        let b = spawn_in(&pair.a, &cg_b, &format!("{server},2"));
+        (counters(a, 3), counters(b, 2))
     });
-    let a = tokio::task::block_in_place(|| connect_from(&pair.a, &cg_a, server, 3));
-    let b = tokio::task::block_in_place(|| connect_from(&pair.a, &cg_b, server, 2));
+    b += tokio::task::block_in_place(|| counters(held, 1));
     accepts.join().unwrap();
 
     let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
@@ -201,12 +251,15 @@ async fn sockets_belong_to_the_pods_of_their_cgroups() {
     assert!(out.status.success(), "tcptop failed: {stderr:?}");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     let rows = doc["rows"].as_array().unwrap();
-    for (pod, n, want) in [("agent-a", 3, a), ("agent-b", 2, b)] {
-        let r = rows
+    for (pod, n, want) in [("agent-a", 3, a), ("agent-b", 3, b)] {
+        let theirs: Vec<_> = rows
             .iter()
-            .find(|r| r["local_pod"] == pod && r["peer_pod"] == "server")
-            .unwrap_or_else(|| panic!("no row of {pod}: {rows:#?}"));
+            .filter(|r| r["local_pod"] == pod && r["peer_pod"] == "server")
+            .collect();
+        assert_eq!(theirs.len(), 1, "one process, one row: {theirs:#?}");
+        let r = theirs[0];
         assert_eq!(r["local_namespace"], "ops", "{r}");
+        assert_eq!(r["local_process"], *comm(), "{r}");
         assert_eq!(r["connections"], n, "{r}");
         assert_eq!(r["bytes_sent"], want.sent, "{r}");
         assert_eq!(r["bytes_received"], want.received, "{r}");

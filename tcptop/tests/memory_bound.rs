@@ -52,6 +52,7 @@ fn write_recording(path: &Path) -> u64 {
                 id: None,
                 gauges: Default::default(),
                 cgroup: None,
+                process: None,
             },
             local: Attribution::unknown(),
             peer: Attribution::unknown(),

@@ -27,6 +27,7 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
             service: tcptop::attribution::NO_SERVICE.into(),
             workload: tcptop::attribution::NO_WORKLOAD.into(),
             port: None,
+            process: None,
         };
         let local = owner(format!("team-{i:05}"), format!("api-{i:05}-x2kq"), zones[0]);
         let peer = owner("db".into(), format!("db-{}", i % 7), zones[i % 3]);
@@ -56,6 +57,7 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
                     id: None,
                     gauges: Default::default(),
                     cgroup: None,
+                    process: None,
                 },
                 local: local.clone(),
                 peer: peer.clone(),

@@ -95,6 +95,7 @@ mod tests {
                 state: 1,
                 gauges: Gauges::default(),
                 cgroup: None,
+                process: None,
             },
             local: Attribution::unknown(),
             peer: Attribution::unknown(),

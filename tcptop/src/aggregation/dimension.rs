@@ -3,7 +3,7 @@ use std::{fmt, net::IpAddr, str::FromStr, sync::Arc};
 
 use crate::attribution::Attribution;
 
-/// The `port` of the client end.
+/// The `port` of the client end, and the `process` where none is known.
 pub const NO_PORT: &str = "-";
 
 /// A property of one end of a connection that rows can be grouped by.
@@ -27,11 +27,13 @@ pub enum Dimension {
     Workload,
     /// The server's port, on the end that is the server (`-` on the client end).
     Port,
+    /// The local process's name, where known (`-` elsewhere, and on the peer end).
+    Process,
 }
 
 impl Dimension {
     /// Every dimension, in the order the CLI lists them.
-    pub const ALL: [Dimension; 8] = [
+    pub const ALL: [Dimension; 9] = [
         Dimension::Ip,
         Dimension::Pod,
         Dimension::Namespace,
@@ -40,6 +42,7 @@ impl Dimension {
         Dimension::Service,
         Dimension::Workload,
         Dimension::Port,
+        Dimension::Process,
     ];
 
     /// The name used on the command line and in output field names.
@@ -53,6 +56,7 @@ impl Dimension {
             Dimension::Service => "service",
             Dimension::Workload => "workload",
             Dimension::Port => "port",
+            Dimension::Process => "process",
         }
     }
 
@@ -67,6 +71,7 @@ impl Dimension {
             Dimension::Service => 5,
             Dimension::Workload => 6,
             Dimension::Port => 7,
+            Dimension::Process => 8,
         }
     }
 
@@ -83,6 +88,7 @@ impl Dimension {
             Dimension::Port => owner
                 .port
                 .map_or_else(|| Arc::from(NO_PORT), |p| Arc::from(p.to_string())),
+            Dimension::Process => owner.process.clone().unwrap_or_else(|| Arc::from(NO_PORT)),
         }
     }
 }
@@ -101,7 +107,7 @@ impl FromStr for Dimension {
             .into_iter()
             .find(|d| d.name() == s.trim())
             .ok_or_else(|| {
-                format!("unknown dimension '{s}': use ip, pod, namespace, node, az, service, workload or port")
+                format!("unknown dimension '{s}': use ip, pod, namespace, node, az, service, workload, port or process")
             })
     }
 }

@@ -1,13 +1,15 @@
 //! Rows that wait for their labels: [`Unlabelled`] keeps what arrived before the
 //! Kubernetes cache synced by address pair, and labels it once the cache can, so that
 //! `--once` collects from its first millisecond and still attributes its whole window
-//! from a synced cache. The server's port is kept with each address, so the `port`
-//! dimension and hostNetwork pods' declared ports work late too; a Service peer's
-//! backend (conntrack, by the whole socket tuple) does not: it stays `svc/<name>`.
+//! from a synced cache. The server's port and the local process are kept with each
+//! address, so the `port` and `process` dimensions and hostNetwork pods' declared
+//! ports work late too. A Service peer's backend (conntrack, by the whole socket
+//! tuple) and the socket's cgroup are not: such a peer stays `svc/<name>`, and a
+//! hostNetwork pod's own socket is its node's.
 use std::net::{IpAddr, SocketAddr};
 
 use super::{
-    dimension::Dimension,
+    dimension::{Dimension, NO_PORT},
     group::{Aggregator, GroupKey},
 };
 use crate::attribution::{Item, Resolver};
@@ -20,10 +22,8 @@ pub struct Unlabelled(Aggregator);
 impl Unlabelled {
     /// An empty set keeping at most `limit` address pairs.
     pub fn with_limit(limit: usize) -> Self {
-        Self(Aggregator::with_limit(
-            vec![Dimension::Ip, Dimension::Port],
-            limit,
-        ))
+        let dims = vec![Dimension::Ip, Dimension::Port, Dimension::Process];
+        Self(Aggregator::with_limit(dims, limit))
     }
 
     /// Adds a close, folded totals or live activity; its labels are ignored.
@@ -44,10 +44,12 @@ impl Unlabelled {
                 let ip = values[0].parse::<IpAddr>().ok()?;
                 Some((ip, values[1].parse::<u16>().ok()))
             };
+            let process = (&*key.local[2] != NO_PORT).then(|| key.local[2].clone());
             let to = match (end(&key.local), end(&key.peer)) {
                 (Some((l, local_port)), Some((p, peer_port))) => {
                     let mut local = resolver.resolve(l);
                     local.port = local_port;
+                    local.process = process;
                     let mut peer = match peer_port {
                         Some(port) => resolver.resolve_server(SocketAddr::new(p, port)),
                         None => resolver.resolve(p),
@@ -85,6 +87,7 @@ mod tests {
                     service: crate::attribution::NO_SERVICE.into(),
                     workload: crate::attribution::NO_WORKLOAD.into(),
                     port: None,
+                    process: None,
                 },
                 _ => Attribution::unknown(),
             }

@@ -176,6 +176,7 @@ mod tests {
             service: crate::attribution::NO_SERVICE.into(),
             workload: crate::attribution::NO_WORKLOAD.into(),
             port: None,
+            process: None,
         };
         let counters = Counters {
             connections: 1,

@@ -15,6 +15,7 @@ fn owner(ns: &str, az: &str) -> Attribution {
         service: crate::attribution::NO_SERVICE.into(),
         workload: crate::attribution::NO_WORKLOAD.into(),
         port: None,
+        process: None,
     }
 }
 

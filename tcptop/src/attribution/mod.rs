@@ -49,6 +49,9 @@ pub struct Attribution {
     /// end, and where there is no socket (folded totals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// The local process's name, where known (the local end only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<Arc<str>>,
 }
 
 /// `-` ([`NO_SERVICE`], [`NO_WORKLOAD`]), for recordings made before ends had them.
@@ -68,6 +71,7 @@ impl Attribution {
             service: no_service(),
             workload: l,
             port: None,
+            process: None,
         }
     }
 
@@ -140,6 +144,8 @@ pub struct Socket<'a> {
     pub origin: Origin,
     /// Its cgroup's `parent/leaf` names, where known.
     pub cgroup: Option<&'a str>,
+    /// The local process's name, where known.
+    pub process: Option<&'a Arc<str>>,
 }
 
 /// Both ends of socket `s` attributed by `resolver`, the server end carrying its port
@@ -150,9 +156,11 @@ pub fn attribute(resolver: &dyn Resolver, s: Socket<'_>, last: bool) -> (Attribu
         peer,
         origin,
         cgroup,
+        process,
     } = s;
     let server = peer_is_server(local, peer, origin);
     let mut l = resolver.resolve_local(local, cgroup);
+    l.process = process.cloned();
     let mut p = resolver.resolve_peer(local, peer, server, last);
     if server {
         // A resolver that found a backend behind a Service gave the backend's port.
@@ -213,6 +221,7 @@ impl CloseEvent {
             peer: self.peer,
             origin: self.origin,
             cgroup: self.cgroup.as_deref(),
+            process: self.process.as_ref(),
         }
     }
 }
@@ -283,6 +292,7 @@ fn live_socket(d: &LiveDelta) -> Socket<'_> {
         peer: d.peer,
         origin: d.origin,
         cgroup: d.cgroup.as_deref(),
+        process: d.process.as_ref(),
     }
 }
 
@@ -332,6 +342,7 @@ mod tests {
                 peer,
                 origin,
                 cgroup: None,
+                process: None,
             };
             let (a, b) = attribute(&r, s, true);
             (a.port, b.port)

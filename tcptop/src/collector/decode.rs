@@ -1,5 +1,8 @@
 //! Turns the eBPF program's raw records into userspace types.
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+};
 
 use tcptop_common::{origin, reset, tcp_state, CloseRecord, PairTotals, ResetRecord};
 
@@ -12,6 +15,12 @@ pub fn ip(bytes: [u8; 16]) -> IpAddr {
         Some(v4) => IpAddr::V4(v4),
         None => IpAddr::V6(v6),
     }
+}
+
+/// A process name from the kernel's NUL-padded `comm`; `None` when empty.
+pub fn comm(raw: &[u8; 16]) -> Option<Arc<str>> {
+    let end = raw.iter().position(|c| *c == 0).unwrap_or(raw.len());
+    (end > 0).then(|| Arc::from(String::from_utf8_lossy(&raw[..end]).as_ref()))
 }
 
 /// Turns the kernel's records into userspace types; it knows the running kernel's
@@ -107,6 +116,7 @@ impl Decoder {
                 mss: r.mss_cache,
             },
             cgroup: None,
+            process: comm(&r.comm),
         })
     }
 

@@ -35,6 +35,8 @@ pub struct SockSample {
     pub gauges: Gauges,
     /// Its cgroup's names (see [`super::CloseEvent::cgroup`]).
     pub cgroup: Option<Arc<str>>,
+    /// The name of a process that holds it.
+    pub process: Option<Arc<str>>,
 }
 
 /// What one live socket did since the previous pass.
@@ -61,6 +63,8 @@ pub struct LiveDelta {
     pub gauges: Gauges,
     /// Its cgroup's names (see [`super::CloseEvent::cgroup`]).
     pub cgroup: Option<Arc<str>>,
+    /// The name of a process that holds it.
+    pub process: Option<Arc<str>>,
 }
 
 /// A socket the tracker follows.
@@ -70,6 +74,10 @@ struct Tracked {
     last: Counters,
     /// The pass that saw it last.
     pass: u64,
+    /// Who holds it, and the cgroup that made it, as the passes saw them: a close
+    /// record of an accepted socket has no process (it opened in softirq).
+    process: Option<Arc<str>>,
+    cgroup: Option<Arc<str>>,
 }
 
 /// What a pass came to.
@@ -126,6 +134,7 @@ impl Tracker {
                 let d = s.counters.since(&t.last);
                 t.last = s.counters;
                 t.pass = pass;
+                t.process.clone_from(&s.process);
                 (d, false)
             }
             None => {
@@ -141,6 +150,8 @@ impl Tracker {
                     Tracked {
                         last: s.counters,
                         pass,
+                        process: s.process.clone(),
+                        cgroup: s.cgroup.clone(),
                     },
                 );
                 let mut d = s.counters.since(&base);
@@ -160,6 +171,7 @@ impl Tracker {
             state: s.state,
             gauges: s.gauges,
             cgroup: s.cgroup.clone(),
+            process: s.process.clone(),
         })
     }
 
@@ -204,6 +216,12 @@ impl Tracker {
         self.closed.insert(id, self.pass);
         match self.socks.remove(&id).or_else(|| self.vanished.remove(&id)) {
             Some(t) => {
+                if e.process.is_none() {
+                    e.process = t.process;
+                }
+                if e.cgroup.is_none() {
+                    e.cgroup = t.cgroup;
+                }
                 let (connections, failed) = (e.counters.connections, e.counters.failed_connects);
                 e.counters = e.counters.since(&t.last);
                 (e.counters.connections, e.counters.failed_connects) = (connections, failed);
@@ -242,6 +260,7 @@ mod tests {
             state: 1,
             gauges: Gauges::default(),
             cgroup: None,
+            process: None,
         }
     }
 
@@ -262,6 +281,7 @@ mod tests {
             id: Some(id),
             gauges: Gauges::default(),
             cgroup: None,
+            process: None,
         }
     }
 

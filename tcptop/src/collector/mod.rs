@@ -73,6 +73,8 @@ pub struct CloseEvent {
     /// The names of the cgroup that made it, `parent/leaf` (for a pod's container:
     /// the pod's slice and the container's scope), where the kernel gave them.
     pub cgroup: Option<Arc<str>>,
+    /// The local process's name, where known: the one that connected.
+    pub process: Option<Arc<str>>,
 }
 
 /// A socket's state at one moment, as `ss -ti` shows it: values, not sums.

@@ -241,6 +241,14 @@ pub fn resolve_from(btf: &Btf) -> Result<(Config, Features), OffsetError> {
         kn_id: FIELD_MISSING,
         kn_name: FIELD_MISSING,
         kn_parent: FIELD_MISSING,
+        task_comm: btf
+            .struct_id("task_struct")
+            .and_then(|id| sized(id, "comm", 16))
+            .unwrap_or(FIELD_MISSING),
+        task_group_leader: btf
+            .struct_id("task_struct")
+            .and_then(|id| sized(id, "group_leader", 8))
+            .unwrap_or(FIELD_MISSING),
     };
     let cfg = with_cgroup(btf, sock, cfg);
     let live = cfg.skc_state != FIELD_MISSING

@@ -106,6 +106,7 @@ fn sample(decoder: &Decoder, r: &SampleRecord) -> Option<SockSample> {
         state: raw.old_state,
         gauges: e.gauges,
         cgroup: None,
+        process: e.process,
     })
 }
 

@@ -16,6 +16,7 @@ fn items() -> Vec<Item> {
         service: crate::attribution::NO_SERVICE.into(),
         workload: crate::attribution::NO_WORKLOAD.into(),
         port: None,
+        process: None,
     };
     vec![
         Item::Close(AttributedClose {
@@ -39,6 +40,7 @@ fn items() -> Vec<Item> {
                 id: None,
                 gauges: Default::default(),
                 cgroup: None,
+                process: None,
             },
             local: owner.clone(),
             peer: Attribution::unknown(),

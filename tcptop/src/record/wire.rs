@@ -60,6 +60,9 @@ struct Event {
     /// The names of its cgroup (added in 0.4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cgroup: Option<Arc<str>>,
+    /// The local process's name (added in 0.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    process: Option<Arc<str>>,
 }
 
 /// Folded overflow totals.
@@ -105,6 +108,9 @@ struct Live {
     /// The names of its cgroup (added in 0.4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cgroup: Option<Arc<str>>,
+    /// A holding process's name (added in 0.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    process: Option<Arc<str>>,
 }
 
 /// Live activity with its owners.
@@ -160,6 +166,7 @@ impl WireItem {
                         id: e.id,
                         gauges: e.gauges,
                         cgroup: e.cgroup.clone(),
+                        process: e.process.clone(),
                     },
                     local: c.local.clone(),
                     peer: c.peer.clone(),
@@ -196,6 +203,7 @@ impl WireItem {
                         state: d.state,
                         gauges: d.gauges,
                         cgroup: d.cgroup.clone(),
+                        process: d.process.clone(),
                     },
                     local: l.local.clone(),
                     peer: l.peer.clone(),
@@ -227,6 +235,7 @@ impl WireItem {
                         id: e.id,
                         gauges: e.gauges,
                         cgroup: e.cgroup.clone(),
+                        process: e.process.clone(),
                     },
                     local: c.local,
                     peer: c.peer,
@@ -271,6 +280,7 @@ impl WireItem {
                         state: w.state,
                         gauges: w.gauges,
                         cgroup: w.cgroup,
+                        process: w.process,
                     },
                     local: l.local,
                     peer: l.peer,

@@ -31,6 +31,7 @@ impl Index {
                 .unwrap_or(&self.no_workload)
                 .clone(),
             port: None,
+            process: None,
         }
     }
 

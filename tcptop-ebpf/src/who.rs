@@ -1,4 +1,5 @@
-//! The cgroup that made a socket: `sk->sk_cgrp_data.cgroup->kn->id`, read with
+//! Who made a socket: its process's name ([`process_name`]), and the cgroup that made
+//! it: `sk->sk_cgrp_data.cgroup->kn->id`, read with
 //! `bpf_probe_read_kernel` from the socket's address (a plain number, so the chain of
 //! pointers needs no BTF types; a failed read yields 0 and the next one fails too).
 //! The first time a cgroup is seen, its directory name and its parent's go into
@@ -34,6 +35,27 @@ fn read(addr: u64) -> u64 {
     v
 }
 
+/// The name of the process whose thread is the task at `task`: its group leader's
+/// `comm`; zeros where unknown.
+#[inline(always)]
+pub fn process_name(task: u64) -> [u8; 16] {
+    let (comm, leader) = (cfg!(task_comm), cfg!(task_group_leader));
+    if task == 0 || comm == FIELD_MISSING || leader == FIELD_MISSING {
+        return [0; 16];
+    }
+    let leader = read(task + u64::from(leader));
+    let mut name = [0u8; 16];
+    // SAFETY: the helper checks the address and writes all of `name`, zeros on failure.
+    unsafe {
+        generated::bpf_probe_read_kernel(
+            name.as_mut_ptr().cast(),
+            16,
+            (leader + u64::from(comm)) as *const core::ffi::c_void,
+        );
+    }
+    name
+}
+
 /// Copies the NUL-terminated string at `src` into `dst`.
 #[inline(always)]
 fn read_str(src: u64, dst: &mut [u8; CGROUP_NAME_BYTES]) {
@@ -50,7 +72,7 @@ fn read_str(src: u64, dst: &mut [u8; CGROUP_NAME_BYTES]) {
 /// The id of the cgroup that made the socket at `sk`, 0 where unknown; notes its names
 /// the first time.
 #[inline(always)]
-pub fn of(sk: u64) -> u64 {
+pub fn cgroup_of(sk: u64) -> u64 {
     let at = cfg!(sk_cgroup);
     if at == FIELD_MISSING || sk == 0 {
         return 0;
