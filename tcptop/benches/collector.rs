@@ -169,11 +169,19 @@ fn pair_row(doc: &Value, pair: &NetPair, l: usize, p: usize) -> (u64, u64, u64) 
         })
 }
 
-/// Whether both directions' rows equal what `n` churn connections must give.
+/// Whether both directions' rows equal what `n` churn connections must give; says
+/// on stderr what differs.
 fn exact(doc: &Value, pair: &NetPair, n: u64) -> bool {
     // The peer's FIN counts as one received byte.
-    pair_row(doc, pair, 0, 1) == (n, n * churn::UP, n * (churn::DOWN + 1))
-        && pair_row(doc, pair, 1, 0) == (n, n * churn::DOWN, n * (churn::UP + 1))
+    let want = [
+        (n, n * churn::UP, n * (churn::DOWN + 1)),
+        (n, n * churn::DOWN, n * (churn::UP + 1)),
+    ];
+    let got = [pair_row(doc, pair, 0, 1), pair_row(doc, pair, 1, 0)];
+    if got != want {
+        eprintln!("collector: (connections, sent, received) {got:?}, want {want:?}");
+    }
+    got == want
 }
 
 fn closes(doc: &Value) -> u64 {

@@ -1,7 +1,8 @@
-//! The names of the cgroups sockets came from: the program notes each cgroup's
-//! directory name and its parent's in `CGROUP_NAMES` the first time it sees a socket
-//! of it; this reads each once and keeps it, at most [`CACHE`] of them (beyond that the
-//! cache starts over, and the restarts are counted).
+//! Who made each socket, by name: the program notes each cgroup's directory name and
+//! its parent's in `CGROUP_NAMES` the first time it sees a socket of it; this reads
+//! each once and keeps it. Process names arrive in every record and are shared here,
+//! one allocation per distinct name. Each cache holds at most [`CACHE`] names (beyond
+//! that it starts over, and the restarts are counted).
 use std::{collections::HashMap, sync::Arc};
 
 use aya::{
@@ -23,14 +24,17 @@ pub fn joined(n: &CgroupName) -> Option<String> {
     (!leaf.is_empty()).then(|| format!("{parent}/{leaf}"))
 }
 
-/// The program's cgroup names, cached.
-pub struct CgroupNames {
+/// The program's cgroup names and the records' process names, cached. The default
+/// has no program map: no cgroup has a name.
+#[derive(Default)]
+pub struct Names {
     map: Option<BpfHashMap<MapData, u64, CgroupName>>,
     cache: HashMap<u64, Arc<str>>,
+    processes: HashMap<[u8; 16], Arc<str>>,
     restarts: u64,
 }
 
-impl CgroupNames {
+impl Names {
     /// Takes the `CGROUP_NAMES` map of `ebpf` (without it, no cgroup has a name).
     pub fn new(ebpf: &mut Ebpf) -> Self {
         let map = ebpf
@@ -39,8 +43,27 @@ impl CgroupNames {
         Self {
             map,
             cache: HashMap::new(),
+            processes: HashMap::new(),
             restarts: 0,
         }
+    }
+
+    /// The process name in the kernel's NUL-padded `comm`; `None` when empty.
+    pub fn process(&mut self, comm: &[u8; 16]) -> Option<Arc<str>> {
+        if comm[0] == 0 {
+            return None;
+        }
+        if let Some(n) = self.processes.get(comm) {
+            return Some(n.clone());
+        }
+        let end = comm.iter().position(|c| *c == 0).unwrap_or(comm.len());
+        let name: Arc<str> = Arc::from(String::from_utf8_lossy(&comm[..end]).as_ref());
+        if self.processes.len() >= CACHE {
+            self.processes.clear();
+            self.restarts += 1;
+        }
+        self.processes.insert(*comm, name.clone());
+        Some(name)
     }
 
     /// The names of cgroup `id` (0: none).
@@ -61,7 +84,7 @@ impl CgroupNames {
         Some(name)
     }
 
-    /// How many times the cache was full and started over.
+    /// How many times a cache was full and started over.
     pub fn restarts(&self) -> u64 {
         self.restarts
     }
@@ -81,6 +104,26 @@ mod tests {
         n.leaf[..leaf.len()].copy_from_slice(leaf.as_bytes());
         n.parent[..parent.len()].copy_from_slice(parent.as_bytes());
         n
+    }
+
+    #[test]
+    fn process_names_are_shared_and_bounded() {
+        let mut names = Names::default();
+        let comm = |s: &str| {
+            let mut c = [0u8; 16];
+            c[..s.len()].copy_from_slice(s.as_bytes());
+            c
+        };
+        let a = names.process(&comm("curl")).unwrap();
+        assert_eq!(&*a, "curl");
+        assert!(Arc::ptr_eq(&a, &names.process(&comm("curl")).unwrap()));
+        assert_eq!(names.process(&[0; 16]), None);
+        assert_eq!(names.name(7), None, "no map, no cgroup names");
+        for i in 0..=CACHE {
+            names.process(&comm(&format!("p{i}")));
+        }
+        assert_eq!(names.restarts(), 1);
+        assert!(names.processes.len() <= CACHE);
     }
 
     #[test]

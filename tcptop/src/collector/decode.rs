@@ -1,8 +1,5 @@
 //! Turns the eBPF program's raw records into userspace types.
-use std::{
-    net::{IpAddr, Ipv6Addr, SocketAddr},
-    sync::Arc,
-};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use tcptop_common::{origin, reset, tcp_state, CloseRecord, PairTotals, ResetRecord};
 
@@ -15,12 +12,6 @@ pub fn ip(bytes: [u8; 16]) -> IpAddr {
         Some(v4) => IpAddr::V4(v4),
         None => IpAddr::V6(v6),
     }
-}
-
-/// A process name from the kernel's NUL-padded `comm`; `None` when empty.
-pub fn comm(raw: &[u8; 16]) -> Option<Arc<str>> {
-    let end = raw.iter().position(|c| *c == 0).unwrap_or(raw.len());
-    (end > 0).then(|| Arc::from(String::from_utf8_lossy(&raw[..end]).as_ref()))
 }
 
 /// Turns the kernel's records into userspace types; it knows the running kernel's
@@ -55,19 +46,20 @@ impl Decoder {
         }
     }
 
-    /// The cgroup id of a close record (or of the start of a sample record); 0 for a
-    /// buffer too short.
-    pub fn cgroup_id(raw: &[u8]) -> u64 {
+    /// Who made the socket of a close record (or of the start of a sample record): its
+    /// cgroup id and process name as the kernel wrote them; zeros for a buffer too
+    /// short.
+    pub fn maker(raw: &[u8]) -> (u64, [u8; 16]) {
         if raw.len() < size_of::<CloseRecord>() {
-            return 0;
+            return (0, [0; 16]);
         }
         // SAFETY: CloseRecord is plain integers; the length was checked.
         let r: CloseRecord = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
-        r.cgroup_id
+        (r.cgroup_id, r.comm)
     }
 
     /// Decodes a close record (or the start of a sample record, which has one first);
-    /// its cgroup's names are left to [`super::cgroups::CgroupNames`].
+    /// its cgroup and process names are left to [`super::cgroups::Names`].
     /// `None` for a buffer too short.
     pub fn close_event(&self, raw: &[u8]) -> Option<CloseEvent> {
         if raw.len() < size_of::<CloseRecord>() {
@@ -116,7 +108,7 @@ impl Decoder {
                 mss: r.mss_cache,
             },
             cgroup: None,
-            process: comm(&r.comm),
+            process: None,
         })
     }
 

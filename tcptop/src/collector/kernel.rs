@@ -20,7 +20,7 @@ use tcptop_common::{stat, Config};
 use thiserror::Error;
 
 use super::{
-    cgroups::CgroupNames,
+    cgroups::Names,
     decode::Decoder,
     hz::{self, HzError},
     live::SockSample,
@@ -91,7 +91,7 @@ pub struct KernelCollector {
     decoder: Decoder,
     program: &'static str,
     sampler: Option<Sampler>,
-    cgroups: CgroupNames,
+    names: Names,
     live_off: Option<String>,
     // Dropping the program detaches it; it must outlive the maps above.
     ebpf: Ebpf,
@@ -191,7 +191,7 @@ impl KernelCollector {
         let overflow =
             overflow::Overflow::new(&mut ebpf).map_err(|e| LoadError::Kernel(e.to_string()))?;
         let stats = PerCpuArray::try_from(take(&mut ebpf, "STATS")?).map_err(|e| classify(&e))?;
-        let cgroups = CgroupNames::new(&mut ebpf);
+        let names = Names::new(&mut ebpf);
         Ok(Self {
             events,
             overflow,
@@ -200,7 +200,7 @@ impl KernelCollector {
             decoder,
             program: loaded,
             sampler,
-            cgroups,
+            names,
             live_off: None,
             ebpf,
         })
@@ -222,7 +222,9 @@ impl KernelCollector {
         while let Some(item) = self.events.next() {
             if let Some(mut record) = self.decoder.record(&item) {
                 if let Record::Close(e) = &mut record {
-                    e.cgroup = self.cgroups.name(Decoder::cgroup_id(&item));
+                    let (cgroup, comm) = Decoder::maker(&item);
+                    e.cgroup = self.names.name(cgroup);
+                    e.process = self.names.process(&comm);
                 }
                 sink(record);
                 n += 1;
@@ -249,7 +251,7 @@ impl KernelCollector {
     /// sampler, nothing.
     pub fn sample_open(&mut self, sink: impl FnMut(SockSample)) -> Result<u64, String> {
         match self.sampler.as_mut() {
-            Some(s) => s.pass(&self.decoder, &mut self.cgroups, sink),
+            Some(s) => s.pass(&self.decoder, &mut self.names, sink),
             None => Ok(0),
         }
     }

@@ -16,7 +16,7 @@ use aya::{programs::Iter, Btf, Ebpf};
 use aya_obj::generated::{bpf_attach_type::BPF_TRACE_ITER, bpf_cmd};
 use tcptop_common::SampleRecord;
 
-use super::{cgroups::CgroupNames, decode::Decoder, live::SockSample};
+use super::{cgroups::Names, decode::Decoder, live::SockSample};
 
 /// The walk of open files: a `task_file` iterator.
 const WALK: &str = "walk_socks";
@@ -54,7 +54,7 @@ impl Sampler {
     pub fn pass(
         &mut self,
         decoder: &Decoder,
-        cgroups: &mut CgroupNames,
+        names: &mut Names,
         mut sink: impl FnMut(SockSample),
     ) -> Result<u64, String> {
         let now_ns = monotonic_ns();
@@ -63,7 +63,8 @@ impl Sampler {
         for r in records(&self.buf) {
             if self.seen.insert(r.sock.sock_id) {
                 if let Some(mut s) = sample(decoder, &r) {
-                    s.cgroup = cgroups.name(r.sock.cgroup_id);
+                    s.cgroup = names.name(r.sock.cgroup_id);
+                    s.process = names.process(&r.sock.comm);
                     sink(s);
                 }
             }
@@ -106,7 +107,7 @@ fn sample(decoder: &Decoder, r: &SampleRecord) -> Option<SockSample> {
         state: raw.old_state,
         gauges: e.gauges,
         cgroup: None,
-        process: e.process,
+        process: None,
     })
 }
 

@@ -23,7 +23,7 @@ pub const BINDINGS: [(&str, &str); 15] = [
     ),
     (
         "g",
-        "regroup: namespace,az namespace az workload pod ip node service",
+        "regroup: namespace,az namespace az workload pod ip node ... process",
     ),
     ("t", "rates for the last interval / totals since start"),
     ("Space", "pause / resume refreshing (collection goes on)"),

@@ -13,7 +13,7 @@ use super::{
 };
 
 /// The groupings `g` cycles through.
-pub const GROUPINGS: [&[Dimension]; 8] = [
+pub const GROUPINGS: [&[Dimension]; 10] = [
     &[Dimension::Namespace, Dimension::Az],
     &[Dimension::Namespace],
     &[Dimension::Az],
@@ -22,6 +22,8 @@ pub const GROUPINGS: [&[Dimension]; 8] = [
     &[Dimension::Ip],
     &[Dimension::Node],
     &[Dimension::Service],
+    &[Dimension::Port],
+    &[Dimension::Process],
 ];
 
 /// Everything a key can do.

@@ -255,7 +255,7 @@ fn filtering_on_any_key_text() {
 fn regrouping_cycles_through_every_grouping() {
     let mut h = Harness::new(80, 24);
     let mut seen = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..10 {
         seen.push(h.s.app.group_by().to_vec());
         h.press("g");
     }
@@ -263,12 +263,13 @@ fn regrouping_cycles_through_every_grouping() {
     assert_eq!(seen[3], [Dimension::Workload]);
     assert_eq!(seen[4], [Dimension::Pod]);
     assert_eq!(seen[7], [Dimension::Service]);
+    assert_eq!(seen[9], [Dimension::Process]);
     h.press("tggggg");
     assert_eq!(h.s.app.group_by(), [Dimension::Ip]);
     assert!(h.labels().contains(&"10.0.1.20 → 10.0.2.30".to_string()));
     // A grouping from --group-by that is not in the cycle goes first.
     let app = App::new(&[Dimension::Pod, Dimension::Az], MetricId::BYTES);
-    assert_eq!((app.groupings.len(), app.grouping), (9, 0));
+    assert_eq!((app.groupings.len(), app.grouping), (11, 0));
 }
 
 #[test]
