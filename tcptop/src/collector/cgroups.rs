@@ -29,7 +29,9 @@ pub fn joined(n: &CgroupName) -> Option<String> {
 #[derive(Default)]
 pub struct Names {
     map: Option<BpfHashMap<MapData, u64, CgroupName>>,
-    cache: HashMap<u64, Arc<str>>,
+    /// By id; `None` for a cgroup without a name (the root) or whose names the map
+    /// no longer had, so that neither costs a system call per record.
+    cache: HashMap<u64, Option<Arc<str>>>,
     processes: HashMap<[u8; 16], Arc<str>>,
     restarts: u64,
 }
@@ -72,16 +74,16 @@ impl Names {
             return None;
         }
         if let Some(n) = self.cache.get(&id) {
-            return Some(n.clone());
+            return n.clone();
         }
-        let names = self.map.as_ref()?.get(&id, 0).ok()?;
-        let name: Arc<str> = Arc::from(joined(&names)?);
+        let names = self.map.as_ref()?.get(&id, 0).ok();
+        let name: Option<Arc<str>> = names.as_ref().and_then(joined).map(Arc::from);
         if self.cache.len() >= CACHE {
             self.cache.clear();
             self.restarts += 1;
         }
         self.cache.insert(id, name.clone());
-        Some(name)
+        name
     }
 
     /// How many times a cache was full and started over.
