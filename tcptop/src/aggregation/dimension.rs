@@ -1,10 +1,18 @@
 //! The dimensions rows group by, and their values for one end of a connection.
-use std::{fmt, net::IpAddr, str::FromStr, sync::Arc};
+use std::{
+    fmt,
+    net::IpAddr,
+    str::FromStr,
+    sync::{Arc, LazyLock},
+};
 
 use crate::attribution::Attribution;
 
 /// The `port` of the client end, and the `process` where none is known.
 pub const NO_PORT: &str = "-";
+
+/// [`NO_PORT`], allocated once: every row key of the client end shares it.
+static DASH: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(NO_PORT));
 
 /// A property of one end of a connection that rows can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,8 +95,8 @@ impl Dimension {
             Dimension::Workload => owner.workload.clone(),
             Dimension::Port => owner
                 .port
-                .map_or_else(|| Arc::from(NO_PORT), |p| Arc::from(p.to_string())),
-            Dimension::Process => owner.process.clone().unwrap_or_else(|| Arc::from(NO_PORT)),
+                .map_or_else(|| DASH.clone(), |p| Arc::from(p.to_string())),
+            Dimension::Process => owner.process.clone().unwrap_or_else(|| DASH.clone()),
         }
     }
 }
