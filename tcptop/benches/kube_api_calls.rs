@@ -38,8 +38,8 @@ async fn main() {
         "{}",
         cache.status()
     );
-    // Each watch starts just after its kind's list is done, so wait for all three.
-    while api.requests().iter().filter(|r| r.verb == "watch").count() < 3 {
+    // Each watch starts just after its kind's list is done, so wait for all of them.
+    while api.requests().iter().filter(|r| r.verb == "watch").count() < support_kube::KINDS.len() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let at_sync = api.requests().len();
