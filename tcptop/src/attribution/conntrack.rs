@@ -20,7 +20,10 @@ use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NatError {
     /// The kernel refused: reading conntrack needs CAP_NET_ADMIN in this namespace.
-    #[error("conntrack: no CAP_NET_ADMIN, so Service peers stay svc/<name> (grant NET_ADMIN)")]
+    #[error(
+        "conntrack: no CAP_NET_ADMIN, so Service peers stay svc/<name> (grant NET_ADMIN in \
+         the node's network namespace: deploy/service-backends/patch.yaml)"
+    )]
     NoPermission,
     /// No ctnetlink in this kernel.
     #[error(
