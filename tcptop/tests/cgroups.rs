@@ -11,7 +11,7 @@ mod support_kube;
 
 use std::{
     fs,
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -19,8 +19,8 @@ use std::{
     time::Duration,
 };
 
-use serde_json::Value;
 use support_kube::{
+    attach,
     net::{exchange, have_root, NetnsPair, TcpBytes},
     objects, FakeApi,
 };
@@ -209,34 +209,12 @@ async fn sockets_belong_to_the_pods_of_their_cgroups() {
     }
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
-        .args(["--once", "--duration", "8s", "--output", "json"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcptop"));
+    cmd.args(["--once", "--duration", "8s", "--output", "json"])
         .args(["--group-by", "namespace,pod,process"])
         .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tcptop");
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let attached = loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(l) if l.contains("attached") => break true,
-            Ok(_) => {}
-            Err(_) => break false,
-        }
-    };
-    if !attached {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("tcptop never attached");
-    }
+        .arg(&kubeconfig);
+    let run = attach::start(cmd);
 
     let (a, mut b) = tokio::task::block_in_place(|| {
         let a = spawn_in(&pair.a, &cg_a, &format!("{server},3"));
@@ -246,10 +224,7 @@ async fn sockets_belong_to_the_pods_of_their_cgroups() {
     b += tokio::task::block_in_place(|| counters(held, 1));
     accepts.join().unwrap();
 
-    let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
-    let stderr: Vec<String> = rx.try_iter().collect();
-    assert!(out.status.success(), "tcptop failed: {stderr:?}");
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let (doc, _) = tokio::task::block_in_place(|| run.finish());
     let rows = doc["rows"].as_array().unwrap();
     for (pod, n, want) in [("agent-a", 3, a), ("agent-b", 3, b)] {
         let theirs: Vec<_> = rows

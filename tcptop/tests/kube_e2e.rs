@@ -7,15 +7,13 @@
 mod support_kube;
 
 use std::{
-    io::{BufRead, BufReader},
     net::{SocketAddr, TcpListener, TcpStream},
-    process::{Command, Stdio},
-    sync::mpsc,
-    time::Duration,
+    process::Command,
 };
 
 use serde_json::Value;
 use support_kube::{
+    attach,
     net::{exchange, have_root, NetnsPair, TcpBytes},
     objects, FakeApi,
 };
@@ -90,41 +88,13 @@ async fn once_attributes_namespaces_and_zones_with_exact_bytes() {
     let plugin = objects::plugin(dir.path(), "cred-plugin", "2");
     let kubeconfig = objects::write_exec_kubeconfig(dir.path(), &api.url(), &plugin);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
-        .args([
-            "--once",
-            "--duration",
-            "6s",
-            "--group-by",
-            "namespace,az",
-            "--output",
-            "json",
-        ])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcptop"));
+    cmd.args(["--once", "--duration", "6s", "--group-by", "namespace,az"])
+        .args(["--output", "json"])
         .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tcptop");
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push(line);
-        }
-        all
-    });
+        .arg(&kubeconfig);
     // Traffic once the program is attached, which it is before the cache syncs.
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("tcptop never attached");
-        if line.contains("attached") {
-            break;
-        }
-    }
+    let run = attach::start(cmd);
 
     let mut client = TcpBytes::default();
     let mut server = TcpBytes::default();
@@ -142,16 +112,13 @@ async fn once_attributes_namespaces_and_zones_with_exact_bytes() {
         "the cache had started listing before the traffic ended: the test proves nothing"
     );
 
-    let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
-    let stderr = reader.join().unwrap();
-    assert!(out.status.success(), "tcptop failed: {stderr:?}");
+    let (doc, stderr) = tokio::task::block_in_place(|| run.finish());
     assert!(
         stderr
             .iter()
             .any(|l| l == "tcptop: kubernetes: synced, 2 pods"),
         "{stderr:?}"
     );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     let rows = doc["rows"].as_array().unwrap().clone();
 
     let c = row(&rows, [&client_ns, "zone-a"], [&server_ns, "zone-b"])

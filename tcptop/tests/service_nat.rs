@@ -18,17 +18,18 @@ mod support_kube;
 use std::{
     collections::HashMap,
     fs::File,
-    io::{BufRead, BufReader, Write},
+    io::Write,
     net::{SocketAddr, TcpListener, TcpStream},
     os::fd::AsRawFd,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
 
 use serde_json::Value;
 use support_kube::{
+    attach::{self, Attached},
     net::{exchange, have_root, TcpBytes},
     objects, FakeApi,
 };
@@ -250,45 +251,21 @@ fn api_in(node: &str, client_ns: &str) -> (u16, mpsc::Sender<()>) {
 
 /// `tcptop --once` in namespace `ns` (through `wrap`, a command prefix), talking to
 /// the API server at `server`; returns it once it has attached.
-fn tcptop(ns: &str, wrap: &[&str], kubeconfig: &Path) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", ns])
+fn tcptop(ns: &str, wrap: &[&str], kubeconfig: &Path) -> Attached {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns])
         .args(wrap)
         .arg(env!("CARGO_BIN_EXE_tcptop"))
         .args(["--once", "--duration", "12s", "--output", "json"])
         .args(["--group-by", "namespace,pod,az,service,workload,port"])
         .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tcptop");
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.contains("attached") => return (child, rx),
-            Ok(_) => {}
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("tcptop never attached");
-            }
-        }
-    }
+        .arg(kubeconfig);
+    attach::start(cmd)
 }
 
-/// Waits for `child`; returns its rows and the rest of its stderr.
-fn finish(child: Child, rx: mpsc::Receiver<String>) -> (Vec<Value>, Vec<String>) {
-    let out = child.wait_with_output().unwrap();
-    let stderr: Vec<String> = rx.try_iter().collect();
-    assert!(out.status.success(), "tcptop failed: {stderr:?}");
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+/// Waits for `run`; returns its rows and its stderr.
+fn finish(run: Attached) -> (Vec<Value>, Vec<String>) {
+    let (doc, stderr) = run.finish();
     (doc["rows"].as_array().unwrap().clone(), stderr)
 }
 
@@ -404,7 +381,7 @@ fn service_peers_are_the_backend_pods_that_served_them() {
         "the statistic match sent every connection to one backend: {per_backend:?}"
     );
 
-    let [on, without, off] = runs.map(|(c, rx)| finish(c, rx));
+    let [on, without, off] = runs.map(finish);
 
     // In the node namespace: each backend's own row, exact.
     let rows = client_rows(&on.0);

@@ -50,10 +50,8 @@ impl Unlabelled {
                     let mut local = resolver.resolve(l);
                     local.port = local_port;
                     local.process = process;
-                    let mut peer = match peer_port {
-                        Some(port) => resolver.resolve_server(SocketAddr::new(p, port)),
-                        None => resolver.resolve(p),
-                    };
+                    let peer_addr = SocketAddr::new(p, peer_port.unwrap_or(0));
+                    let mut peer = resolver.resolve_end(peer_addr, peer_port.is_some());
                     peer.port = peer_port;
                     GroupKey::new(out.group_by(), (l, &local), (p, &peer))
                 }

@@ -100,9 +100,14 @@ pub trait Resolver {
         last: bool,
     ) -> Attribution {
         let _ = (local, last);
+        self.resolve_end(peer, server)
+    }
+
+    /// The owner of `addr`, by [`Resolver::resolve_server`] when it is the server.
+    fn resolve_end(&self, addr: SocketAddr, server: bool) -> Attribution {
         match server {
-            true => self.resolve_server(peer),
-            false => self.resolve(peer.ip()),
+            true => self.resolve_server(addr),
+            false => self.resolve(addr.ip()),
         }
     }
 

@@ -6,6 +6,7 @@
 //! back on the same port, as an API server does in an outage.
 #![allow(dead_code)] // Each test binary uses a different part.
 
+pub mod attach;
 mod http;
 pub mod net;
 pub mod objects;

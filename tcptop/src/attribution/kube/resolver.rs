@@ -73,10 +73,7 @@ impl Resolver for KubeResolver {
         server: bool,
         last: bool,
     ) -> Attribution {
-        let owner = match server {
-            true => self.resolve_server(peer),
-            false => self.resolve(peer.ip()),
-        };
+        let owner = self.resolve_end(peer, server);
         if &*owner.service == NO_SERVICE {
             return owner;
         }
