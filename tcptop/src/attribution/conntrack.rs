@@ -295,15 +295,20 @@ mod tests {
         s.parse().unwrap()
     }
 
-    #[test]
-    fn open_sockets_are_asked_once_and_closes_forget_them() {
-        let backend = addr("10.1.0.5:8080");
+    /// A cache over a table that always gives `answer`, and how often it was asked.
+    fn cache_of(answer: Result<Option<SocketAddr>, NatError>) -> (NatCache, Arc<AtomicUsize>) {
         let asked = Arc::new(AtomicUsize::new(0));
         let fake = Fake {
             asked: asked.clone(),
-            answer: Ok(Some(backend)),
+            answer,
         };
-        let cache = NatCache::new(Box::new(fake));
+        (NatCache::new(Box::new(fake)), asked)
+    }
+
+    #[test]
+    fn open_sockets_are_asked_once_and_closes_forget_them() {
+        let backend = addr("10.1.0.5:8080");
+        let (cache, asked) = cache_of(Ok(Some(backend)));
         let (l, p) = (addr("10.0.0.2:40000"), addr("10.96.0.10:80"));
         for _ in 0..3 {
             assert_eq!(cache.backend(l, p, false), Some(backend));
@@ -324,10 +329,7 @@ mod tests {
 
     #[test]
     fn misses_alone_say_tcptop_is_in_the_wrong_namespace() {
-        let cache = NatCache::new(Box::new(Fake {
-            asked: Arc::default(),
-            answer: Ok(None),
-        }));
+        let (cache, _) = cache_of(Ok(None));
         let (l, p) = (addr("10.0.0.2:40000"), addr("10.96.0.10:80"));
         assert_eq!(cache.backend(l, p, true), None);
         assert_eq!(cache.problem(), Some(NatError::NotHere));
@@ -340,10 +342,7 @@ mod tests {
 
     #[test]
     fn a_refusal_is_remembered_as_the_problem() {
-        let cache = NatCache::new(Box::new(Fake {
-            asked: Arc::default(),
-            answer: Err(NatError::NoPermission),
-        }));
+        let (cache, _) = cache_of(Err(NatError::NoPermission));
         assert_eq!(
             cache.backend(addr("10.0.0.2:1"), addr("10.96.0.1:443"), true),
             None
