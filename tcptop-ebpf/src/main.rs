@@ -236,6 +236,13 @@ fn take_open(key: u64) -> Option<(u64, u8, [u8; 16])> {
 
 #[inline(always)]
 fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8, sock_id: u64) {
+    // A child that lost the race to be hashed for its request (two segments of one
+    // handshake on two CPUs) closes from SYN_RECV having received nothing: it is a
+    // copy of the connection the winner carries, not a connection.
+    if old_state == tcp_state::SYN_RECV && mem.load::<u64>(cfg!(bytes_received)) == Some(0) {
+        take_open(key);
+        return;
+    }
     let mut rec = CloseRecord {
         old_state,
         sock_id,

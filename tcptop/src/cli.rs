@@ -1,6 +1,11 @@
 //! The command line: flags, their parsing and validation. Usage errors become one line
 //! and exit status 2.
-use std::{path::PathBuf, time::Duration};
+use std::{
+    net::{Ipv6Addr, SocketAddr},
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
 
 use clap::{error::ErrorKind, Parser};
 
@@ -101,14 +106,69 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RING_BYTES, value_parser = parse_ring_bytes, hide = true)]
     pub ring_bytes: u32,
 
-    /// Wait quietly until SIGTERM or SIGINT, then exit 0: the DaemonSet's main process,
-    /// which keeps the pod up for `kubectl exec ... -- tcptop`.
-    #[arg(long, hide = true, conflicts_with = "once")]
-    pub idle: bool,
+    /// Run as the node daemon (the DaemonSet's main process): collect all the time and
+    /// serve Prometheus metrics on --metrics-address until SIGTERM or SIGINT.
+    #[arg(long, conflicts_with_all = ["once", "replay", "record"])]
+    pub daemon: bool,
+
+    /// Where --daemon serves /metrics: `:PORT` (every address), `IP:PORT` or `[IPv6]:PORT`.
+    #[arg(long, value_name = "ADDR", default_value = ":9435", value_parser = parse_listen, requires = "daemon")]
+    pub metrics_address: SocketAddr,
+
+    /// Label the daemon's series by these dimensions of both ends (`local_<dim>`,
+    /// `peer_<dim>`): the operator chooses the cardinality.
+    #[arg(
+        long,
+        value_name = "DIM[,DIM...]",
+        default_value = "namespace,az",
+        value_delimiter = ',',
+        requires = "daemon"
+    )]
+    pub metrics_group_by: Vec<Dimension>,
+
+    /// Keep at most N label sets in the daemon's series (the `other` set included);
+    /// beyond, new label sets count under `other`, exactly.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = parse_max_rows, requires = "daemon")]
+    pub metrics_max_series: usize,
+
+    /// Also serve the series of an older exporter: `ebpf-exporter` (ebpf_exporter's
+    /// tcp-life config: `ebpf_exporter_tcp_ipv4_*`).
+    #[arg(long, value_name = "EXPORTER", requires = "daemon")]
+    pub metrics_compat: Option<Compat>,
 
     /// Kernel BTF file to read offsets from.
     #[arg(long, value_name = "PATH", default_value = crate::collector::offsets::VMLINUX_BTF, hide = true)]
     pub btf: PathBuf,
+}
+
+/// An older exporter whose series `--metrics-compat` serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compat {
+    /// ebpf_exporter with its tcp-life config.
+    EbpfExporter,
+}
+
+impl FromStr for Compat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ebpf-exporter" => Ok(Compat::EbpfExporter),
+            _ => Err(format!("unknown exporter '{s}': use ebpf-exporter")),
+        }
+    }
+}
+
+/// `--metrics-address`: `:PORT` listens on every address, IPv4 and IPv6.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let bad = || format!("'{s}' is not a listen address: use :9435, 127.0.0.1:9435 or [::1]:9435");
+    match s.strip_prefix(':') {
+        Some(port) => Ok(SocketAddr::new(
+            Ipv6Addr::UNSPECIFIED.into(),
+            port.parse().map_err(|_| bad())?,
+        )),
+        None => s.parse().map_err(|_| bad()),
+    }
 }
 
 /// The shortest UI refresh interval accepted.
@@ -205,9 +265,14 @@ where
             }
         }
     };
-    let listed: Vec<String> = args.group_by.iter().map(|d| d.to_string()).collect();
-    if let Err(e) = parse_dimensions(&listed.join(",")) {
-        return Parsed::Usage(format!("invalid value for --group-by: {e}"));
+    for (flag, dims) in [
+        ("--group-by", &args.group_by),
+        ("--metrics-group-by", &args.metrics_group_by),
+    ] {
+        let listed: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+        if let Err(e) = parse_dimensions(&listed.join(",")) {
+            return Parsed::Usage(format!("invalid value for {flag}: {e}"));
+        }
     }
     if args.interval < MIN_INTERVAL {
         return Parsed::Usage(format!(
@@ -231,13 +296,18 @@ where
 /// Shortens a clap error to one line that ends in what to do.
 fn one_line(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines
+        .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
-        .trim()
         .to_string();
+    // "the following required arguments were not provided:" names them below.
+    if first.ends_with(':') {
+        if let Some(what) = lines.next() {
+            first = format!("{first} {what}");
+        }
+    }
     format!("{first} (see tcptop --help)")
 }
 
@@ -303,6 +373,29 @@ mod tests {
     }
 
     #[test]
+    fn daemon_flags() {
+        let a = run(&["--daemon"]);
+        assert_eq!(a.metrics_address, "[::]:9435".parse().unwrap());
+        assert_eq!(
+            a.metrics_group_by,
+            vec![Dimension::Namespace, Dimension::Az]
+        );
+        assert_eq!((a.metrics_max_series, a.metrics_compat), (10_000, None));
+        let a = run(&[
+            "--daemon",
+            "--metrics-address",
+            "127.0.0.1:0",
+            "--metrics-compat",
+            "ebpf-exporter",
+            "--metrics-group-by",
+            "workload",
+        ]);
+        assert_eq!(a.metrics_address, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(a.metrics_compat, Some(Compat::EbpfExporter));
+        assert_eq!(a.metrics_group_by, vec![Dimension::Workload]);
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
@@ -347,6 +440,18 @@ mod tests {
             (&["--tombstone-grace", "1000000000000d"], "too long"),
             (&["--max-rows", "1"], "at least 2"),
             (&["--record", "a", "--replay", "b"], "cannot be used with"),
+            (&["--daemon", "--once"], "cannot be used with"),
+            (&["--metrics-address", ":9435"], "--daemon"),
+            (&["--daemon", "--metrics-address", "9435"], "127.0.0.1:9435"),
+            (
+                &["--daemon", "--metrics-compat", "node"],
+                "use ebpf-exporter",
+            ),
+            (&["--daemon", "--metrics-max-series", "1"], "at least 2"),
+            (
+                &["--daemon", "--metrics-group-by", "ip,ip"],
+                "--metrics-group-by",
+            ),
             (
                 &["--kubeconfig", "/nonexistent/kubeconfig"],
                 "does not exist",

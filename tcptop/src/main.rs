@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tcptop: {e}");
+            eprintln!("tcptop: {e:#}");
             ExitCode::FAILURE
         }
     }

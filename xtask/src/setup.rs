@@ -11,7 +11,8 @@ const BPF_LINKER: &str = "0.10.0";
 
 /// Debian packages the tests and benchmarks use: ip, nft and iptables for the test network
 /// namespaces, bpftrace and bpftool for the kernel-cost baseline, skopeo and umoci to
-/// check the OCI image, tmux for the UI tests, musl-tools for the static binary.
+/// check the OCI image, tmux for the UI tests, musl-tools for the static binary, and
+/// prometheus (the server and promtool) to scrape the daemon.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("nft", "nftables"),
@@ -22,6 +23,7 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("umoci", "umoci"),
     ("tmux", "tmux"),
     ("musl-gcc", "musl-tools"),
+    ("promtool", "prometheus"),
 ];
 
 /// Runs every setup step.

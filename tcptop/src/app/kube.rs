@@ -14,6 +14,7 @@ use crate::{
         IpOnly, Resolver,
     },
     cli::Args,
+    output::prometheus::health::KubeHealth,
 };
 
 /// The attribution a mode collects with; keeps the watchers running while it lives.
@@ -100,6 +101,26 @@ impl Labels {
             Labels::Kube(.., Err(e)) => Some(e.clone()),
             Labels::Kube(.., Ok(nat)) => nat.problem(),
         }
+    }
+}
+
+impl Labels {
+    /// The cache and conntrack as the daemon's health shows them; `None` with
+    /// `--no-kube`.
+    pub fn health(&self) -> (Option<KubeHealth>, u64) {
+        let Labels::Kube(cache, .., nat) = self else {
+            return (None, 0);
+        };
+        let status = cache.status();
+        let kube = KubeHealth {
+            synced: matches!(status, KubeStatus::Synced { .. }),
+            failing: status.is_unavailable(),
+            pods: match status {
+                KubeStatus::Synced { pods } => pods as u64,
+                _ => 0,
+            },
+        };
+        (Some(kube), nat.as_ref().map_or(0, |n| n.evicted()))
     }
 }
 

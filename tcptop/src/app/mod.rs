@@ -1,11 +1,21 @@
 //! Wires the data flow for each mode: `once` collects a window and writes a snapshot,
-//! `idle` keeps a DaemonSet pod up without collecting, `live` runs the interactive UI;
-//! `source` is where `once` and `live` get their records.
-pub mod idle;
+//! `daemon` collects all the time and serves Prometheus (over `serve`), `live` runs
+//! the interactive UI; `source` is where they get their records, `stops` the signals
+//! that end them.
+/// `say!("...", args)`: [`say`] with a format string.
+macro_rules! say {
+    ($($t:tt)*) => {
+        $crate::app::say(format_args!($($t)*))
+    };
+}
+
+pub mod daemon;
 pub mod kube;
 pub mod live;
 pub mod once;
+pub mod serve;
 pub mod source;
+pub mod stops;
 pub mod ui_loop;
 
 use std::io::{self, IsTerminal};
@@ -14,10 +24,17 @@ use anyhow::{bail, Result};
 
 use crate::cli::Args;
 
+/// Writes `tcptop: <msg>` to stderr. A daemon's stderr may be gone (a closed pipe):
+/// that never stops it, unlike `eprintln!`, which panics.
+pub fn say(msg: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(io::stderr(), "tcptop: {msg}");
+}
+
 /// Runs tcptop with parsed arguments.
 pub fn run(args: Args) -> Result<()> {
-    if args.idle {
-        return idle::run(&args);
+    if args.daemon {
+        return daemon::run(&args);
     }
     if args.once {
         return once::run(&args);

@@ -8,10 +8,10 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use super::kube::Labels;
 use super::source::{Feed, KernelSource, Pulled, ReplaySource, Source, SourceInfo};
+use super::stops::Stops;
 use crate::{
     aggregation::{Aggregator, ClosedSockets, Dimension, GroupKey, OpenSockets, Unlabelled},
     attribution::{IpOnly, Item, Resolver},
@@ -85,37 +85,9 @@ pub fn open_source<'r>(args: &Args, resolver: &'r dyn Resolver) -> Result<Source
     Ok(Source::Kernel(KernelSource::new(collector, resolver)?))
 }
 
-/// The signals that end a window early.
-struct Stops([(Signal, &'static str); 3]);
-
-impl Stops {
-    fn new() -> Result<Self> {
-        let on = |kind: SignalKind, name: &'static str| {
-            signal(kind)
-                .map(|s| (s, name))
-                .with_context(|| format!("cannot handle {name}"))
-        };
-        Ok(Self([
-            on(SignalKind::interrupt(), "SIGINT")?,
-            on(SignalKind::terminate(), "SIGTERM")?,
-            on(SignalKind::hangup(), "SIGHUP")?,
-        ]))
-    }
-
-    /// The name of the first of them to arrive.
-    async fn recv(&mut self) -> &'static str {
-        let [(a, an), (b, bn), (c, cn)] = &mut self.0;
-        tokio::select! {
-            _ = a.recv() => an,
-            _ = b.recv() => bn,
-            _ = c.recv() => cn,
-        }
-    }
-}
-
 /// Collects for the window, or plays the whole recording, and builds the snapshot.
 pub async fn collect(args: &Args, labels: &Labels) -> Result<Window> {
-    let mut stops = Stops::new()?;
+    let mut stops = Stops::new(true)?;
     let resolver = labels.resolver();
     let mut source = open_source(args, resolver)?;
     // tcptop's own cost is counted from here: the window's passes included.

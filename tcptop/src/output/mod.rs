@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod fields;
 pub mod json;
+pub mod prometheus;
 pub mod sockets;
 pub mod table;
 

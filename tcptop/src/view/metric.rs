@@ -1,7 +1,7 @@
 //! Every metric of a row, described once: its `--sort` name and JSON/CSV field, its
 //! column title, unit and formatter, its value (which is also its sort key), and where
 //! people see it. The output formats, `--sort`, the UI's columns and its digit keys are
-//! all derived from [`METRICS`].
+//! all derived from [`METRICS`], and so are the daemon's Prometheus families.
 use std::{fmt, str::FromStr};
 
 use super::{
@@ -136,6 +136,58 @@ pub struct Metric {
     /// Known only where open sockets are sampled: tables without live sampling leave
     /// its column out.
     pub live: bool,
+    /// Its Prometheus family, if the daemon exports it.
+    pub prom: Option<Prom>,
+}
+
+/// What a Prometheus family's samples are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromKind {
+    /// Only grows; the exposition adds `_total`.
+    Counter,
+    /// How many there are now.
+    Gauge,
+}
+
+/// A metric as a Prometheus family of tcptop's own.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prom {
+    /// The family's name after `tcptop_`, in base units (seconds, bytes).
+    pub name: &'static str,
+    /// `# HELP`.
+    pub help: &'static str,
+    /// Counter or gauge.
+    pub kind: PromKind,
+    /// What the metric's value is multiplied by to be in the family's unit.
+    pub scale: f64,
+}
+
+const fn counter(name: &'static str, help: &'static str) -> Option<Prom> {
+    Some(Prom {
+        name,
+        help,
+        kind: PromKind::Counter,
+        scale: 1.0,
+    })
+}
+
+/// A counter of milliseconds, exported in seconds.
+const fn seconds(name: &'static str, help: &'static str) -> Option<Prom> {
+    Some(Prom {
+        name,
+        help,
+        kind: PromKind::Counter,
+        scale: 0.001,
+    })
+}
+
+const fn gauge(name: &'static str, help: &'static str) -> Option<Prom> {
+    Some(Prom {
+        name,
+        help,
+        kind: PromKind::Gauge,
+        scale: 1.0,
+    })
 }
 
 /// Thresholds of a metric's values: from `warn` worth a look, from `bad` bad.
@@ -184,6 +236,7 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: None,
     },
     Metric {
         name: "connections",
@@ -196,6 +249,10 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter(
+            "connections",
+            "TCP connections that closed after being established, each end on this node once.",
+        ),
     },
     Metric {
         name: "failed_connects",
@@ -208,6 +265,10 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter(
+            "failed_connects",
+            "Connects that never completed (SYN_SENT to CLOSE).",
+        ),
     },
     Metric {
         name: "refused",
@@ -220,6 +281,10 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter(
+            "connects_refused",
+            "Failed connects a reset refused (ECONNREFUSED).",
+        ),
     },
     Metric {
         name: "timed_out",
@@ -232,6 +297,10 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter(
+            "connects_timed_out",
+            "Failed connects nothing answered (ETIMEDOUT).",
+        ),
     },
     Metric {
         name: "resets_sent",
@@ -244,6 +313,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter("resets_sent", "TCP resets this node sent."),
     },
     Metric {
         name: "resets_received",
@@ -256,6 +326,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter("resets_received", "TCP resets this node received."),
     },
     Metric {
         name: "bytes_sent",
@@ -268,6 +339,10 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter(
+            "bytes_sent",
+            "Bytes sent, retransmissions included (tcpi_bytes_sent).",
+        ),
     },
     Metric {
         name: "bytes_received",
@@ -280,6 +355,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter("bytes_received", "Bytes received (tcpi_bytes_received)."),
     },
     Metric {
         name: "retransmits",
@@ -292,6 +368,10 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter(
+            "retransmits",
+            "Segments retransmitted (tcpi_total_retrans).",
+        ),
     },
     Metric {
         name: "data_segs_out",
@@ -304,6 +384,10 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: counter(
+            "data_segments_sent",
+            "Data segments sent, retransmissions included (tcpi_data_segs_out).",
+        ),
     },
     Metric {
         name: "retrans_pct",
@@ -320,6 +404,7 @@ pub static METRICS: [Metric; 26] = [
             bad: 5.0,
         }),
         live: false,
+        prom: None,
     },
     Metric {
         name: "lost",
@@ -332,6 +417,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter("lost", "Segments marked lost (tp->lost)."),
     },
     Metric {
         name: "srtt_p50_us",
@@ -344,6 +430,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: None,
     },
     Metric {
         name: "srtt_p90_us",
@@ -356,6 +443,7 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: None,
     },
     Metric {
         name: "srtt_p99_us",
@@ -368,6 +456,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: None,
     },
     Metric {
         name: "srtt_max_us",
@@ -380,6 +469,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: None,
     },
     Metric {
         name: "rto",
@@ -392,6 +482,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: counter("rto", "Retransmission timeouts (tcpi_total_rto)."),
     },
     Metric {
         name: "rto_recoveries",
@@ -404,6 +495,10 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: counter(
+            "rto_recoveries",
+            "Recoveries from a retransmission timeout (tcpi_total_rto_recoveries).",
+        ),
     },
     Metric {
         name: "rto_time_ms",
@@ -416,6 +511,10 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: seconds(
+            "rto_seconds",
+            "Time spent recovering from retransmission timeouts (tcpi_total_rto_time).",
+        ),
     },
     Metric {
         name: "limit",
@@ -428,6 +527,7 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: false,
+        prom: None,
     },
     Metric {
         name: "busy_ms",
@@ -440,6 +540,7 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: seconds("busy_seconds", "Time busy sending data (tcpi_busy_time)."),
     },
     Metric {
         name: "rwnd_limited_ms",
@@ -452,6 +553,10 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: seconds(
+            "rwnd_limited_seconds",
+            "Time sending was limited by the receive window (tcpi_rwnd_limited).",
+        ),
     },
     Metric {
         name: "sndbuf_limited_ms",
@@ -464,6 +569,10 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: false,
+        prom: seconds(
+            "sndbuf_limited_seconds",
+            "Time sending was limited by the send buffer (tcpi_sndbuf_limited).",
+        ),
     },
     Metric {
         name: "opened",
@@ -476,6 +585,7 @@ pub static METRICS: [Metric; 26] = [
         table: false,
         alert: None,
         live: true,
+        prom: counter("opened", "Connections that became established."),
     },
     Metric {
         name: "open",
@@ -488,6 +598,10 @@ pub static METRICS: [Metric; 26] = [
         table: true,
         alert: None,
         live: true,
+        prom: gauge(
+            "open_connections",
+            "Connections open at the latest pass over the open sockets.",
+        ),
     },
 ];
 
@@ -536,6 +650,11 @@ impl MetricId {
             .collect();
         ids.sort_by_key(|m| m.metric().place);
         ids
+    }
+
+    /// The metrics the daemon exports to Prometheus, with their families.
+    pub fn exported() -> impl Iterator<Item = (MetricId, &'static Prom)> {
+        MetricId::all().filter_map(|m| m.metric().prom.as_ref().map(|p| (m, p)))
     }
 
     /// The JSON/CSV fields, in contract order.

@@ -36,6 +36,19 @@ impl RowStats {
         }
     }
 
+    /// Totals without srtt percentiles (a Prometheus label set's).
+    pub fn totals(counters: Counters, open: u64, known: Known) -> Self {
+        Self {
+            counters,
+            srtt_p50_us: None,
+            srtt_p90_us: None,
+            srtt_p99_us: None,
+            srtt_max_us: None,
+            open,
+            known,
+        }
+    }
+
     /// True when the row did nothing in its span (a quiet row kept on screen).
     pub fn is_quiet(&self) -> bool {
         let c = &self.counters;
