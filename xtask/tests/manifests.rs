@@ -1,7 +1,8 @@
-//! deploy/: the manifests validate against the Kubernetes schemas offline
-//! (kubernetes-validate from PyPI, installed by `cargo xtask setup`), and keep the
-//! promises the docs make: read-only RBAC, a least-privilege DaemonSet on every node,
-//! names the kubectl plugin relies on (tcptop/src/plugin/mod.rs).
+//! deploy/: a kustomize base whose rendering (`kubectl kustomize`) and files validate
+//! against the Kubernetes schemas offline (kubernetes-validate from PyPI, installed by
+//! `cargo xtask setup`), and keep the promises the docs make: read-only RBAC, a
+//! least-privilege DaemonSet on every node serving metrics to the monitoring namespace
+//! only, names the kubectl plugin relies on (tcptop/src/plugin/mod.rs).
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -16,12 +17,13 @@ fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
 }
 
-/// deploy/*.yaml in the order `kubectl apply -f deploy/` applies them.
+/// deploy/*.yaml but the kustomization, in file name order.
 fn manifest_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(deploy_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| !p.ends_with("kustomization.yaml"))
         .collect();
     files.sort();
     files
@@ -109,6 +111,102 @@ fn manifests_match_the_kubernetes_schemas() {
         );
         assert_eq!(text.matches("passed").count(), documents().len(), "{text}");
     }
+}
+
+/// `kubectl kustomize DIR`, written to a file.
+fn kustomize(dir: &Path, out: &Path) -> String {
+    let o = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl (cargo xtask setup checks it)");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "kubectl kustomize {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    fs::write(out, &text).unwrap();
+    text
+}
+
+/// `to` as a path relative to directory `from` (kustomize takes no absolute ones).
+fn relative(from: &Path, to: &Path) -> String {
+    let (from, to) = (from.canonicalize().unwrap(), to.canonicalize().unwrap());
+    let up = "../".repeat(from.components().count() - 1);
+    format!("{up}{}", to.strip_prefix("/").unwrap().display())
+}
+
+#[test]
+fn the_kustomize_base_renders_every_manifest_and_validates() {
+    let tmp = std::env::temp_dir().join(format!("tcptop-kustomize-{}", std::process::id()));
+    fs::create_dir_all(&tmp).unwrap();
+    let rendered = tmp.join("base.yaml");
+    let text = kustomize(&deploy_dir(), &rendered);
+    let docs = YamlLoader::load_from_str(&text).unwrap();
+    assert_eq!(
+        docs.len(),
+        documents().len(),
+        "every file of deploy/ is in the base"
+    );
+    // An overlay sets the image as `kustomize edit set image` writes it.
+    let overlay = tmp.join("overlay");
+    fs::create_dir_all(&overlay).unwrap();
+    fs::write(
+        overlay.join("kustomization.yaml"),
+        format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - {}\nimages:\n  - name: tcptop\n    newName: registry.example.com/tcptop\n    newTag: \"{VERSION}\"\n",
+            relative(&overlay, &deploy_dir())
+        ),
+    )
+    .unwrap();
+    let text = kustomize(&overlay, &tmp.join("overlay.yaml"));
+    assert!(
+        text.contains(&format!("image: registry.example.com/tcptop:{VERSION}")),
+        "{text}"
+    );
+    if have_validator() {
+        for k8s in ["1.29.0", "1.35.0"] {
+            let (ok, out) = validate(k8s, std::slice::from_ref(&rendered));
+            assert!(
+                ok,
+                "the rendered base does not validate against {k8s}:\n{out}"
+            );
+            assert_eq!(out.matches("passed").count(), docs.len(), "{out}");
+        }
+    }
+    fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+fn metrics_are_declared_annotated_and_admitted_from_monitoring_only() {
+    let docs = documents();
+    let ds = find(&docs, "DaemonSet", "tcptop");
+    let tpl = &ds["spec"]["template"];
+    let ann = &tpl["metadata"]["annotations"];
+    assert_eq!(ann["prometheus.io/scrape"].as_str(), Some("true"));
+    assert_eq!(ann["prometheus.io/port"].as_str(), Some("9435"));
+    assert_eq!(ann["prometheus.io/path"].as_str(), Some("/metrics"));
+    let port = &tpl["spec"]["containers"][0]["ports"][0];
+    assert_eq!(port["name"].as_str(), Some("metrics"));
+    assert_eq!(port["containerPort"].as_i64(), Some(9435));
+    let np = find(&docs, "NetworkPolicy", "tcptop-metrics");
+    assert_eq!(
+        np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+        Some("tcptop")
+    );
+    assert_eq!(strings(&np["spec"]["policyTypes"]), ["Ingress"]);
+    let rules = np["spec"]["ingress"].as_vec().unwrap();
+    assert_eq!(rules.len(), 1, "one way in");
+    let from = rules[0]["from"].as_vec().unwrap();
+    assert_eq!(from.len(), 1);
+    assert_eq!(
+        from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str(),
+        Some("monitoring")
+    );
+    assert!(from[0]["podSelector"].is_badvalue() && from[0]["ipBlock"].is_badvalue());
+    assert_eq!(rules[0]["ports"][0]["port"].as_str(), Some("metrics"));
 }
 
 #[test]
@@ -207,8 +305,8 @@ fn daemonset_is_least_privilege_and_everywhere() {
     assert_eq!(c["name"].as_str(), Some("tcptop"));
     assert_eq!(
         strings(&c["command"]),
-        ["/usr/local/bin/tcptop", "--idle"],
-        "the image's binary path, idling"
+        ["/usr/local/bin/tcptop", "--daemon"],
+        "the image's binary path, as the node daemon"
     );
     let image = c["image"].as_str().unwrap();
     assert!(

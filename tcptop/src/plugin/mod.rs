@@ -138,7 +138,7 @@ pub enum PluginError {
     #[error("no terminal: the tcptop UI needs one; run this from a terminal, or pass --once for a snapshot")]
     NoTerminal,
     /// The DaemonSet is not there.
-    #[error("tcptop is not deployed: no DaemonSet {DAEMONSET} in namespace {0}; install it with `kubectl apply -f deploy/`, or pass -n NAMESPACE")]
+    #[error("tcptop is not deployed: no DaemonSet {DAEMONSET} in namespace {0}; install it with `kubectl apply -k deploy/`, or pass -n NAMESPACE")]
     NoDaemonSet(String),
     /// The node is not there.
     #[error("node {0} not found: see `kubectl get nodes` for their names")]

@@ -164,7 +164,7 @@ fn missing_daemonset() {
         .on("get daemonset", false, "", NOT_FOUND_DS);
     let err = plan(&k, &args(&["node-1", "--once"]), false).unwrap_err();
     assert_eq!(err, PluginError::NoDaemonSet("tcptop".into()));
-    assert!(err.to_string().contains("kubectl apply -f deploy/"));
+    assert!(err.to_string().contains("kubectl apply -k deploy/"));
 }
 
 #[test]
