@@ -136,6 +136,11 @@ pub struct Args {
     #[arg(long, value_name = "EXPORTER", requires = "daemon")]
     pub metrics_compat: Option<Compat>,
 
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) or the
+    /// man page (man) for packaging, and exit.
+    #[arg(long, value_name = "WHAT", hide = true)]
+    pub generate: Option<String>,
+
     /// Kernel BTF file to read offsets from.
     #[arg(long, value_name = "PATH", default_value = crate::collector::offsets::VMLINUX_BTF, hide = true)]
     pub btf: PathBuf,
@@ -251,6 +256,12 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args = match Args::try_parse_from(argv) {
+        Ok(a) if a.generate.is_some() => {
+            return match generate(a.generate.as_deref().unwrap_or_default()) {
+                Ok(text) => Parsed::Print(text),
+                Err(msg) => Parsed::Usage(msg),
+            };
+        }
         Ok(a) => a,
         Err(e) => {
             return match e.kind() {
@@ -291,6 +302,25 @@ where
         }
     }
     Parsed::Run(Box::new(args))
+}
+
+/// A completion script for `what` (a shell), or the man page (`man`), from the clap
+/// definitions.
+fn generate(what: &str) -> Result<String, String> {
+    use clap::CommandFactory;
+    let mut cmd = Args::command();
+    let mut out = Vec::new();
+    if what == "man" {
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .map_err(|e| format!("cannot render the man page: {e}"))?;
+    } else {
+        let shell: clap_complete::Shell = what.parse().map_err(|_| {
+            format!("--generate {what}: use bash, zsh, fish, elvish, powershell or man")
+        })?;
+        clap_complete::generate(shell, &mut cmd, "tcptop", &mut out);
+    }
+    String::from_utf8(out).map_err(|e| format!("not UTF-8: {e}"))
 }
 
 /// Shortens a clap error to one line that ends in what to do.
@@ -393,6 +423,27 @@ mod tests {
         assert_eq!(a.metrics_address, "127.0.0.1:0".parse().unwrap());
         assert_eq!(a.metrics_compat, Some(Compat::EbpfExporter));
         assert_eq!(a.metrics_group_by, vec![Dimension::Workload]);
+    }
+
+    #[test]
+    fn completions_and_the_man_page_come_from_the_flags() {
+        let out = |what: &str| match parse(["tcptop", "--generate", what]) {
+            Parsed::Print(t) => t,
+            other => panic!("{other:?}"),
+        };
+        assert!(out("bash").contains("--metrics-address"));
+        assert!(out("zsh").contains("--daemon"));
+        assert!(out("fish").contains("metrics-compat"));
+        let man = out("man");
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH tcptop"),
+            "{man}"
+        );
+        assert!(man.contains("daemon"));
+        assert!(!man.contains("generate"), "hidden flags stay out");
+        assert!(
+            matches!(parse(["tcptop", "--generate", "tcsh"]), Parsed::Usage(m) if m.contains("use bash"))
+        );
     }
 
     #[test]

@@ -374,3 +374,94 @@ fn exits_on_sigterm_as_pid_1() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Every family tcptop can export, by the names a query uses.
+fn exported_names() -> Vec<String> {
+    use tcptop::{output::prometheus::Health, view::metric::PromKind, view::MetricId};
+    let mut names: Vec<String> = MetricId::exported()
+        .map(|(_, p)| match p.kind {
+            PromKind::Counter => format!("tcptop_{}_total", p.name),
+            PromKind::Gauge => format!("tcptop_{}", p.name),
+        })
+        .collect();
+    for suffix in ["bucket", "sum", "count"] {
+        names.push(format!("tcptop_srtt_seconds_{suffix}"));
+    }
+    // Every optional family present: a cost sample with CPU, and the cache.
+    let full = Health {
+        cost: Some(tcptop::collector::cost::CostSample {
+            at: std::time::Instant::now(),
+            stats_enabled: true,
+            bpf: Default::default(),
+            cpu: Some(Duration::from_secs(1)),
+        }),
+        kube: Some(Default::default()),
+        ..Health::default()
+    };
+    let mut health = Vec::new();
+    full.families(&mut health);
+    names.extend(health.iter().map(|f| f.name().to_string()));
+    names
+}
+
+#[test]
+fn the_grafana_dashboard_asks_for_exported_families_in_valid_promql() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/grafana/tcptop.json");
+    let dash: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let exprs: Vec<String> = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    assert!(exprs.len() >= 6, "{exprs:?}");
+    let known = exported_names();
+    for e in &exprs {
+        for word in e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("tcptop_") {
+                assert!(
+                    known.iter().any(|k| k == word),
+                    "{word} is not exported: {e}"
+                );
+            }
+        }
+    }
+    for want in [
+        "tcptop_bytes_sent_total",
+        "tcptop_retransmits_total",
+        "tcptop_srtt_seconds_bucket",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(want)),
+            "no panel shows {want}"
+        );
+    }
+    // promtool parses every query, as recording rules, with Grafana's variables set.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    let mut text = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, e) in exprs.iter().enumerate() {
+        let e = e
+            .replace("$__rate_interval", "5m")
+            .replace("$namespace", ".*");
+        text += &format!(
+            "      - record: dashboard:query{i}\n        expr: {}\n",
+            serde_json::to_string(&e).unwrap()
+        );
+    }
+    std::fs::write(&rules, text).unwrap();
+    let out = Command::new("promtool")
+        .arg("check")
+        .arg("rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

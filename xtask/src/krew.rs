@@ -6,18 +6,25 @@ use flate2::{Compression, GzBuilder};
 
 /// A deterministic .tar.gz with `kubectl-tcptop` (mode 0755, time 0) at its root.
 pub fn archive(plugin: &[u8]) -> Result<Vec<u8>> {
+    tar_gz(&[("kubectl-tcptop", plugin, 0o755)])
+}
+
+/// A reproducible gzipped tar of `files` (path, contents, mode): every time and owner 0.
+pub fn tar_gz(files: &[(&str, &[u8], u32)]) -> Result<Vec<u8>> {
     let gz = GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), Compression::best());
     let mut tar = tar::Builder::new(gz);
-    let mut header = tar::Header::new_gnu();
-    header.set_size(plugin.len() as u64);
-    header.set_mode(0o755);
-    header.set_mtime(0);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_entry_type(tar::EntryType::Regular);
-    tar.append_data(&mut header, "kubectl-tcptop", plugin)?;
+    for (path, data, mode) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(*mode);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, path, *data)?;
+    }
     Ok(tar.into_inner()?.finish()?)
 }
 

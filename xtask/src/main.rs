@@ -4,7 +4,8 @@
 //! - `test`: setup, then formatting, lints and every test (root tests included).
 //! - `bench`: setup, then the benchmarks.
 //! - `run`: setup, then build tcptop in release mode and run it with the given flags.
-//! - `dist`: static musl binaries, the krew plugin archive and manifest in target/distrib.
+//! - `dist`: static musl binaries, the tcptop archive (with completions and man page),
+//!   the krew plugin archive and manifest in target/distrib.
 //! - `image`: dist, then an OCI image archive of tcptop in target/distrib.
 //! - `screenshots`: renders the UI from the demo recording into `screenshots/`.
 mod dist;

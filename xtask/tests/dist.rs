@@ -163,6 +163,45 @@ fn plugin_archive_is_static_and_matches_its_krew_manifest() {
 }
 
 #[test]
+fn the_tcptop_archive_ships_the_binary_completions_and_man_page() {
+    let Some(archive) = artifact(&format!("tcptop-{VERSION}-x86_64-linux-musl.tar.gz")) else {
+        return;
+    };
+    let bytes = fs::read(&archive).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let mut files = std::collections::HashMap::new();
+    for e in tar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        files.insert(path, data);
+    }
+    let mut names: Vec<&str> = files.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "completions/_tcptop",
+            "completions/tcptop.bash",
+            "completions/tcptop.fish",
+            "man/man1/tcptop.1",
+            "tcptop"
+        ]
+    );
+    let text = |p: &str| String::from_utf8(files[p].clone()).unwrap();
+    assert!(text("completions/tcptop.bash").contains("--metrics-address"));
+    assert!(text("completions/_tcptop").starts_with("#compdef tcptop"));
+    assert!(text("completions/tcptop.fish").contains("complete -c tcptop"));
+    assert!(text("man/man1/tcptop.1").contains(".TH tcptop"));
+    // bash itself accepts the script.
+    let script = std::env::temp_dir().join(format!("tcptop-completion-{}", std::process::id()));
+    fs::write(&script, &files["completions/tcptop.bash"]).unwrap();
+    run(Command::new("bash").args(["-n"]).arg(&script));
+    fs::remove_file(&script).unwrap();
+}
+
+#[test]
 fn image_loads_with_skopeo_unpacks_with_umoci_and_runs() {
     let Some(archive) = artifact(&format!("tcptop-{VERSION}-x86_64-linux-musl-image.tar")) else {
         return;
