@@ -131,6 +131,25 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = parse_max_rows, requires = "daemon")]
     pub metrics_max_series: usize,
 
+    /// How much history --daemon keeps, per pair at 1 s resolution (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "30m", allow_hyphen_values = true, value_parser = parse_window, requires = "daemon")]
+    pub history: Duration,
+
+    /// The most memory the history may take, e.g. 64MiB or 1GiB; beyond, its oldest
+    /// seconds go first, and are counted.
+    #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_bytes, requires = "daemon")]
+    pub history_memory: usize,
+
+    /// The daemon's socket: --daemon listens there; the UI attaches to it when it
+    /// answers, and --once --since reads from it.
+    #[arg(long, value_name = "PATH", default_value = crate::app::attach::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+
+    /// With --once: print the daemon's history of this long ago until now (e.g. 10m)
+    /// instead of collecting a new window.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = parse_window, requires = "once", conflicts_with = "replay")]
+    pub since: Option<Duration>,
+
     /// Also serve the series of an older exporter: `ebpf-exporter` (ebpf_exporter's
     /// tcp-life config: `ebpf_exporter_tcp_ipv4_*`).
     #[arg(long, value_name = "EXPORTER", requires = "daemon")]
@@ -162,6 +181,27 @@ impl FromStr for Compat {
             _ => Err(format!("unknown exporter '{s}': use ebpf-exporter")),
         }
     }
+}
+
+/// A size such as `4096`, `512KiB`, `64MiB` or `1GiB` (at least 64 KiB).
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let bad = || format!("'{s}' is not a size: use a form such as 64MiB, 512KiB or 1GiB");
+    let t = s.trim();
+    let (num, mult) = [
+        ("GiB", 1usize << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, m)| t.strip_suffix(suffix).map(|n| (n, *m)))
+    .unwrap_or((t, 1));
+    let n: usize = num.trim().parse().map_err(|_| bad())?;
+    let bytes = n.checked_mul(mult).ok_or_else(bad)?;
+    if bytes < 64 << 10 {
+        return Err(format!("'{s}' is too small: give at least 64KiB"));
+    }
+    Ok(bytes)
 }
 
 /// `--metrics-address`: `:PORT` listens on every address, IPv4 and IPv6.
@@ -423,6 +463,15 @@ mod tests {
         assert_eq!(a.metrics_address, "127.0.0.1:0".parse().unwrap());
         assert_eq!(a.metrics_compat, Some(Compat::EbpfExporter));
         assert_eq!(a.metrics_group_by, vec![Dimension::Workload]);
+        let a = run(&["--daemon", "--history", "5m", "--history-memory", "1GiB"]);
+        assert_eq!(
+            (a.history, a.history_memory),
+            (Duration::from_secs(300), 1 << 30)
+        );
+        assert_eq!(run(&["--daemon"]).history_memory, 64 << 20);
+        let a = run(&["--once", "--since", "10m", "--socket", "/tmp/t.sock"]);
+        assert_eq!(a.since, Some(Duration::from_secs(600)));
+        assert_eq!(a.socket, std::path::Path::new("/tmp/t.sock"));
     }
 
     #[test]
@@ -499,6 +548,10 @@ mod tests {
                 "use ebpf-exporter",
             ),
             (&["--daemon", "--metrics-max-series", "1"], "at least 2"),
+            (&["--daemon", "--history-memory", "lots"], "64MiB"),
+            (&["--daemon", "--history-memory", "1KiB"], "at least 64KiB"),
+            (&["--since", "10m"], "--once"),
+            (&["--once", "--since", "soon"], "500ms"),
             (
                 &["--daemon", "--metrics-group-by", "ip,ip"],
                 "--metrics-group-by",

@@ -330,6 +330,7 @@ fn exits_on_sigterm_as_pid_1() {
         .args(["--pid", "--fork", "--"])
         .arg(env!("CARGO_BIN_EXE_tcptop"))
         .args(["--daemon", "--no-kube", "--metrics-address", "127.0.0.1:0"])
+        .args(["--socket", "/tmp/tcptop-test-pid1.sock"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

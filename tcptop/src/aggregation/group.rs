@@ -133,7 +133,7 @@ impl Aggregator {
     /// Adds the totals of records that overflowed the ring buffer.
     pub fn add_folded(&mut self, f: &AttributedFolded) {
         let key = self.key_of_folded(f);
-        self.entry(key).add_counters(&f.totals.counters);
+        self.entry(key).add_folded(f);
     }
 
     /// The key a live socket's activity falls under.

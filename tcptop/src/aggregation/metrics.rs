@@ -1,7 +1,10 @@
 //! The numbers of one row: its [`Counters`] and its srtt samples.
-use crate::collector::{live::LiveDelta, CloseEvent, Counters};
+use crate::{
+    attribution::AttributedFolded,
+    collector::{live::LiveDelta, CloseEvent, Counters},
+};
 
-use super::histogram::SrttHistogram;
+use crate::collector::histogram::SrttHistogram;
 
 /// Sums over the sockets of one row, and their srtt samples.
 #[derive(Clone, Debug, Default)]
@@ -21,9 +24,11 @@ impl Metrics {
         self.counters += e.counters;
     }
 
-    /// Adds counters without srtt samples (folded overflow totals: that detail is lost).
-    pub fn add_counters(&mut self, c: &Counters) {
-        self.counters += c;
+    /// Adds folded totals and the srtt samples they kept (the kernel's overflow keeps
+    /// none, the daemon's history does).
+    pub fn add_folded(&mut self, f: &AttributedFolded) {
+        self.counters += f.totals.counters;
+        self.srtt.merge(&f.srtt);
     }
 
     /// Adds a live socket's activity since its previous pass, and its srtt when `srtt`

@@ -7,7 +7,7 @@
 pub mod closed;
 pub mod dimension;
 pub mod group;
-pub mod histogram;
+pub mod history;
 pub mod metrics;
 pub mod open;
 pub mod pending;

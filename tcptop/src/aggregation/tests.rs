@@ -106,6 +106,7 @@ fn folded_totals_count_without_srtt() {
         totals: f,
         local: Attribution::unknown(),
         peer: Attribution::unknown(),
+        srtt: Default::default(),
     });
     let (_, m) = agg.groups().next().unwrap();
     let c = &m.counters;

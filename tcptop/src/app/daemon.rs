@@ -1,6 +1,7 @@
 //! `--daemon`: the DaemonSet's main process. It loads the program once and collects all
 //! the time, closes and live samples, attributed from the Kubernetes watch cache, into
-//! cumulative series that it serves to Prometheus on `--metrics-address`.
+//! cumulative series that it serves to Prometheus on `--metrics-address`, and into the
+//! flight recorder that UIs in the pod attach to over `--socket`.
 //!
 //! On a node where it cannot trace, it says why in one line and keeps serving its own
 //! health (`tcptop_attached 0`), so that the pod stays up for `kubectl exec` and the
@@ -15,12 +16,13 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
 use super::{
+    recorder::{self, Flight},
     serve,
     source::{Feed, KernelSource, Pulled, Source},
     stops::Stops,
 };
 use crate::{
-    aggregation::{Layout, OpenSockets, Scope, SeriesStore},
+    aggregation::{history::History, Layout, OpenSockets, Scope, SeriesStore},
     build_info::{BuildInfo, KernelSupport},
     cli::{Args, Compat},
     collector::kernel::{KernelCollector, LoadOptions},
@@ -117,13 +119,28 @@ async fn daemon(args: &Args) -> Result<()> {
     let resolver = labels.resolver();
     let mut source = Source::Kernel(KernelSource::new(collector, resolver)?);
     let known = source.info().known;
+    let flight = Arc::new(Mutex::new(Flight::new(
+        History::new(args.history, args.history_memory),
+        source.info().clone(),
+    )));
+    let socket = match recorder::listen(&args.socket) {
+        Ok(l) => {
+            tokio::spawn(recorder::serve(l, args.socket.clone(), flight.clone()));
+            format!(
+                " and the last {} at {}",
+                humantime::format_duration(args.history),
+                args.socket.display()
+            )
+        }
+        Err(e) => format!("; no history for UIs ({e:#})"),
+    };
     {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         s.known = known;
         s.health.attached = true;
     }
     say!(
-        "{}; attached, serving metrics on http://{addr}/metrics",
+        "{}; attached, serving metrics on http://{addr}/metrics{socket}",
         info.header()
     );
     if let Some(why) = &source.info().live_off {
@@ -153,7 +170,19 @@ async fn daemon(args: &Args) -> Result<()> {
             _ = passes.tick() => {
                 source.pass(&mut batch)?;
                 let (kube, nat_evicted) = labels.health();
+                let (history, clients, lagged) = {
+                    let mut f = flight.lock().unwrap_or_else(|e| e.into_inner());
+                    f.add(&batch);
+                    f.history.seal(recorder::unix_ms() / 1000);
+                    (f.history.held(), f.clients, f.lagged)
+                };
                 let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+                s.health.history = Some(history);
+                s.health.clients = clients as u64;
+                s.health.lagged = lagged;
+                for item in batch.drain(..) {
+                    s.add(&item);
+                }
                 s.health.cost = source.cost();
                 s.health.kube = kube;
                 s.health.nat_evicted = nat_evicted;
@@ -161,6 +190,7 @@ async fn daemon(args: &Args) -> Result<()> {
             name = stops.recv() => break name,
         }
         if !batch.is_empty() {
+            flight.lock().unwrap_or_else(|e| e.into_inner()).add(&batch);
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             for item in batch.drain(..) {
                 s.add(&item);

@@ -10,6 +10,7 @@ use futures::channel::mpsc::{self, UnboundedSender};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::{
+    attach::{self, AttachError, Request},
     kube::Labels,
     source::{Loading, ReplaySource, Source},
     ui_loop::{self, Input, LoopConfig, ATTACHING},
@@ -75,15 +76,39 @@ async fn start(args: &Args) -> Result<()> {
         )),
         None => None,
     };
-    // A replay never contacts a cluster; live, the watch cache fills in the background.
-    let labels = match &replay {
-        Some(_) => Labels::IpOnly(IpOnly::default()),
-        None => super::kube::start(args).await?,
+    // Without a replay, the daemon's stream when it answers: its history first.
+    let (daemon, no_daemon) = match &replay {
+        Some(_) => (None, None),
+        None => match attach_daemon(args) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e)),
+        },
+    };
+    // A replay or the daemon never needs the cluster; live, the watch cache fills in
+    // the background.
+    let labels = match (&replay, &daemon) {
+        (None, None) => super::kube::start(args).await?,
+        _ => Labels::IpOnly(IpOnly::default()),
     };
     let app = App::new(&args.group_by, args.sort);
     let version = format!("{} ({})", build_info::VERSION, build_info::GIT_REVISION);
-    let (info, known, feed) = match replay {
-        Some(r) => {
+    let (info, known, feed) = match (replay, daemon) {
+        (None, Some(d)) => {
+            let i = d.info().clone();
+            let info = HeaderInfo {
+                version,
+                node: i.node.clone(),
+                kernel: i.kernel.clone(),
+                kube: Kube {
+                    text: "as the daemon attributed".into(),
+                    level: Level::Off,
+                },
+                notes: vec![HeaderInfo::daemon_note(&i.node)],
+                cost: None,
+            };
+            (info, i.known, Loading::Ready(Source::Replay(d)))
+        }
+        (Some(r), _) => {
             let name = args
                 .replay
                 .as_deref()
@@ -103,7 +128,7 @@ async fn start(args: &Args) -> Result<()> {
             };
             (info, i.known, Loading::Ready(Source::Replay(r)))
         }
-        None => {
+        (None, None) => {
             let (btf, opts) = (
                 args.btf.clone(),
                 LoadOptions {
@@ -120,6 +145,10 @@ async fn start(args: &Args) -> Result<()> {
                 notes: vec![(ATTACHING.into(), Level::Warn)],
                 cost: None,
             };
+            let mut info = info;
+            if let Some(e) = &no_daemon {
+                info.notes.push((attach::fallback_note(e), Level::Off));
+            }
             let load = move || KernelCollector::load(&btf, &opts);
             (
                 info,
@@ -139,7 +168,8 @@ async fn start(args: &Args) -> Result<()> {
     forward_signals(tx.clone())?;
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
     forward_terminal(tx);
-    let replaying = args.replay.is_some();
+    // A replay and the daemon's stream come attributed: the cache's status is not theirs.
+    let replaying = args.replay.is_some() || no_daemon.is_none();
     let kube = || (!replaying).then(|| kube_status(&labels));
     let config = LoopConfig {
         interval: args.interval,
@@ -149,6 +179,19 @@ async fn start(args: &Args) -> Result<()> {
     let result = ui_loop::run(guard.terminal(), &mut ui, inputs, feed, config).await;
     drop(guard);
     result
+}
+
+/// The daemon's stream: all its history, then the live tail.
+fn attach_daemon(args: &Args) -> Result<ReplaySource, AttachError> {
+    let req = Request {
+        since_secs: crate::cli::MAX_WINDOW.as_secs(),
+        follow: true,
+    };
+    let ended = format!(
+        "the daemon at {} closed the connection (stopped or restarted): what is shown is frozen; quit with q and start tcptop again",
+        args.socket.display()
+    );
+    attach::open(&args.socket, req, Some(ended))
 }
 
 /// Terminal events, read on a thread of their own (crossterm's read blocks).

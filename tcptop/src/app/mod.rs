@@ -1,7 +1,7 @@
 //! Wires the data flow for each mode: `once` collects a window and writes a snapshot,
-//! `daemon` collects all the time and serves Prometheus (over `serve`), `live` runs
-//! the interactive UI; `source` is where they get their records, `stops` the signals
-//! that end them.
+//! `daemon` collects all the time, serves Prometheus (over `serve`) and keeps the
+//! history UIs attach to (`recorder`, `attach`), `live` runs the interactive UI;
+//! `source` is where they get their records, `stops` the signals that end them.
 /// `say!("...", args)`: [`say`] with a format string.
 macro_rules! say {
     ($($t:tt)*) => {
@@ -9,10 +9,12 @@ macro_rules! say {
     };
 }
 
+pub mod attach;
 pub mod daemon;
 pub mod kube;
 pub mod live;
 pub mod once;
+pub mod recorder;
 pub mod serve;
 pub mod source;
 pub mod stops;

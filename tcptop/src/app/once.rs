@@ -1,5 +1,5 @@
-//! `--once`: collect for `--duration` (or play a whole `--replay` recording), print one
-//! snapshot. SIGINT, SIGTERM and SIGHUP end the window early: the snapshot of what was
+//! `--once`: collect for `--duration` (or play a whole `--replay` recording, or read
+//! the daemon's history of `--since` ago until now), print one snapshot. SIGINT, SIGTERM and SIGHUP end the window early: the snapshot of what was
 //! collected is printed, with its real length, and stderr says it was cut short.
 use std::{
     collections::HashMap,
@@ -11,7 +11,10 @@ use anyhow::{Context, Result};
 
 use super::kube::Labels;
 use super::source::{Feed, KernelSource, Pulled, ReplaySource, Source, SourceInfo};
-use super::stops::Stops;
+use super::{
+    attach::{self, Request},
+    stops::Stops,
+};
 use crate::{
     aggregation::{Aggregator, ClosedSockets, Dimension, GroupKey, OpenSockets, Unlabelled},
     attribution::{IpOnly, Item, Resolver},
@@ -34,9 +37,9 @@ pub fn run(args: &Args) -> Result<()> {
         .context("cannot start the async runtime")?;
     // The cache syncs while the window collects (what arrives before is labelled once
     // it has). A replay never contacts a cluster: its records are attributed already.
-    let labels = match args.replay {
-        Some(_) => Labels::IpOnly(IpOnly::default()),
-        None => rt.block_on(super::kube::start(args))?,
+    let labels = match (&args.replay, args.since) {
+        (Some(_), _) | (_, Some(_)) => Labels::IpOnly(IpOnly::default()),
+        (None, None) => rt.block_on(super::kube::start(args))?,
     };
     let window = rt.block_on(collect(args, &labels))?;
     if let Some(line) = labels.status_line() {
@@ -75,6 +78,13 @@ pub struct Window {
 pub fn open_source<'r>(args: &Args, resolver: &'r dyn Resolver) -> Result<Source<'r>> {
     if let Some(path) = &args.replay {
         return Ok(Source::Replay(ReplaySource::open(path, false)?));
+    }
+    if let Some(since) = args.since {
+        let req = Request {
+            since_secs: since.as_secs().max(1),
+            follow: false,
+        };
+        return Ok(Source::Replay(attach::open(&args.socket, req, None)?));
     }
     let opts = LoadOptions {
         ring_bytes: args.ring_bytes,

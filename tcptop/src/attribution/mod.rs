@@ -14,7 +14,9 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::collector::{live::LiveDelta, CloseEvent, DropCounters, FoldedTotals, Origin};
+use crate::collector::{
+    histogram::SrttHistogram, live::LiveDelta, CloseEvent, DropCounters, FoldedTotals, Origin,
+};
 
 /// The label for a value that is not (yet) known.
 pub const UNKNOWN: &str = "unknown";
@@ -244,7 +246,8 @@ impl AttributedClose {
     }
 }
 
-/// Totals of records that overflowed the ring buffer, with both ends attributed.
+/// Totals of records that overflowed the ring buffer, or one pair's second of the
+/// daemon's history, with both ends attributed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributedFolded {
     /// The totals.
@@ -253,6 +256,9 @@ pub struct AttributedFolded {
     pub local: Attribution,
     /// The peer end's owner.
     pub peer: Attribution,
+    /// srtt samples, where the totals kept them (the history does; the kernel's
+    /// overflow map does not).
+    pub srtt: SrttHistogram,
 }
 
 impl AttributedFolded {
@@ -262,6 +268,7 @@ impl AttributedFolded {
             local: resolver.resolve(totals.local),
             peer: resolver.resolve(totals.peer),
             totals,
+            srtt: SrttHistogram::default(),
         }
     }
 }

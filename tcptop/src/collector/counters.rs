@@ -21,6 +21,20 @@ macro_rules! counters {
         }
 
         impl Counters {
+            /// How many counters there are.
+            pub const LEN: usize = [$(stringify!($field)),*].len();
+
+            /// Every counter, in declaration order.
+            pub fn to_array(&self) -> [u64; Self::LEN] {
+                [$(self.$field),*]
+            }
+
+            /// The counters [`Counters::to_array`] gave.
+            pub fn from_array(a: [u64; Self::LEN]) -> Self {
+                let [$($field),*] = a;
+                Counters { $($field),* }
+            }
+
             /// Combines two counter sets field by field with `f`.
             fn zip(mut self, o: &Counters, f: impl Fn(u64, u64) -> u64) -> Counters {
                 $(self.$field = f(self.$field, o.$field);)*

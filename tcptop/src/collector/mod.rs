@@ -11,6 +11,7 @@ pub mod cgroups;
 pub mod cost;
 pub mod counters;
 pub mod decode;
+pub mod histogram;
 pub mod hz;
 pub mod kernel;
 pub mod live;

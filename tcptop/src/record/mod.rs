@@ -12,7 +12,8 @@
 //!    decreasing) and exactly one of:
 //!    - `close`: a closed socket (`event` with the kernel's final counters, `local` and
 //!      `peer` owners);
-//!    - `folded`: totals of records that overflowed the ring buffer (`totals`, owners);
+//!    - `folded`: totals of records that overflowed the ring buffer (`totals`, owners),
+//!      or one pair's second of the daemon's history (with `opened` and `srtt`);
 //!    - `drops`: the collector's drop counters so far (`folded`, `lost`).
 //!
 //! A reader rejects a file whose header is missing or of another version, and any line

@@ -36,6 +36,14 @@ pub struct Replay<R: BufRead = BufReader<File>> {
     torn: Option<u64>,
 }
 
+impl<T: std::io::Read> Replay<BufReader<T>> {
+    /// True when the next line would have to wait for its input (nothing is
+    /// buffered): a stream's reader hands over what it has then.
+    pub fn drained(&self) -> bool {
+        self.input.buffer().is_empty()
+    }
+}
+
 impl Replay {
     /// Opens `path` and checks its header.
     pub fn open(path: &Path) -> Result<Self, RecordError> {

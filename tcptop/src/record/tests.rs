@@ -59,6 +59,7 @@ fn items() -> Vec<Item> {
             },
             local: owner,
             peer: Attribution::unknown(),
+            srtt: Default::default(),
         }),
         Item::Drops(DropCounters {
             folded: 4,

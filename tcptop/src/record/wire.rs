@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     attribution::{AttributedClose, AttributedFolded, AttributedLive, Attribution, Item},
     collector::{
-        live::LiveDelta, CloseEvent, Counters, DropCounters, FoldedTotals, Gauges, Origin,
+        histogram::SrttHistogram, live::LiveDelta, CloseEvent, Counters, DropCounters,
+        FoldedTotals, Gauges, Origin,
     },
 };
 
@@ -75,6 +76,16 @@ struct Totals {
     #[serde(flatten)]
     counters: Counters,
     rto: Option<Rto>,
+    /// Connections opened (added in 0.5: a second of the daemon's history).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    opened: u64,
+    /// srtt samples (added in 0.5: a second of the daemon's history).
+    #[serde(default, skip_serializing_if = "SrttHistogram::is_empty")]
+    srtt: SrttHistogram,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A closed socket with its owners.
@@ -182,6 +193,8 @@ impl WireItem {
                         failed_connects: t.counters.failed_connects,
                         counters: t.counters,
                         rto: Rto::of(&t.counters, rto),
+                        opened: t.counters.opened,
+                        srtt: f.srtt.clone(),
                     },
                     local: f.local.clone(),
                     peer: f.peer.clone(),
@@ -253,6 +266,7 @@ impl WireItem {
                 counters.failed_connects = t.failed_connects.min(t.records);
                 counters.connections = t.records - counters.failed_connects;
                 Rto::into(t.rto, &mut counters);
+                counters.opened = t.opened;
                 Item::Folded(AttributedFolded {
                     totals: FoldedTotals {
                         local: t.local,
@@ -261,6 +275,7 @@ impl WireItem {
                     },
                     local: f.local,
                     peer: f.peer,
+                    srtt: t.srtt,
                 })
             }
             WireItem::Live(l) => {

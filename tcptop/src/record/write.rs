@@ -126,7 +126,18 @@ impl<W: Sink> Recorder<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+}
 
+impl Recorder<Vec<u8>> {
+    /// The lines written so far, taken out (the daemon sends them on to a socket).
+    pub fn take(&mut self) -> Vec<u8> {
+        let _ = self.flush();
+        self.written = 0;
+        std::mem::take(&mut self.out)
+    }
+}
+
+impl<W: Sink> Recorder<W> {
     fn put(&mut self, value: &impl Serialize) -> Result<(), RecordError> {
         self.line.clear();
         // Serialising these types into memory cannot fail: no maps with non-string keys.

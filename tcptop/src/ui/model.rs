@@ -144,6 +144,10 @@ pub struct HeaderInfo {
 const REPLAY: &str = "REPLAY ";
 /// Added to the replay's note once it has played out.
 const ENDED: &str = " (ended)";
+/// The note of a UI attached to the daemon.
+const DAEMON: &str = "DAEMON ";
+/// Added to it once the daemon closed the connection.
+const GONE: &str = " GONE: the daemon stopped, numbers frozen (q quits)";
 /// Added instead when its last line was cut short.
 const TORN: &str = " (ended, last line torn)";
 
@@ -153,9 +157,19 @@ impl HeaderInfo {
         (format!("{REPLAY}{name}"), Level::Off)
     }
 
-    /// Marks the replay's note as played out, its last line `torn` or not.
+    /// The note of a UI attached to the daemon on `node`.
+    pub fn daemon_note(node: &str) -> (String, Level) {
+        (format!("{DAEMON}{node}"), Level::Ok)
+    }
+
+    /// Marks the replay's note as played out, its last line `torn` or not; an attached
+    /// daemon's note says it is gone.
     pub fn end_replay(&mut self, torn: bool) {
         for (text, level) in &mut self.notes {
+            if text.starts_with(DAEMON) && !text.ends_with(GONE) {
+                text.push_str(GONE);
+                *level = Level::Bad;
+            }
             if text.starts_with(REPLAY) && !text.ends_with(ENDED) && !text.ends_with(TORN) {
                 text.push_str(if torn { TORN } else { ENDED });
                 if torn {

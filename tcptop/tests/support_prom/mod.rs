@@ -22,14 +22,21 @@ pub struct Daemon {
     pub lines: mpsc::Receiver<String>,
     /// Its first stderr line.
     pub first: String,
+    /// Its socket.
+    pub socket: std::path::PathBuf,
 }
 
 impl Daemon {
     /// Starts `tcptop --daemon --no-kube --metrics-address 127.0.0.1:0` with `args`, and
     /// waits up to 30 s for its first line, which names the address it serves.
     pub fn start(args: &[&str]) -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = std::env::temp_dir().join(format!("tcptop-test-{}-{n}.sock", std::process::id()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
             .args(["--daemon", "--no-kube", "--metrics-address", "127.0.0.1:0"])
+            .arg("--socket")
+            .arg(&socket)
             .args(args)
             .stderr(Stdio::piped())
             .spawn()
@@ -59,6 +66,7 @@ impl Daemon {
             addr,
             lines,
             first,
+            socket,
         }
     }
 

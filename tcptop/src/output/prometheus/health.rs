@@ -4,7 +4,10 @@
 use prometheus::proto::{MetricFamily, MetricType};
 
 use super::build::{family, sample, PREFIX};
-use crate::collector::{cost::CostSample, DropCounters};
+use crate::{
+    aggregation::history::Held,
+    collector::{cost::CostSample, DropCounters},
+};
 
 /// The Kubernetes cache, as a scrape shows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,6 +39,12 @@ pub struct Health {
     pub max_series: usize,
     /// Records that went into the `other` label set.
     pub folded: u64,
+    /// The flight recorder, once collecting.
+    pub history: Option<Held>,
+    /// UIs attached now.
+    pub clients: u64,
+    /// UIs cut off because they fell behind.
+    pub lagged: u64,
 }
 
 /// One family without labels.
@@ -69,6 +78,43 @@ impl Health {
                 "cpu_seconds",
                 "CPU time tcptop used.",
                 Value::Seconds(cpu.as_secs_f64()),
+            ));
+        }
+        if let Some(h) = self.history {
+            families.push((
+                "history_seconds",
+                "Seconds the flight recorder holds.",
+                Value::Gauge(h.seconds as u64),
+            ));
+            families.push((
+                "history_bytes",
+                "Bytes the flight recorder holds (the cap is --history-memory).",
+                Value::Gauge(h.bytes as u64),
+            ));
+            families.push((
+                "history_pairs",
+                "Distinct pairs the flight recorder holds.",
+                Value::Gauge(h.pairs as u64),
+            ));
+            families.push((
+                "history_evicted_seconds",
+                "Seconds dropped before their time to stay within --history-memory.",
+                Value::Counter(h.evicted),
+            ));
+            families.push((
+                "history_folded_rows",
+                "Pair-seconds counted under `other`: a second had too many pairs.",
+                Value::Counter(h.folded),
+            ));
+            families.push((
+                "attached_uis",
+                "UIs attached to the daemon now.",
+                Value::Gauge(self.clients),
+            ));
+            families.push((
+                "attach_lagged",
+                "UIs cut off because they fell behind the live tail.",
+                Value::Counter(self.lagged),
             ));
         }
         if let Some(k) = self.kube {

@@ -60,7 +60,7 @@ impl LiveTable {
             Item::Folded(f) if self.filter.matches_folded(f) => {
                 let key = self.agg.key_of_folded(f);
                 self.touch(&key);
-                self.agg.entry(key).add_counters(&f.totals.counters);
+                self.agg.entry(key).add_folded(f);
             }
             Item::Live(l) if self.filter.matches_live(l) => {
                 let key = self.agg.key_of_live(l);

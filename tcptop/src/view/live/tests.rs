@@ -227,6 +227,7 @@ fn folded_totals_count_in_tables_and_header() {
             totals: f,
             local: web,
             peer: db,
+            srtt: Default::default(),
         }),
         s(0),
     );

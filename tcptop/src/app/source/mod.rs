@@ -1,15 +1,18 @@
 //! Where attributed records come from: the kernel collector, or a recording played
 //! back. Both hand out batches of [`Item`]s through the [`Feed`] seam, so `--once` and
 //! the UI share one loop shape, tests feed the UI loop from a script, and a recording
-//! replays exactly what was seen live.
+//! replays exactly what was seen live. [`replay`] reads a recording, or the daemon's
+//! stream (a recording too) over its socket.
+pub mod replay;
+
+pub use replay::ReplaySource;
 use std::{
     future::Future,
-    path::Path,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result};
-use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle, time::Interval};
+use tokio::{io::unix::AsyncFd, task::JoinHandle, time::Interval};
 
 use crate::{
     attribution::{AttributedClose, AttributedFolded, AttributedLive, Item, Resolver},
@@ -21,11 +24,11 @@ use crate::{
         DropCounters, Known, Record,
     },
     host,
-    record::{Header, Line, RecordError, Replay},
+    record::Header,
 };
 
 /// Most items handed out per call, so that a caller stays responsive during a replay.
-const BATCH: usize = 4096;
+pub(crate) const BATCH: usize = 4096;
 
 /// What a source describes itself as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,141 +313,5 @@ fn item(record: Record, tracker: &mut Tracker, resolver: &dyn Resolver) -> Item 
             Item::Close(AttributedClose::new(e, resolver))
         }
         Record::Reset(t) => Item::Folded(AttributedFolded::new(t, resolver)),
-    }
-}
-
-/// Lines read ahead of the consumer, in batches: a reader thread never blocks the loop,
-/// even on a pipe that stalls.
-const READ_AHEAD: usize = 4;
-
-/// What the reader thread hands over.
-enum Chunk {
-    /// Lines, in order.
-    Lines(Vec<Line>),
-    /// The recording ended in this line, cut short.
-    Torn(u64),
-}
-
-/// Records from a recording, either as fast as they can be read or at the pace they
-/// were recorded. A thread of its own reads the file.
-pub struct ReplaySource {
-    lines: mpsc::Receiver<Result<Chunk, RecordError>>,
-    path: std::path::PathBuf,
-    torn: Option<u64>,
-    batch: std::vec::IntoIter<Line>,
-    paced_from: Option<tokio::time::Instant>,
-    pending: Option<Line>,
-    last_t_ms: u64,
-    info: SourceInfo,
-}
-
-impl ReplaySource {
-    /// Opens the recording at `path` (its header is checked here). With `paced`, items
-    /// come out at the times they were recorded, counted from now. Needs a tokio
-    /// runtime.
-    pub fn open(path: &Path, paced: bool) -> Result<Self> {
-        let mut replay = Replay::open(path)?;
-        let h = replay.header();
-        let info = SourceInfo {
-            node: h.node.clone(),
-            kernel: h.kernel.clone(),
-            known: h.known(),
-            live_off: (!h.live).then(|| "the recording has closed connections only".into()),
-            features: None,
-        };
-        let (tx, lines) = mpsc::channel(READ_AHEAD);
-        std::thread::Builder::new()
-            .name("tcptop-replay".into())
-            .spawn(move || loop {
-                let mut batch = Vec::with_capacity(BATCH);
-                let end = loop {
-                    match replay.next_line() {
-                        Ok(Some(l)) => batch.push(l),
-                        Ok(None) => break Ok(true),
-                        Err(e) => break Err(e),
-                    }
-                    if batch.len() == BATCH {
-                        break Ok(false);
-                    }
-                };
-                let sent = match end {
-                    Ok(false) => tx.blocking_send(Ok(Chunk::Lines(batch))).is_ok(),
-                    Ok(true) => {
-                        let _ = tx.blocking_send(Ok(Chunk::Lines(batch)));
-                        if let Some(line) = replay.torn() {
-                            let _ = tx.blocking_send(Ok(Chunk::Torn(line)));
-                        }
-                        false
-                    }
-                    Err(e) => {
-                        let _ = tx.blocking_send(Ok(Chunk::Lines(batch)));
-                        let _ = tx.blocking_send(Err(e));
-                        false
-                    }
-                };
-                if !sent {
-                    break;
-                }
-            })
-            .context("cannot start the replay reader")?;
-        Ok(Self {
-            lines,
-            path: path.to_owned(),
-            torn: None,
-            batch: Vec::new().into_iter(),
-            paced_from: paced.then(tokio::time::Instant::now),
-            pending: None,
-            last_t_ms: 0,
-            info,
-        })
-    }
-
-    /// What the recording's header says.
-    pub fn info(&self) -> &SourceInfo {
-        &self.info
-    }
-
-    /// The next line, waiting for the reader; `None` at the end.
-    async fn line(&mut self) -> Result<Option<Line>> {
-        loop {
-            if let Some(l) = self.pending.take().or_else(|| self.batch.next()) {
-                return Ok(Some(l));
-            }
-            match self.lines.recv().await.transpose()? {
-                Some(Chunk::Lines(batch)) => self.batch = batch.into_iter(),
-                Some(Chunk::Torn(line)) => self.torn = Some(line),
-                None => return Ok(None),
-            }
-        }
-    }
-
-    async fn next(&mut self, out: &mut Vec<Item>) -> Result<Pulled> {
-        loop {
-            let Some(line) = self.line().await? else {
-                let torn = self.torn.map(|line| {
-                    format!(
-                        "{} ends in line {line}, cut short while recording: replayed what came before it",
-                        self.path.display()
-                    )
-                });
-                return Ok(Pulled::Ended(torn));
-            };
-            if let Some(start) = self.paced_from {
-                let due = start + Duration::from_millis(line.t_ms);
-                if due > tokio::time::Instant::now() {
-                    self.pending = Some(line);
-                    if !out.is_empty() {
-                        return Ok(Pulled::Items);
-                    }
-                    tokio::time::sleep_until(due).await;
-                    continue;
-                }
-            }
-            self.last_t_ms = self.last_t_ms.max(line.t_ms);
-            out.push(line.item);
-            if out.len() >= BATCH {
-                return Ok(Pulled::Items);
-            }
-        }
     }
 }

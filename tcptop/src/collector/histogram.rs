@@ -39,7 +39,7 @@ fn bounds(b: u32) -> (u64, u64) {
 }
 
 /// Smoothed-RTT samples in microseconds.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SrttHistogram {
     /// `bucket << 48 | count`, sorted by bucket: 8 bytes per bucket in use.
     entries: Vec<u64>,
@@ -73,8 +73,23 @@ impl SrttHistogram {
         }
     }
 
+    /// Rebuilds a histogram from its [`SrttHistogram::buckets`] and its maximum.
+    pub fn from_buckets(buckets: impl IntoIterator<Item = (u32, u64)>, max: u32) -> Self {
+        let mut h = Self::default();
+        for (b, n) in buckets {
+            if n > 0 {
+                h.add(b, n);
+                h.total += n;
+            }
+        }
+        if h.total > 0 {
+            h.max = max;
+        }
+        h
+    }
+
     /// Buckets in use with their counts, in order.
-    fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+    pub fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
         self.entries
             .iter()
             .map(|e| ((e >> COUNT_BITS) as u32, e & COUNT_MASK))
