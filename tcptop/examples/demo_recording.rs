@@ -315,6 +315,7 @@ fn main() -> anyhow::Result<()> {
                 totals,
                 local: api.owner.clone(),
                 peer: pg.owner.clone(),
+                srtt: Default::default(),
             };
             items.push((ms, Item::Folded(folded)));
             items.push((ms, Item::Drops(DROPS)));

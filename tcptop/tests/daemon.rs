@@ -466,3 +466,133 @@ fn the_grafana_dashboard_asks_for_exported_families_in_valid_promql() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `tcptop --once --since SECS --group-by ip --output json` against `daemon`: its rows.
+fn since(daemon: &Daemon, secs: u64) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tcptop"))
+        .args(["--once", "--group-by", "ip", "--output", "json", "--since"])
+        .arg(format!("{secs}s"))
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["rows"].as_array().unwrap().clone()
+}
+
+/// The JSON row of `local` to `peer`, if there is one.
+fn row(rows: &[serde_json::Value], local: IpAddr, peer: IpAddr) -> Option<&serde_json::Value> {
+    rows.iter()
+        .find(|r| r["local_ip"] == local.to_string() && r["peer_ip"] == peer.to_string())
+}
+
+#[test]
+fn once_since_shows_exactly_the_traffic_of_that_time() {
+    if !require_root() {
+        return;
+    }
+    let _alone = alone();
+    let pair = NetPair::new(82);
+    let daemon = Daemon::start(&[]);
+    let early = traffic::exchange(&pair, 4, &sizes(10, 3), 4);
+    std::thread::sleep(Duration::from_secs(3));
+    let mark = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    let late = traffic::exchange(&pair, 4, &sizes(6, 4), 3);
+    // Sealed within a second; a little more for the drain.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (a, b) = (pair.addr(0, 4), pair.addr(1, 4));
+    let window = mark.elapsed().as_secs();
+    let rows = since(&daemon, window);
+    let (n, tx, rx, _) = traffic::sums(&late, a, b);
+    let r = row(&rows, a, b).expect("the late traffic");
+    assert_eq!(r["connections"], n, "{r}");
+    assert_eq!(r["bytes_sent"], tx, "{r}");
+    assert_eq!(r["bytes_received"], rx, "{r}");
+    let (n, tx, _, _) = traffic::sums(&late, b, a);
+    let r = row(&rows, b, a).expect("the server side");
+    assert_eq!(
+        (r["connections"].as_u64(), r["bytes_sent"].as_u64()),
+        (Some(n), Some(tx))
+    );
+    // From before the early traffic: both.
+    let rows = since(&daemon, window + 10);
+    let both: Vec<_> = early.iter().chain(&late).cloned().collect();
+    let (n, tx, rx, _) = traffic::sums(&both, a, b);
+    let r = row(&rows, a, b).unwrap();
+    assert_eq!(
+        (
+            r["connections"].as_u64(),
+            r["bytes_sent"].as_u64(),
+            r["bytes_received"].as_u64()
+        ),
+        (Some(n), Some(tx), Some(rx))
+    );
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn the_history_stays_within_its_memory_cap_under_a_churn_of_distinct_pairs() {
+    if !require_root() {
+        return;
+    }
+    let _alone = alone();
+    const CAP: u64 = 1 << 20;
+    let daemon = Daemon::start(&[
+        "--history-memory",
+        "1MiB",
+        "--metrics-group-by",
+        "namespace",
+    ]);
+    std::thread::sleep(Duration::from_secs(1));
+    let before = rss_kib(daemon.pid());
+    // 4,000 connections from 4,000 loopback addresses: as many distinct pairs.
+    let server = std::net::TcpListener::bind("127.64.0.1:0").unwrap();
+    let to = server.local_addr().unwrap();
+    let accept = std::thread::spawn(move || {
+        for _ in 0..4_000 {
+            drop(server.accept().unwrap());
+        }
+    });
+    let mut peak_bytes = 0.0f64;
+    for i in 0..4_000u32 {
+        let client = format!("127.65.{}.{}", i / 250, i % 250 + 1);
+        drop(traffic::connect_from(&client, to));
+        if i % 500 == 499 {
+            let text = daemon.scrape();
+            peak_bytes = peak_bytes.max(sum(&text, "tcptop_history_bytes", &[]));
+        }
+    }
+    accept.join().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let text = daemon.scrape();
+    peak_bytes = peak_bytes.max(sum(&text, "tcptop_history_bytes", &[]));
+    let after = rss_kib(daemon.pid());
+    eprintln!("history bytes at most {peak_bytes}, RSS {before} KiB -> {after} KiB");
+    assert!(
+        peak_bytes <= CAP as f64,
+        "{peak_bytes} bytes held over a cap of {CAP}"
+    );
+    assert!(
+        sum(&text, "tcptop_history_evicted_seconds_total", &[]) > 0.0,
+        "the cap was reached:\n{text}"
+    );
+    // What the cap does not bound (allocator slack, the kernel's maps) stays small.
+    assert!(
+        after.saturating_sub(before) < 24 * 1024,
+        "RSS grew {before} -> {after} KiB"
+    );
+}

@@ -3,14 +3,20 @@
 //! eBPF program); it prints "skipped: needs root" otherwise, unless
 //! TCPTOP_REQUIRE_ROOT_TESTS=1, when it fails. The replay tests need no root. All need
 //! tmux (`cargo xtask setup` installs it).
+mod support;
+mod support_prom;
+
 use std::{
     io::{Read, Write},
-    net::{Shutdown, SocketAddr, TcpListener, TcpStream},
+    net::{Shutdown, TcpListener},
     path::Path,
     process::{Command, Output},
     thread,
     time::{Duration, Instant},
 };
+
+use support::traffic::connect_from;
+use support_prom::Daemon;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tcptop");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo.jsonl");
@@ -173,44 +179,6 @@ fn traffic(client: &str, server: &str, conns: usize, up: usize, down: usize) {
         assert_eq!(back.len(), down);
     }
     srv.join().unwrap();
-}
-
-/// A stream from `client` (any port) to `to`. std cannot bind before connecting, so a
-/// raw socket is bound first.
-fn connect_from(client: &str, to: SocketAddr) -> TcpStream {
-    use std::os::fd::FromRawFd;
-    let ip: std::net::Ipv4Addr = client.parse().unwrap();
-    let SocketAddr::V4(to) = to else {
-        unreachable!()
-    };
-    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: plain socket calls on a descriptor this function owns; the addresses are
-    // valid sockaddr_in values of the given length.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0);
-        let local = sin(ip, 0);
-        assert_eq!(
-            libc::bind(fd, (&raw const local).cast(), len),
-            0,
-            "bind {client}"
-        );
-        let peer = sin(*to.ip(), to.port());
-        assert_eq!(
-            libc::connect(fd, (&raw const peer).cast(), len),
-            0,
-            "connect {to}"
-        );
-        TcpStream::from_raw_fd(fd)
-    }
 }
 
 /// The screen's table rows that start with `prefix` (after the selection marker).
@@ -619,4 +587,52 @@ fn a_long_lived_connection_stays_on_screen_with_its_rates() {
     });
     t.quit_cleanly();
     sender.join().unwrap();
+}
+
+#[test]
+fn attached_to_a_daemon_it_opens_with_the_earlier_traffic_and_says_when_the_daemon_goes() {
+    if !have_root() {
+        return;
+    }
+    // Addresses of this test only: 127.63.N.1-2.
+    let n = std::process::id() % 200 + 1;
+    let ip = |h: u8| format!("127.63.{n}.{h}");
+    let daemon = Daemon::start(&[]);
+    assert!(daemon.first.contains("attached"), "{}", daemon.first);
+    // Before any UI runs.
+    traffic(&ip(1), &ip(2), 7, 3000, 100);
+    // The daemon seals a second each second.
+    thread::sleep(Duration::from_millis(2500));
+    let t = Tmux::start("attach", 160, 48);
+    t.launch(&format!(
+        "--interval 500ms --socket {}",
+        daemon.socket.display()
+    ));
+    t.wait_for("the daemon's note", 10, |s| s.contains("DAEMON"));
+    assert!(!t.screen().contains("attaching"), "it loads nothing");
+    t.keys(&["t"]);
+    t.keys(&["g", "g", "g", "g", "g"]);
+    t.wait_for("ip pairs", 5, |s| s.contains("ip pairs"));
+    t.keys(&["/"]);
+    t.type_text(&format!("127.63.{n}."));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("both ends of the earlier traffic", 10, |s| {
+        rows(s, "127.63.").len() == 2
+    });
+    let client = rows(&s, &format!("{} ", ip(1)))[0].to_string();
+    let cells: Vec<&str> = client.split_whitespace().collect();
+    assert_eq!(
+        (cells[1], cells[2]),
+        (ip(2).as_str(), "7"),
+        "7 connections: {client}"
+    );
+    assert_eq!(
+        &cells[4..7],
+        ["20.51", "KiB", "707"],
+        "7 x 3000 bytes sent, 7 x 100 and the FINs received: {client}"
+    );
+    // The daemon goes: one note says so, the UI stays and quits cleanly.
+    assert_eq!(daemon.stop(libc::SIGTERM), Some(0));
+    t.wait_for("the daemon's end", 10, |s| s.contains("GONE"));
+    t.quit_cleanly();
 }

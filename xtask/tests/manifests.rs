@@ -286,7 +286,10 @@ fn daemonset_is_least_privilege_and_everywhere() {
     for host in ["hostNetwork", "hostPID", "hostIPC"] {
         assert_ne!(pod[host].as_bool(), Some(true), "{host}");
     }
-    assert!(pod["volumes"].is_badvalue(), "no volumes, so no hostPath");
+    // One volume, the daemon's socket directory: an emptyDir, so no hostPath.
+    let volumes = pod["volumes"].as_vec().unwrap();
+    assert_eq!(volumes.len(), 1);
+    assert!(!volumes[0]["emptyDir"].is_badvalue(), "{:?}", volumes[0]);
     // Every taint tolerated: one toleration with operator Exists and no key.
     let tolerations = pod["tolerations"].as_vec().unwrap();
     assert!(tolerations
@@ -333,6 +336,11 @@ fn daemonset_is_least_privilege_and_everywhere() {
             assert!(!c["resources"][kind][res].is_badvalue(), "{kind}.{res}");
         }
     }
+    assert_eq!(
+        c["volumeMounts"][0]["mountPath"].as_str(),
+        Some("/run/tcptop"),
+        "where the daemon's socket is (app::attach::DEFAULT_SOCKET)"
+    );
     let env = c["env"].as_vec().unwrap();
     let node = env
         .iter()

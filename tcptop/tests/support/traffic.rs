@@ -179,3 +179,41 @@ pub fn sums(reports: &[SocketReport], local: IpAddr, peer: IpAddr) -> (u64, u64,
             )
         })
 }
+
+/// A stream from `client` (any port) to `to`. std cannot bind before connecting, so a
+/// raw socket is bound first.
+pub fn connect_from(client: &str, to: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let ip: std::net::Ipv4Addr = client.parse().unwrap();
+    let SocketAddr::V4(to) = to else {
+        unreachable!()
+    };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns; the addresses are
+    // valid sockaddr_in values of the given length.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let local = sin(ip, 0);
+        assert_eq!(
+            libc::bind(fd, (&raw const local).cast(), len),
+            0,
+            "bind {client}"
+        );
+        let peer = sin(*to.ip(), to.port());
+        assert_eq!(
+            libc::connect(fd, (&raw const peer).cast(), len),
+            0,
+            "connect {to}"
+        );
+        TcpStream::from_raw_fd(fd)
+    }
+}

@@ -32,7 +32,8 @@ impl Daemon {
     pub fn start(args: &[&str]) -> Self {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let socket = std::env::temp_dir().join(format!("tcptop-test-{}-{n}.sock", std::process::id()));
+        let socket =
+            std::env::temp_dir().join(format!("tcptop-test-{}-{n}.sock", std::process::id()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_tcptop"))
             .args(["--daemon", "--no-kube", "--metrics-address", "127.0.0.1:0"])
             .arg("--socket")
@@ -68,6 +69,11 @@ impl Daemon {
             first,
             socket,
         }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Its exposition now.
