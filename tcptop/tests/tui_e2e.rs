@@ -631,6 +631,26 @@ fn attached_to_a_daemon_it_opens_with_the_earlier_traffic_and_says_when_the_daem
         ["20.51", "KiB", "707"],
         "7 x 3000 bytes sent, 7 x 100 and the FINs received: {client}"
     );
+    // Back through the history: the minute that holds the traffic, then the one
+    // before, which does not; forward again, then live.
+    t.keys(&["["]);
+    let s = t.wait_for("the last minute", 10, |s| {
+        s.contains("HISTORY 1m to 0m ago")
+    });
+    assert_eq!(rows(&s, "127.63.").len(), 2, "{s}");
+    t.keys(&["["]);
+    let s = t.wait_for("the minute before", 10, |s| {
+        s.contains("HISTORY 2m to 1m ago")
+    });
+    assert!(rows(&s, "127.63.").is_empty(), "nothing then:\n{s}");
+    t.keys(&["]"]);
+    let s = t.wait_for("the last minute again", 10, |s| {
+        s.contains("HISTORY 1m to 0m ago")
+    });
+    let client = rows(&s, &format!("{} ", ip(1)))[0].to_string();
+    assert_eq!(client.split_whitespace().nth(2), Some("7"), "{client}");
+    t.keys(&["]"]);
+    t.wait_for("live again", 10, |s| !s.contains("HISTORY"));
     // The daemon goes: one note says so, the UI stays and quits cleanly.
     assert_eq!(daemon.stop(libc::SIGTERM), Some(0));
     t.wait_for("the daemon's end", 10, |s| s.contains("GONE"));

@@ -10,7 +10,7 @@ use futures::channel::mpsc::{self, UnboundedSender};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::{
-    attach::{self, AttachError, Request},
+    attach::{self, AttachError, Request, Windows},
     kube::Labels,
     source::{Loading, ReplaySource, Source},
     ui_loop::{self, Input, LoopConfig, ATTACHING},
@@ -24,7 +24,12 @@ use crate::{
         Known,
     },
     host,
-    ui::{state::App, terminal::TerminalGuard, theme::Level, HeaderInfo, Kube, Session, Theme},
+    ui::{
+        state::{App, WINDOW},
+        terminal::TerminalGuard,
+        theme::Level,
+        HeaderInfo, Kube, Session, Theme,
+    },
     view::live::{recent::DEFAULT_CAPACITY, Ledger},
 };
 
@@ -90,7 +95,9 @@ async fn start(args: &Args) -> Result<()> {
         (None, None) => super::kube::start(args).await?,
         _ => Labels::IpOnly(IpOnly::default()),
     };
-    let app = App::new(&args.group_by, args.sort);
+    let attached = daemon.is_some();
+    let mut app = App::new(&args.group_by, args.sort);
+    app.history = attached;
     let version = format!("{} ({})", build_info::VERSION, build_info::GIT_REVISION);
     let (info, known, feed) = match (replay, daemon) {
         (None, Some(d)) => {
@@ -175,6 +182,10 @@ async fn start(args: &Args) -> Result<()> {
         interval: args.interval,
         record,
         kube: &kube,
+        history: attached.then(|| Windows {
+            socket: args.socket.clone(),
+            width: WINDOW,
+        }),
     };
     let result = ui_loop::run(guard.terminal(), &mut ui, inputs, feed, config).await;
     drop(guard);
@@ -186,6 +197,7 @@ fn attach_daemon(args: &Args) -> Result<ReplaySource, AttachError> {
     let req = Request {
         since_secs: crate::cli::MAX_WINDOW.as_secs(),
         follow: true,
+        until_secs: 0,
     };
     let ended = format!(
         "the daemon at {} closed the connection (stopped or restarted): what is shown is frozen; quit with q and start tcptop again",

@@ -83,6 +83,7 @@ pub fn open_source<'r>(args: &Args, resolver: &'r dyn Resolver) -> Result<Source
         let req = Request {
             since_secs: since.as_secs().max(1),
             follow: false,
+            until_secs: 0,
         };
         return Ok(Source::Replay(attach::open(&args.socket, req, None)?));
     }

@@ -139,11 +139,17 @@ async fn client(stream: UnixStream, flight: &Mutex<Flight>) -> Result<(), Lagged
     };
     let now_ms = unix_ms();
     let since = (now_ms / 1000).saturating_sub(req.since_secs);
+    let until = (now_ms / 1000).saturating_sub(req.until_secs);
     let (snapshot, current, live, info) = {
         let f = lock(flight);
         (
-            f.history.snapshot(since, u64::MAX),
-            f.history.current(),
+            f.history.snapshot(since, until),
+            // The second in progress belongs to a window that reaches now.
+            if req.until_secs == 0 {
+                f.history.current()
+            } else {
+                Vec::new()
+            },
             req.follow.then(|| f.live.subscribe()),
             f.info.clone(),
         )

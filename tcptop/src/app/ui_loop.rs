@@ -12,13 +12,16 @@ use futures::{Stream, StreamExt};
 use ratatui::{backend::Backend, layout::Rect, Terminal};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::source::{Feed, Pulled, SourceInfo};
+use super::{
+    attach::{Loading, Windows},
+    source::{Feed, Pulled, SourceInfo},
+};
 use crate::{
     attribution::Item,
     build_info::KernelSupport,
     collector::cost::Meter,
     record::{write::Sink, Recorder},
-    ui::{theme::Level, Kube, Session},
+    ui::{state::WINDOW, theme::Level, Kube, Session},
 };
 
 /// What reaches the loop from the person and the system.
@@ -41,6 +44,8 @@ pub struct LoopConfig<'a, W: Sink> {
     pub record: Option<(W, PathBuf)>,
     /// The Kubernetes status now, for the header; `None` leaves it as it is.
     pub kube: &'a dyn Fn() -> Option<Kube>,
+    /// Where `[` and `]` read windows of history from, when attached to the daemon.
+    pub history: Option<Windows>,
 }
 
 /// Runs the UI on `term` until the person quits, a [`Input::Stop`] arrives or the
@@ -66,6 +71,8 @@ where
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut batch: Vec<Item> = Vec::new();
     let mut ended = false;
+    // The window of history being read, and which one it is.
+    let mut loading: Option<(u32, Loading)> = None;
     // tcptop's own cost, sampled where each interval ends.
     let mut meter = Meter::default();
     draw(ui, term, started)?;
@@ -121,6 +128,18 @@ where
                 Some(Input::Term(_)) => false,
                 Some(Input::Stop) | None => break Ok(()),
             },
+            done = async { (&mut loading.as_mut().expect("guarded").1).await }, if loading.is_some() => {
+                let (w, _) = loading.take().expect("guarded");
+                match done {
+                    Ok(Ok(items)) => {
+                        let window = ui.shown().of_window(items, WINDOW);
+                        ui.show_window(w, window);
+                    }
+                    Ok(Err(e)) => ui.window_failed(&format!("{e:#}")),
+                    Err(e) => ui.window_failed(&e.to_string()),
+                }
+                true
+            }
             _ = tick.tick() => {
                 if let Some(k) = (config.kube)() {
                     ui.info.kube = k;
@@ -144,6 +163,9 @@ where
         };
         if ui.app.quit {
             break Ok(());
+        }
+        if let (Some(h), None, Some(w)) = (&config.history, &loading, ui.wanted_window()) {
+            loading = Some((w, h.load(w)));
         }
         if redraw {
             if let Err(e) = draw(ui, term, started) {

@@ -8,7 +8,7 @@ use super::{
 };
 
 /// Every binding as the help screen shows it: keys, then what they do.
-pub const BINDINGS: [(&str, &str); 15] = [
+pub const BINDINGS: [(&str, &str); 16] = [
     ("q  Ctrl-C", "quit"),
     ("?", "this help (any key closes it)"),
     ("/", "filter rows on any key text: pod, namespace, IP, zone"),
@@ -27,6 +27,10 @@ pub const BINDINGS: [(&str, &str); 15] = [
     ),
     ("t", "rates for the last interval / totals since start"),
     ("Space", "pause / resume refreshing (collection goes on)"),
+    (
+        "[  ]",
+        "attached: a minute back / forward in the daemon's history",
+    ),
     (
         "Enter",
         "drill in: pairs > workloads > pods > IPs > sockets > fields",
@@ -82,6 +86,8 @@ pub fn action(key: KeyEvent, app: &App) -> Option<Action> {
         KeyCode::Char('i') | KeyCode::Char('I') => Action::Invert,
         KeyCode::Char('g') => Action::CycleGrouping,
         KeyCode::Char(' ') => Action::TogglePause,
+        KeyCode::Char('[') => Action::Back,
+        KeyCode::Char(']') => Action::Forward,
         KeyCode::Char('t') => Action::ToggleMode,
         KeyCode::Char('d') => Action::ToggleDetail,
         KeyCode::Enter => Action::DrillDown,

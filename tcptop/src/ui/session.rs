@@ -10,6 +10,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 use ratatui::{backend::Backend, layout::Rect, Terminal};
 
+use super::state::WINDOW;
 use super::{
     frame::{draw, page},
     keys,
@@ -19,7 +20,10 @@ use super::{
     state::App,
     theme::Theme,
 };
-use crate::{attribution::Item, view::live::Ledger};
+use crate::{attribution::Item, ui::theme::Level, view::live::Ledger};
+
+/// The start of the header's note while a window of history is shown.
+const HISTORY: &str = "HISTORY ";
 
 /// The UI's parts that change.
 pub struct Session {
@@ -27,8 +31,10 @@ pub struct Session {
     pub app: App,
     /// The numbers, kept up to date while paused too.
     pub ledger: Ledger,
-    /// The copy shown while paused.
+    /// The copy shown while paused, or the window of history shown.
     frozen: Option<Ledger>,
+    /// The window of history the frozen copy holds, if it is one.
+    shown_window: Option<u32>,
     /// The header's facts.
     pub info: HeaderInfo,
     /// Styles.
@@ -42,8 +48,51 @@ impl Session {
             app,
             ledger,
             frozen: None,
+            shown_window: None,
             info,
             theme,
+        }
+    }
+
+    /// The window of history the person asked for and that is not shown yet; `None`
+    /// while live or once shown.
+    pub fn wanted_window(&self) -> Option<u32> {
+        self.app.window.filter(|w| self.shown_window != Some(*w))
+    }
+
+    /// Shows `ledger`, which holds window `w` of the daemon's history, if that is
+    /// still the one asked for.
+    pub fn show_window(&mut self, w: u32, ledger: Ledger) {
+        if self.app.window == Some(w) {
+            self.frozen = Some(ledger);
+            self.shown_window = Some(w);
+            self.set_window_note();
+        }
+    }
+
+    /// Reading the window asked for failed: back to live, and the header says why.
+    pub fn window_failed(&mut self, why: &str) {
+        self.app.window = None;
+        self.shown_window = None;
+        if !self.app.paused {
+            self.frozen = None;
+        }
+        self.set_window_note();
+        self.info
+            .notes
+            .push((format!("{HISTORY}unavailable: {why}"), Level::Bad));
+    }
+
+    /// The header's note for the window shown.
+    fn set_window_note(&mut self) {
+        self.info.notes.retain(|(n, _)| !n.starts_with(HISTORY));
+        if let Some(w) = self.app.window {
+            let mins = |n: u32| n * (WINDOW.as_secs() / 60) as u32;
+            let text = match self.shown_window == Some(w) {
+                true => format!("{HISTORY}{}m to {}m ago (] nearer)", mins(w + 1), mins(w)),
+                false => format!("{HISTORY}loading {}m to {}m ago", mins(w + 1), mins(w)),
+            };
+            self.info.notes.push((text, Level::Warn));
         }
     }
 
@@ -89,12 +138,24 @@ impl Session {
         let Some(action) = keys::action(key, &self.app) else {
             return;
         };
+        let was_paused = self.app.paused;
         self.app.apply(action, &listing, page);
-        match (self.app.paused, self.frozen.is_some()) {
+        if self.app.paused != was_paused && !self.app.paused {
+            // Resuming leaves the history too.
+            self.app.window = None;
+        }
+        if self.app.window.is_none() {
+            self.shown_window = None;
+        }
+        match (
+            self.app.paused || self.shown_window.is_some(),
+            self.frozen.is_some(),
+        ) {
             (true, false) => self.frozen = Some(self.ledger.clone()),
             (false, true) => self.frozen = None,
             _ => {}
         }
+        self.set_window_note();
     }
 
     /// Draws one frame on `term`; `now` is the time on the source's clock.

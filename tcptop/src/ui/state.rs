@@ -56,6 +56,10 @@ pub enum Action {
     CycleGrouping,
     /// Pause or resume refreshing.
     TogglePause,
+    /// Show the window of the daemon's history one step further back.
+    Back,
+    /// Show the window one step nearer now; from the newest, live again.
+    Forward,
     /// Rates or totals.
     ToggleMode,
     /// Show or hide the detail pane.
@@ -107,7 +111,18 @@ pub struct App {
     pub quit: bool,
     /// What the source knows: columns it has no values for are not offered.
     pub known: Known,
+    /// The source is the daemon, whose history `[` and `]` move through.
+    pub history: bool,
+    /// The window of history shown, in steps of [`WINDOW`] back from now; `None`:
+    /// live.
+    pub window: Option<u32>,
 }
+
+/// How wide a window of the daemon's history is, and how far `[` and `]` move it.
+pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How many windows back the history reaches at most (24 hours).
+const MAX_WINDOWS: u32 = 24 * 60;
 
 impl App {
     /// Starts on grouping `group_by` (put first in the cycle when it is not one of
@@ -140,6 +155,8 @@ impl App {
             detail: true,
             quit: false,
             known: Known::default(),
+            history: false,
+            window: None,
         }
     }
 
@@ -252,6 +269,11 @@ impl App {
                 self.levels = vec![Depth::new(view, KeyFilter::all(), String::new())];
             }
             Action::TogglePause => self.paused = !self.paused,
+            Action::Back if self.history => {
+                self.window = Some(self.window.map_or(0, |w| (w + 1).min(MAX_WINDOWS)));
+            }
+            Action::Forward => self.window = self.window.and_then(|w| w.checked_sub(1)),
+            Action::Back => {}
             Action::ToggleMode => {
                 self.mode = match self.mode {
                     Mode::Rates => Mode::Totals,

@@ -177,6 +177,7 @@ async fn run_loop<F: Feed>(
         interval: Duration::from_secs(1),
         record,
         kube: &no_kube,
+        history: None,
     };
     run(term, ui, keys, feed, config)
         .await

@@ -95,6 +95,18 @@ impl Ledger {
         }
     }
 
+    /// A ledger of `items` alone, which span `span`, focused as this one is: a window
+    /// of the daemon's history, shown as one completed interval.
+    pub fn of_window(&self, items: Vec<Item>, span: Duration) -> Ledger {
+        let mut l = Ledger::new(self.known, &self.dims, self.recent.capacity(), self.limit);
+        l.set_focus(&self.dims, &self.filter);
+        for item in items {
+            l.add(item, Duration::ZERO);
+        }
+        l.roll(span);
+        l
+    }
+
     /// What the source knows.
     pub fn known(&self) -> Known {
         self.known
