@@ -399,9 +399,15 @@ fn exported_names() -> Vec<String> {
         kube: Some(Default::default()),
         ..Health::default()
     };
-    let mut health = Vec::new();
+    let mut health = tcptop::output::prometheus::build::Families::default();
     full.families(&mut health);
-    names.extend(health.iter().map(|f| f.name().to_string()));
+    let text = health.finish().unwrap();
+    names.extend(
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(String::from),
+    );
     names
 }
 

@@ -330,6 +330,26 @@ impl Snapshot {
     pub fn oldest(&self) -> Option<u64> {
         self.seconds.first().map(|(t, _)| *t)
     }
+
+    /// The end of its newest second, unix seconds.
+    pub fn newest(&self) -> Option<u64> {
+        self.seconds.last().map(|(t, _)| *t)
+    }
+
+    /// Every pair's sums over all the seconds: one row per pair, however many seconds
+    /// held it (what a window shows).
+    pub fn merged(self) -> Vec<AttributedFolded> {
+        let mut sums: HashMap<u32, Metrics> = HashMap::new();
+        for (_, data) in &self.seconds {
+            let mut at = 0;
+            while let Some((id, m)) = codec::take_row(data, &mut at) {
+                sums.entry(id).or_default().merge(&m);
+            }
+        }
+        sums.into_iter()
+            .filter_map(|(id, m)| Some(self.pairs.get(&id)?.folded(m)))
+            .collect()
+    }
 }
 
 #[cfg(test)]

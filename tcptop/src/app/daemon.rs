@@ -8,6 +8,7 @@
 //! reason shows where the operator looks. As PID 1 of a container it handles SIGTERM
 //! and SIGINT itself (the kernel drops signals PID 1 has no handler for) and exits 0.
 use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -78,17 +79,28 @@ fn exported(args: &Args, known: Known) -> Exported {
     }
 }
 
+/// Listens at `addr`; every IPv6 address (`:PORT`) falls back to every IPv4 one where
+/// the pod has no IPv6.
+async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Err(e) if addr.ip() == IpAddr::from(Ipv6Addr::UNSPECIFIED) => {
+            TcpListener::bind((Ipv4Addr::UNSPECIFIED, addr.port()))
+                .await
+                .map_err(|_| e)
+        }
+        other => other,
+    }
+}
+
 async fn daemon(args: &Args) -> Result<()> {
     // Handlers first: a SIGTERM sent once the first line is out is never lost.
     let mut stops = Stops::new(false)?;
-    let listener = TcpListener::bind(args.metrics_address)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot serve metrics on {}: choose another --metrics-address",
-                args.metrics_address
-            )
-        })?;
+    let listener = bind(args.metrics_address).await.with_context(|| {
+        format!(
+            "cannot serve metrics on {}: choose another --metrics-address",
+            args.metrics_address
+        )
+    })?;
     let addr = listener.local_addr().context("the metrics listener")?;
     let labels = super::kube::start(args).await?;
     let state = Arc::new(Mutex::new(exported(args, Known::default())));

@@ -1,7 +1,7 @@
 //! The daemon's flight recorder and the socket UIs attach to. [`Flight`] holds the
 //! history and hands every batch on to the attached clients; [`serve`] answers each
 //! client's [`Request`] with a recording stream: the history since the time asked for,
-//! then, for a UI, the live items as they come.
+//! summed per pair, then, for a UI, the live items as they come.
 //!
 //! The history is copied and the client subscribed under one lock, the same the
 //! daemon's loop adds under, so a client misses nothing and sees nothing twice. A
@@ -165,13 +165,11 @@ async fn client(stream: UnixStream, flight: &Mutex<Flight>) -> Result<(), Lagged
     let Ok(mut rec) = Recorder::new(Vec::new(), Path::new("the daemon's socket"), &header) else {
         return Ok(());
     };
-    for (t, rows) in snapshot.into_seconds() {
-        for row in rows {
-            let _ = rec.write(at(t * 1000), &Item::Folded(row));
-        }
-        if wr.write_all(&rec.take()).await.is_err() {
-            return Ok(());
-        }
+    // One row per pair, at the window's end: what a window shows, in as many lines
+    // as it has pairs rather than pair-seconds.
+    let end = snapshot.newest().map_or(now_ms, |t| t * 1000);
+    for row in snapshot.merged() {
+        let _ = rec.write(at(end), &Item::Folded(row));
     }
     for row in current {
         let _ = rec.write(at(now_ms), &Item::Folded(row));

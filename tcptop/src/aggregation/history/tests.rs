@@ -69,6 +69,18 @@ fn seconds_come_back_with_their_pairs_and_numbers() {
     assert_eq!(h.seconds(0, 1000).count(), 1, "up to 1000 only");
     assert_eq!(h.current()[0].totals.counters.bytes_sent, 6);
     assert_eq!(h.held().pairs, 2);
+    // Summed per pair over the seconds.
+    h.add(&close("10.0.0.1:1", "10.0.0.2:80", 1000, 90));
+    h.seal(1002);
+    let snap = h.snapshot(0, u64::MAX);
+    assert_eq!((snap.oldest(), snap.newest()), (Some(1000), Some(1002)));
+    let mut merged = snap.merged();
+    merged.sort_by_key(|r| r.totals.local);
+    assert_eq!(merged.len(), 2);
+    assert_eq!(merged[0].totals.counters.bytes_sent, 1300);
+    assert_eq!(merged[0].totals.counters.connections, 3);
+    assert_eq!(merged[0].srtt.len(), 3);
+    assert_eq!(merged[1].totals.counters.bytes_sent, 11);
 }
 
 #[test]

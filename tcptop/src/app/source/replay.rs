@@ -10,7 +10,7 @@ use std::{
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
-use super::{Pulled, SourceInfo, BATCH};
+use super::feed::{Pulled, SourceInfo, BATCH};
 use crate::{
     attribution::Item,
     record::{Line, RecordError, Replay},

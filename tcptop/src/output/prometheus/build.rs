@@ -3,8 +3,37 @@
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
+use prometheus::{Encoder, TextEncoder};
 
 use crate::aggregation::{series::Buckets, GroupKey, Layout, SeriesStore};
+
+/// Families encoded as they come, so that a scrape holds one family at a time rather
+/// than every sample of every family at once.
+#[derive(Default)]
+pub struct Families {
+    text: Vec<u8>,
+    error: Option<prometheus::Error>,
+}
+
+impl Families {
+    /// Encodes `f`; a family without samples is left out (it is not valid text).
+    pub fn push(&mut self, f: MetricFamily) {
+        if f.get_metric().is_empty() || self.error.is_some() {
+            return;
+        }
+        if let Err(e) = TextEncoder::new().encode(std::slice::from_ref(&f), &mut self.text) {
+            self.error = Some(e);
+        }
+    }
+
+    /// The exposition.
+    pub fn finish(self) -> Result<String, prometheus::Error> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(String::from_utf8(self.text).expect("the text encoder writes UTF-8")),
+        }
+    }
+}
 
 /// The prefix of tcptop's own families.
 pub const PREFIX: &str = "tcptop";

@@ -5,9 +5,9 @@
 //! exp2 histogram of srtt in milliseconds (named `_usec`). Like ebpf_exporter, tcptop
 //! serves the classic text format, where these counters keep their names without
 //! `_total`.
-use prometheus::proto::{MetricFamily, MetricType};
+use prometheus::proto::MetricType;
 
-use super::build::{family, histogram, label_names, labels, sample};
+use super::build::{family, histogram, label_names, labels, sample, Families};
 use crate::{
     aggregation::{Dimension, SeriesStore},
     view::{metric::Num, Known, MetricId, RowStats},
@@ -44,7 +44,7 @@ pub const SRTT: &str = "tcp_ipv4_srtt_usec";
 
 /// The old families from `store` (grouped by [`GROUP_BY`], IPv4 only, srtt in
 /// [`crate::aggregation::Layout::Exp2Millis`]).
-pub fn families(out: &mut Vec<MetricFamily>, store: &SeriesStore) {
+pub fn families(out: &mut Families, store: &SeriesStore) {
     let names = label_names(store);
     for (old, metric, help) in COUNTERS {
         let id = MetricId::named(metric).expect("a metric of the table");

@@ -1,9 +1,9 @@
 //! tcptop's own health as Prometheus families: whether it collects, what it dropped,
 //! what its BPF programs and the process cost, the Kubernetes cache, conntrack, and
 //! its own series cap.
-use prometheus::proto::{MetricFamily, MetricType};
+use prometheus::proto::MetricType;
 
-use super::build::{family, sample, PREFIX};
+use super::build::{family, sample, Families, PREFIX};
 use crate::{
     aggregation::history::Held,
     collector::{cost::CostSample, DropCounters},
@@ -56,7 +56,7 @@ enum Value {
 
 impl Health {
     /// Appends every family.
-    pub fn families(&self, out: &mut Vec<MetricFamily>) {
+    pub fn families(&self, out: &mut Families) {
         let cost = self.cost;
         let stats = cost.is_some_and(|c| c.stats_enabled);
         let bpf = cost.map(|c| c.bpf).unwrap_or_default();

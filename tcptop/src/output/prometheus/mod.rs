@@ -10,12 +10,9 @@ pub mod health;
 
 use std::{collections::HashMap, sync::Mutex};
 
-use prometheus::{
-    proto::{MetricFamily, MetricType},
-    Encoder, TextEncoder,
-};
+use prometheus::proto::MetricType;
 
-use build::{family, histogram, label_names, labels, sample, PREFIX};
+use build::{family, histogram, label_names, labels, sample, Families, PREFIX};
 
 pub use health::Health;
 
@@ -63,7 +60,7 @@ impl Exported {
 
 /// The exposition of `state` now.
 pub fn scrape(state: &Mutex<Exported>) -> Result<String, prometheus::Error> {
-    let mut families = Vec::new();
+    let mut families = Families::default();
     {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         let state = &mut *state;
@@ -76,15 +73,11 @@ pub fn scrape(state: &Mutex<Exported>) -> Result<String, prometheus::Error> {
         state.health.folded = state.main.folded();
         state.health.families(&mut families);
     }
-    // A family without samples is not valid text; the encoder refuses it.
-    families.retain(|f| !f.get_metric().is_empty());
-    let mut out = Vec::new();
-    TextEncoder::new().encode(&families, &mut out)?;
-    Ok(String::from_utf8(out).expect("the text encoder writes UTF-8"))
+    families.finish()
 }
 
 fn main_families(
-    out: &mut Vec<MetricFamily>,
+    out: &mut Families,
     store: &SeriesStore,
     open: &HashMap<GroupKey, u64>,
     known: Known,
