@@ -90,6 +90,17 @@ pub fn histogram(labels: Vec<LabelPair>, layout: Layout, s: &Buckets) -> Metric 
     m
 }
 
+/// The srtt histogram family of `store`: one histogram per label set.
+pub fn srtt_family(name: String, help: &str, store: &SeriesStore) -> MetricFamily {
+    let names = label_names(store);
+    let mut f = family(name, help, MetricType::HISTOGRAM);
+    for (key, s) in store.iter() {
+        f.mut_metric()
+            .push(histogram(labels(&names, key), store.layout(), &s.srtt));
+    }
+    f
+}
+
 /// The label names of a store: `local_<dim>` then `peer_<dim>` for each dimension.
 pub fn label_names(store: &SeriesStore) -> Vec<String> {
     let dims = store.group_by();

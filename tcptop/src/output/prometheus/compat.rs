@@ -7,7 +7,7 @@
 //! `_total`.
 use prometheus::proto::MetricType;
 
-use super::build::{family, histogram, label_names, labels, sample, Families};
+use super::build::{family, label_names, labels, sample, srtt_family, Families};
 use crate::{
     aggregation::{Dimension, SeriesStore},
     view::{metric::Num, Known, MetricId, RowStats},
@@ -58,14 +58,9 @@ pub fn families(out: &mut Families, store: &SeriesStore) {
         }
         out.push(f);
     }
-    let mut f = family(
+    out.push(srtt_family(
         format!("{PREFIX}_{SRTT}"),
         "Smoothed RTT of IPv4 TCP connections at close, in milliseconds.",
-        MetricType::HISTOGRAM,
-    );
-    for (key, s) in store.iter() {
-        f.mut_metric()
-            .push(histogram(labels(&names, key), store.layout(), &s.srtt));
-    }
-    out.push(f);
+        store,
+    ));
 }

@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Mutex};
 
 use prometheus::proto::MetricType;
 
-use build::{family, histogram, label_names, labels, sample, Families, PREFIX};
+use build::{family, label_names, labels, sample, srtt_family, Families, PREFIX};
 
 pub use health::Health;
 
@@ -113,16 +113,11 @@ fn main_families(
         }
         out.push(f);
     }
-    let mut f = family(
+    out.push(srtt_family(
         format!("{PREFIX}_srtt_seconds"),
         "Smoothed RTT of each established connection, at its close.",
-        MetricType::HISTOGRAM,
-    );
-    for (key, s) in store.iter() {
-        f.mut_metric()
-            .push(histogram(labels(&names, key), store.layout(), &s.srtt));
-    }
-    out.push(f);
+        store,
+    ));
 }
 
 #[cfg(test)]
