@@ -174,39 +174,37 @@ async fn daemon(args: &Args) -> Result<()> {
     let mut batch = Vec::new();
     let mut passes = tokio::time::interval(PASS);
     let name = loop {
-        tokio::select! {
+        // A pass ends a second: its items go into that second, which is then sealed.
+        let second_ends = tokio::select! {
             pulled = source.pull(&mut batch) => match pulled? {
                 Pulled::Ended(_) => break "the source ended",
-                Pulled::Items | Pulled::Attached(_) => {}
+                Pulled::Items | Pulled::Attached(_) => false,
             },
             _ = passes.tick() => {
                 source.pass(&mut batch)?;
-                let (kube, nat_evicted) = labels.health();
-                let (history, clients, lagged) = {
-                    let mut f = flight.lock().unwrap_or_else(|e| e.into_inner());
-                    f.add(&batch);
-                    f.history.seal(recorder::unix_ms() / 1000);
-                    (f.history.held(), f.clients, f.lagged)
-                };
-                let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-                s.health.history = Some(history);
-                s.health.clients = clients as u64;
-                s.health.lagged = lagged;
-                for item in batch.drain(..) {
-                    s.add(&item);
-                }
-                s.health.cost = source.cost();
-                s.health.kube = kube;
-                s.health.nat_evicted = nat_evicted;
+                true
             }
             name = stops.recv() => break name,
+        };
+        let mut f = flight.lock().unwrap_or_else(|e| e.into_inner());
+        f.add(&batch);
+        if second_ends {
+            f.history.seal(recorder::unix_ms() / 1000);
         }
-        if !batch.is_empty() {
-            flight.lock().unwrap_or_else(|e| e.into_inner()).add(&batch);
-            let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-            for item in batch.drain(..) {
-                s.add(&item);
-            }
+        let (history, clients, lagged) = (f.history.held(), f.clients, f.lagged);
+        drop(f);
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        for item in batch.drain(..) {
+            s.add(&item);
+        }
+        if second_ends {
+            let (kube, nat_evicted) = labels.health();
+            s.health.history = Some(history);
+            s.health.clients = clients as u64;
+            s.health.lagged = lagged;
+            s.health.cost = source.cost();
+            s.health.kube = kube;
+            s.health.nat_evicted = nat_evicted;
         }
     };
     say!("{name}: stopping");
