@@ -2,6 +2,7 @@
 //! the kernel's own TCP_INFO for every socket as the oracle.
 #![allow(dead_code)]
 
+pub mod bpf;
 pub mod churn;
 pub mod long;
 pub mod netns;
