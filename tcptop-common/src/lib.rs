@@ -366,8 +366,9 @@ pub mod stat {
     pub const FOLDED: u32 = 0;
     /// Records that fit nowhere: the ring buffer was full, and so was the overflow map.
     pub const LOST: u32 = 1;
-    /// Opens the live sampler could not note (`OPENED` full): such a socket counts
-    /// from its first pass, not from its open.
+    /// Opens that found both of their `OPENS` slots held by open sockets and took the
+    /// first: that socket's close lost its lifetime and process, and the live sampler
+    /// counts it from its next pass rather than from its open.
     pub const UNNOTED: u32 = 2;
     /// Number of slots in `STATS`.
     pub const COUNT: u32 = 3;
@@ -378,17 +379,22 @@ pub const OPEN_SLOTS: u32 = 1 << 17;
 
 const _: () = assert!(OPEN_SLOTS.is_power_of_two() && OPEN_SLOTS > 1);
 
-/// Open-time facts about a socket, in the `OPENS` slot its address hashes to. A later
-/// open that hashes to the same slot overwrites it; the close then finds another
-/// socket's address there and reports the lifetime as unknown rather than wrong.
+/// Open-time facts about a socket, in one of the two `OPENS` slots its key indexes
+/// ([`OpenSlot::index`], [`OpenSlot::other`]). The key is the socket's cookie, made at
+/// the open (the compatibility program, for kernels without cookies in tracing
+/// programs, keys by [`OpenSlot::address_key`]). Cookies count up, so sockets opened
+/// one after another take slots one after another: two live sockets meet in a slot
+/// only when one outlives [`OPEN_SLOTS`] later opens, and then the other slot is
+/// tried; an open that finds both taken takes the first and counts
+/// [`stat::UNNOTED`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpenSlot {
-    /// The socket's address; 0 for an empty slot.
-    pub sk: u64,
+    /// The socket's key; 0 for an empty slot.
+    pub key: u64,
     /// `bpf_ktime_get_ns()` at the open.
     pub start_ns: u64,
-    /// `sk ^ start_ns ^ origin`: a torn write by two CPUs at once fails this check.
+    /// `key ^ start_ns ^ origin`: a torn write by two CPUs at once fails this check.
     pub check: u64,
     /// See [`origin`].
     pub origin: u64,
@@ -399,30 +405,32 @@ pub struct OpenSlot {
 }
 
 impl OpenSlot {
-    /// The slot index of socket address `sk`.
+    /// The first slot of key `key`.
     #[inline(always)]
-    pub fn index(sk: u64) -> u32 {
-        slot_of(sk, OPEN_SLOTS)
+    pub fn index(key: u64) -> u32 {
+        (key & u64::from(OPEN_SLOTS - 1)) as u32
     }
-}
 
-/// Most sockets opened while tcptop runs whose opening the live sampler notes at once.
-pub const OPENED_SOCKETS: u32 = 1 << 18;
+    /// The other slot of the key whose first slot is `index`.
+    #[inline(always)]
+    pub fn other(index: u32) -> u32 {
+        index ^ (OPEN_SLOTS >> 1)
+    }
 
-/// What the live sampler notes of a socket that became established, by cookie.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SockTag {
-    /// Its socket cookie.
-    pub id: u64,
-    /// `bpf_ktime_get_ns()` when it became established.
-    pub since_ns: u64,
-    /// See [`origin`].
-    pub origin: u8,
-    /// Always 1: the open was seen.
-    pub seen_open: u8,
-    /// Padding; always zero.
-    pub _pad: [u8; 6],
+    /// The key of the socket at address `sk`: Fibonacci hashing, with the product's
+    /// top bits, the well-mixed ones, rotated down into the slot bits (a bijection, so
+    /// distinct sockets keep distinct keys).
+    #[inline(always)]
+    pub fn address_key(sk: u64) -> u64 {
+        sk.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(OPEN_SLOTS.trailing_zeros())
+    }
+
+    /// Whether this slot holds a whole note of `key`.
+    #[inline(always)]
+    pub fn holds(&self, key: u64) -> bool {
+        key != 0 && self.key == key && self.check == self.key ^ self.start_ns ^ self.origin
+    }
 }
 
 /// One open socket as a pass of the sampler writes it: its counters now, in the layout
@@ -433,7 +441,7 @@ pub struct SampleRecord {
     /// Counters, addresses and ports now; `sock_id` is its id, `old_state` the state
     /// now, `lifetime_ns` 0.
     pub sock: CloseRecord,
-    /// When it became established; 0 when the open was not seen.
+    /// When it opened; 0 when the open was not seen.
     pub since_ns: u64,
     /// The socket's address in the kernel.
     pub sk_addr: u64,
@@ -441,15 +449,6 @@ pub struct SampleRecord {
     pub seen_open: u8,
     /// Padding; always zero.
     pub _pad: [u8; 7],
-}
-
-/// The index of socket address `sk` in a table of `slots` slots (a power of two):
-/// Fibonacci hashing of the address without its always-zero low bits, keeping the top
-/// `log2(slots)` bits of the product, the well-mixed ones.
-#[inline(always)]
-const fn slot_of(sk: u64, slots: u32) -> u32 {
-    let bits = slots.trailing_zeros();
-    ((sk >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as u32
 }
 
 #[cfg(feature = "user")]
@@ -465,8 +464,6 @@ mod pod {
     // SAFETY: as above.
     unsafe impl aya::Pod for super::PairTotals {}
     // SAFETY: as above.
-    unsafe impl aya::Pod for super::SockTag {}
-    // SAFETY: as above.
     unsafe impl aya::Pod for super::SampleRecord {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::CgroupName {}
@@ -474,26 +471,33 @@ mod pod {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+    use std::{collections::HashSet, vec::Vec};
+
     use super::*;
 
-    /// The largest index of 100,000 socket-like addresses (1 KiB apart) in `slots`.
-    fn max_index(slots: u32) -> u32 {
-        (0..100_000u64)
-            .map(|i| slot_of(0xffff_8880_0000_0000 + i * 1024, slots))
-            .max()
-            .unwrap()
+    #[test]
+    fn address_keys_spread_over_the_whole_table() {
+        // 100,000 socket-like addresses, 2 KiB apart (tcp_sock slab objects).
+        let keys: Vec<u64> = (0..100_000u64)
+            .map(|i| OpenSlot::address_key(0xffff_8880_0000_0000 + i * 2048))
+            .collect();
+        assert_eq!(keys.iter().collect::<HashSet<_>>().len(), keys.len());
+        let slots: HashSet<u32> = keys.iter().map(|&k| OpenSlot::index(k)).collect();
+        // Random placement of 100,000 keys in 131,072 slots would reach about 70,000.
+        assert!(slots.len() > 70_000, "only {} slots reached", slots.len());
+        assert!(slots.iter().all(|&i| i < OPEN_SLOTS));
     }
 
     #[test]
-    fn slots_cover_the_whole_table() {
-        for bits in [10, 17, 20] {
-            let slots = 1u32 << bits;
-            let max = max_index(slots);
-            assert!(max < slots, "index {max} outside {slots} slots");
-            assert!(
-                max >= slots - slots / 64,
-                "only {max} of {slots} slots reached"
-            );
-        }
+    fn consecutive_cookies_take_consecutive_slots() {
+        let slots: HashSet<u32> = (1..=u64::from(OPEN_SLOTS))
+            .map(OpenSlot::index)
+            .collect();
+        assert_eq!(slots.len(), OPEN_SLOTS as usize);
+        let i = OpenSlot::index(12_345);
+        assert_ne!(OpenSlot::other(i), i);
+        assert_eq!(OpenSlot::other(OpenSlot::other(i)), i);
+        assert!(OpenSlot::other(i) < OPEN_SLOTS);
     }
 }

@@ -19,6 +19,7 @@
 #![allow(missing_docs)]
 #![cfg_attr(target_arch = "bpf", feature(asm_experimental_arch))]
 
+mod opens;
 mod overflow;
 
 use core::ffi::c_void;
@@ -26,15 +27,18 @@ use core::ffi::c_void;
 use aya_ebpf::{
     helpers::{
         bpf_ktime_get_ns, bpf_probe_read_kernel,
-        generated::{self, bpf_jiffies64, bpf_skc_to_tcp_sock},
+        generated::{
+            self, bpf_get_current_task_btf, bpf_get_socket_cookie, bpf_jiffies64,
+            bpf_skc_to_tcp_sock,
+        },
     },
     macros::{btf_tracepoint, map},
-    maps::{Array, RingBuf},
+    maps::RingBuf,
     programs::BtfTracePointContext,
     EbpfContext,
 };
 use overflow::fold_overflow;
-use tcptop_common::{origin, tcp_state, CloseRecord, Config, OpenSlot, FIELD_MISSING, OPEN_SLOTS};
+use tcptop_common::{origin, tcp_state, CloseRecord, Config, OpenSlot, FIELD_MISSING};
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -50,11 +54,6 @@ static CONFIG: Config = Config::EMPTY;
 /// Close records for userspace. Userspace sets the size at load time.
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
-
-/// Open time and direction of live sockets, in a direct-mapped table: plain memory
-/// access, no locks (a hash map here cost 1.5 us per connection).
-#[map]
-static OPENS: Array<OpenSlot> = Array::with_max_entries(OPEN_SLOTS, 0);
 
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> u32 {
@@ -82,12 +81,31 @@ mod live;
 mod resets;
 mod who;
 
-/// Access to one socket's memory at offsets from its address.
+/// Access to kernel memory (a socket, a task, a cgroup) at offsets from an object's
+/// address.
 trait Kmem: Sized {
     /// A reader for `sk`, or `None` when it is not a TCP socket.
     fn new(sk: *const u8) -> Option<Self>;
+    /// A reader of `sk` for its `struct sock` fields only (no check, no helper).
+    fn sock(sk: *const u8) -> Self;
     /// The `T` at `offset`, or `None` for a field the kernel lacks.
     fn load<T: Copy>(&self, offset: u32) -> Option<T>;
+    /// A reader of the object whose pointer is at `offset`.
+    fn chase(&self, offset: u32) -> Option<Self>;
+    /// A reader of the task running now.
+    fn current_task() -> Option<Self>;
+    /// The [`OpenSlot`] key of the tracepoint's socket, made at its open.
+    fn open_key(ctx: &BtfTracePointContext) -> u64;
+    /// The key [`Kmem::open_key`] gave the socket, whose cookie is `cookie`.
+    fn close_key(ctx: &BtfTracePointContext, cookie: u64) -> u64;
+}
+
+/// The tracepoint's socket argument as a number (the verifier forbids arithmetic on
+/// the pointer; a copy of the argument read as plain memory is a number).
+#[inline(always)]
+fn address(ctx: &BtfTracePointContext) -> u64 {
+    // SAFETY: ctx points at the tracepoint's u64 arguments.
+    unsafe { bpf_probe_read_kernel(ctx.as_ptr() as *const u64) }.unwrap_or(0)
 }
 
 /// Plain loads through the `tcp_sock` BTF pointer from `bpf_skc_to_tcp_sock` (5.9+):
@@ -104,12 +122,44 @@ impl Kmem for Direct {
     }
 
     #[inline(always)]
+    fn sock(sk: *const u8) -> Self {
+        Direct(sk)
+    }
+
+    #[inline(always)]
     fn load<T: Copy>(&self, offset: u32) -> Option<T> {
         if offset == FIELD_MISSING {
             return None;
         }
         // SAFETY: a BTF pointer load; the verifier turns it into a fault-safe load.
         Some(unsafe { core::ptr::read_volatile(self.0.wrapping_add(offset as usize) as *const T) })
+    }
+
+    #[inline(always)]
+    fn chase(&self, offset: u32) -> Option<Self> {
+        let p = self.load::<*const u8>(offset)?;
+        (!p.is_null()).then_some(Direct(p))
+    }
+
+    #[inline(always)]
+    fn current_task() -> Option<Self> {
+        // SAFETY: a plain helper call (5.11+).
+        let t = unsafe { bpf_get_current_task_btf() } as *const u8;
+        (!t.is_null()).then_some(Direct(t))
+    }
+
+    /// The socket's cookie, made now if it has none (5.12+ in tracing programs): it
+    /// counts up, never repeats, and the live sampler's passes read the same.
+    #[inline(always)]
+    fn open_key(ctx: &BtfTracePointContext) -> u64 {
+        let sk: *mut c_void = ctx.arg(0);
+        // SAFETY: sk is the tracepoint's socket.
+        unsafe { bpf_get_socket_cookie(sk) }
+    }
+
+    #[inline(always)]
+    fn close_key(_: &BtfTracePointContext, cookie: u64) -> u64 {
+        cookie
     }
 }
 
@@ -121,6 +171,11 @@ impl Kmem for Probe {
     fn new(sk: *const u8) -> Option<Self> {
         let p = Probe(sk);
         (p.load::<u16>(cfg!(protocol)) == Some(IPPROTO_TCP)).then_some(p)
+    }
+
+    #[inline(always)]
+    fn sock(sk: *const u8) -> Self {
+        Probe(sk)
     }
 
     /// A read that fails yields zeros (the helper clears its buffer), without a branch:
@@ -141,6 +196,45 @@ impl Kmem for Probe {
             Some(v.assume_init())
         }
     }
+
+    /// A failed read gives a reader of address 0, whose reads fail too.
+    #[inline(always)]
+    fn chase(&self, offset: u32) -> Option<Self> {
+        Some(Probe(self.load::<u64>(offset)? as *const u8))
+    }
+
+    #[inline(always)]
+    fn current_task() -> Option<Self> {
+        // SAFETY: a plain helper call.
+        Some(Probe(unsafe { generated::bpf_get_current_task() } as *const u8))
+    }
+
+    /// The socket's address, mixed ([`OpenSlot::address_key`]).
+    #[inline(always)]
+    fn open_key(ctx: &BtfTracePointContext) -> u64 {
+        OpenSlot::address_key(address(ctx))
+    }
+
+    #[inline(always)]
+    fn close_key(ctx: &BtfTracePointContext, _: u64) -> u64 {
+        Self::open_key(ctx)
+    }
+}
+
+/// The kernel's clock, read at most once per program run.
+#[derive(Default)]
+struct Clock(u64);
+
+impl Clock {
+    /// `bpf_ktime_get_ns()`, read on the first call.
+    #[inline(always)]
+    fn ns(&mut self) -> u64 {
+        if self.0 == 0 {
+            // SAFETY: a plain helper call.
+            self.0 = unsafe { bpf_ktime_get_ns() };
+        }
+        self.0
+    }
 }
 
 #[inline(always)]
@@ -154,113 +248,67 @@ fn handle<K: Kmem>(ctx: &BtfTracePointContext) -> u32 {
     let closing = new_state == tcp_state::CLOSE
         && old_state != tcp_state::LISTEN
         && old_state != tcp_state::CLOSE;
-    let established = new_state == tcp_state::ESTABLISHED
-        && (old_state == tcp_state::SYN_SENT || old_state == tcp_state::SYN_RECV);
-    if established {
-        if live::enabled() {
-            live::opened(ctx.arg(0), old_state);
-        }
-        return 0;
-    }
-    if !opening && !closing {
-        return 0;
-    }
-    // The verifier forbids arithmetic on the socket pointer; a copy of the argument
-    // read as plain memory is a number that can be hashed.
-    // SAFETY: ctx points at the tracepoint's u64 arguments.
-    let key = unsafe { bpf_probe_read_kernel(ctx.as_ptr() as *const u64) }.unwrap_or(0);
     if opening {
-        // No protocol check here: a non-TCP open only occupies a slot until reused.
-        note_open(key, new_state);
-    } else if let Some(mem) = K::new(ctx.arg(0)) {
-        // The live sampler's id for the socket: the same its passes gave it.
-        let id = if live::enabled() {
-            live::closed(mem.load::<u64>(cfg!(skc_cookie)).unwrap_or(0), key)
-        } else {
-            0
-        };
-        on_close(key, &mem, old_state, id);
+        if K::sock(ctx.arg(0)).load::<u16>(cfg!(protocol)) == Some(IPPROTO_TCP) {
+            note_open::<K>(ctx, new_state);
+        }
+    } else if closing {
+        if let Some(mem) = K::new(ctx.arg(0)) {
+            on_close(ctx, &mem, old_state);
+        }
     }
     0
 }
 
 #[inline(always)]
-fn note_open(key: u64, new_state: u8) {
-    let Some(slot) = OPENS.get_ptr_mut(OpenSlot::index(key)) else {
-        return;
-    };
+fn note_open<K: Kmem>(ctx: &BtfTracePointContext, new_state: u8) {
+    let key = K::open_key(ctx);
     // SAFETY: a plain helper call.
     let start_ns = unsafe { bpf_ktime_get_ns() };
-    let connect = new_state == tcp_state::SYN_SENT;
-    let origin = u64::from(if connect {
-        origin::CONNECT
-    } else {
-        origin::ACCEPT
-    });
     // connect() sets SYN_SENT in the caller's context; an accepted child opens in
     // softirq, where the current task is whoever was interrupted.
-    let comm = if connect {
-        // SAFETY: a plain helper call.
-        who::process_name(unsafe { generated::bpf_get_current_task() })
+    if new_state == tcp_state::SYN_SENT {
+        let comm = K::current_task().map_or([0; 16], |t| who::process_name(&t));
+        opens::note(key, start_ns, origin::CONNECT, comm);
     } else {
-        [0; 16]
-    };
-    // SAFETY: an array slot; concurrent writers are caught by `check`.
-    unsafe {
-        *slot = OpenSlot {
-            sk: key,
-            start_ns,
-            check: key ^ start_ns ^ origin,
-            origin,
-            comm,
-        }
-    };
-}
-
-/// Takes the open facts of socket `key` out of its slot, if they are still there and
-/// whole: when, how, and by which process.
-#[inline(always)]
-fn take_open(key: u64) -> Option<(u64, u8, [u8; 16])> {
-    if key == 0 {
-        return None;
+        opens::note(key, start_ns, origin::ACCEPT, [0; 16]);
     }
-    let slot = OPENS.get_ptr_mut(OpenSlot::index(key))?;
-    // SAFETY: an array slot.
-    let s = unsafe { &mut *slot };
-    if s.sk != key || s.check != s.sk ^ s.start_ns ^ s.origin {
-        return None;
-    }
-    s.sk = 0;
-    Some((s.start_ns, s.origin as u8, s.comm))
 }
 
 #[inline(always)]
-fn on_close<K: Kmem>(key: u64, mem: &K, old_state: u8, sock_id: u64) {
+fn on_close<K: Kmem>(ctx: &BtfTracePointContext, mem: &K, old_state: u8) {
+    let cookie = mem.load::<u64>(cfg!(skc_cookie)).unwrap_or(0);
+    let key = K::close_key(ctx, cookie);
     // A child that lost the race to be hashed for its request (two segments of one
     // handshake on two CPUs) closes from SYN_RECV having received nothing: it is a
     // copy of the connection the winner carries, not a connection.
     if old_state == tcp_state::SYN_RECV && mem.load::<u64>(cfg!(bytes_received)) == Some(0) {
-        take_open(key);
+        opens::take(key);
         return;
     }
+    // The live sampler's id for the socket: the same its passes gave it.
+    let sock_id = match (live::enabled(), cookie) {
+        (false, _) => 0,
+        (true, 0) => address(ctx),
+        (true, cookie) => cookie,
+    };
     let mut rec = CloseRecord {
         old_state,
         sock_id,
         ..CloseRecord::default()
     };
-    if let Some((start_ns, origin, comm)) = take_open(key) {
-        // SAFETY: a plain helper call.
-        let now = unsafe { bpf_ktime_get_ns() };
-        rec.lifetime_ns = now.saturating_sub(start_ns).max(1);
+    let mut clock = Clock::default();
+    if let Some((start_ns, origin, comm)) = opens::take(key) {
+        rec.lifetime_ns = clock.ns().saturating_sub(start_ns).max(1);
         rec.origin = origin;
         rec.comm = comm;
     } else if old_state == tcp_state::SYN_SENT {
         rec.origin = origin::CONNECT;
     }
-    if !read_sock(mem, &mut rec) {
+    if !read_sock(mem, &mut rec, &mut clock) {
         return;
     }
-    rec.cgroup_id = who::cgroup_of(key);
+    rec.cgroup_id = who::cgroup_of(mem);
     if old_state == tcp_state::SYN_SENT {
         // SAFETY: sk_err is an int of struct sock; an errno fits a byte.
         rec.error = mem.load::<i32>(cfg!(sk_err)).unwrap_or(0) as u8;
@@ -285,7 +333,7 @@ fn output<T>(rec: &T) -> bool {
 /// Reads a socket's addresses, ports and counters into `rec`. False for a family we
 /// skip.
 #[inline(always)]
-fn read_sock<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
+fn read_sock<K: Kmem>(mem: &K, rec: &mut CloseRecord, clock: &mut Clock) -> bool {
     if !read_addrs(mem, &mut rec.local_addr, &mut rec.peer_addr) {
         return false;
     }
@@ -304,8 +352,7 @@ fn read_sock<K: Kmem>(mem: &K, rec: &mut CloseRecord) -> bool {
         // An RTO recovery still open at close counts up to now, as TCP_INFO does.
         let stamp = mem.load::<u32>(cfg!(rto_stamp)).unwrap_or(0);
         if stamp != 0 {
-            // SAFETY: a plain helper call.
-            let now_ms = (unsafe { bpf_ktime_get_ns() } / 1_000_000) as u32;
+            let now_ms = (clock.ns() / 1_000_000) as u32;
             rec.total_rto_time_ms = rec
                 .total_rto_time_ms
                 .wrapping_add(now_ms.wrapping_sub(stamp));
