@@ -491,9 +491,7 @@ mod tests {
 
     #[test]
     fn consecutive_cookies_take_consecutive_slots() {
-        let slots: HashSet<u32> = (1..=u64::from(OPEN_SLOTS))
-            .map(OpenSlot::index)
-            .collect();
+        let slots: HashSet<u32> = (1..=u64::from(OPEN_SLOTS)).map(OpenSlot::index).collect();
         assert_eq!(slots.len(), OPEN_SLOTS as usize);
         let i = OpenSlot::index(12_345);
         assert_ne!(OpenSlot::other(i), i);

@@ -84,14 +84,20 @@ mod who;
 /// Access to kernel memory (a socket, a task, a cgroup) at offsets from an object's
 /// address.
 trait Kmem: Sized {
+    /// How the objects this one points to are read.
+    type Chased: Kmem;
+    /// The `T` at `offset`, or `None` for a field the kernel lacks.
+    fn load<T: Copy>(&self, offset: u32) -> Option<T>;
+    /// A reader of the object whose pointer is at `offset`.
+    fn chase(&self, offset: u32) -> Option<Self::Chased>;
+}
+
+/// A [`Kmem`] the tracepoints read their socket argument with.
+trait Traced: Kmem {
     /// A reader for `sk`, or `None` when it is not a TCP socket.
     fn new(sk: *const u8) -> Option<Self>;
     /// A reader of `sk` for its `struct sock` fields only (no check, no helper).
     fn sock(sk: *const u8) -> Self;
-    /// The `T` at `offset`, or `None` for a field the kernel lacks.
-    fn load<T: Copy>(&self, offset: u32) -> Option<T>;
-    /// A reader of the object whose pointer is at `offset`.
-    fn chase(&self, offset: u32) -> Option<Self>;
     /// A reader of the task running now.
     fn current_task() -> Option<Self>;
     /// The [`OpenSlot`] key of the tracepoint's socket, made at its open.
@@ -113,18 +119,7 @@ fn address(ctx: &BtfTracePointContext) -> u64 {
 struct Direct(*const u8);
 
 impl Kmem for Direct {
-    #[inline(always)]
-    fn new(sk: *const u8) -> Option<Self> {
-        // SAFETY: sk is the tracepoint's socket argument; the helper returns NULL for
-        // anything but a full TCP socket.
-        let tp = unsafe { bpf_skc_to_tcp_sock(sk as *mut c_void) } as *const u8;
-        (!tp.is_null()).then_some(Direct(tp))
-    }
-
-    #[inline(always)]
-    fn sock(sk: *const u8) -> Self {
-        Direct(sk)
-    }
+    type Chased = Direct;
 
     #[inline(always)]
     fn load<T: Copy>(&self, offset: u32) -> Option<T> {
@@ -139,6 +134,21 @@ impl Kmem for Direct {
     fn chase(&self, offset: u32) -> Option<Self> {
         let p = self.load::<*const u8>(offset)?;
         (!p.is_null()).then_some(Direct(p))
+    }
+}
+
+impl Traced for Direct {
+    #[inline(always)]
+    fn new(sk: *const u8) -> Option<Self> {
+        // SAFETY: sk is the tracepoint's socket argument; the helper returns NULL for
+        // anything but a full TCP socket.
+        let tp = unsafe { bpf_skc_to_tcp_sock(sk as *mut c_void) } as *const u8;
+        (!tp.is_null()).then_some(Direct(tp))
+    }
+
+    #[inline(always)]
+    fn sock(sk: *const u8) -> Self {
+        Direct(sk)
     }
 
     #[inline(always)]
@@ -167,16 +177,7 @@ impl Kmem for Direct {
 struct Probe(*const u8);
 
 impl Kmem for Probe {
-    #[inline(always)]
-    fn new(sk: *const u8) -> Option<Self> {
-        let p = Probe(sk);
-        (p.load::<u16>(cfg!(protocol)) == Some(IPPROTO_TCP)).then_some(p)
-    }
-
-    #[inline(always)]
-    fn sock(sk: *const u8) -> Self {
-        Probe(sk)
-    }
+    type Chased = Probe;
 
     /// A read that fails yields zeros (the helper clears its buffer), without a branch:
     /// a branch per read multiplies the paths the verifier walks past its limit.
@@ -202,11 +203,26 @@ impl Kmem for Probe {
     fn chase(&self, offset: u32) -> Option<Self> {
         Some(Probe(self.load::<u64>(offset)? as *const u8))
     }
+}
+
+impl Traced for Probe {
+    #[inline(always)]
+    fn new(sk: *const u8) -> Option<Self> {
+        let p = Probe(sk);
+        (p.load::<u16>(cfg!(protocol)) == Some(IPPROTO_TCP)).then_some(p)
+    }
+
+    #[inline(always)]
+    fn sock(sk: *const u8) -> Self {
+        Probe(sk)
+    }
 
     #[inline(always)]
     fn current_task() -> Option<Self> {
         // SAFETY: a plain helper call.
-        Some(Probe(unsafe { generated::bpf_get_current_task() } as *const u8))
+        Some(Probe(
+            unsafe { generated::bpf_get_current_task() } as *const u8
+        ))
     }
 
     /// The socket's address, mixed ([`OpenSlot::address_key`]).
@@ -238,7 +254,7 @@ impl Clock {
 }
 
 #[inline(always)]
-fn handle<K: Kmem>(ctx: &BtfTracePointContext) -> u32 {
+fn handle<K: Traced>(ctx: &BtfTracePointContext) -> u32 {
     // Most state changes are neither an open nor a close: leave before reading memory.
     let new_state: i32 = ctx.arg(2);
     let old_state: i32 = ctx.arg(1);
@@ -261,7 +277,7 @@ fn handle<K: Kmem>(ctx: &BtfTracePointContext) -> u32 {
 }
 
 #[inline(always)]
-fn note_open<K: Kmem>(ctx: &BtfTracePointContext, new_state: u8) {
+fn note_open<K: Traced>(ctx: &BtfTracePointContext, new_state: u8) {
     let key = K::open_key(ctx);
     // SAFETY: a plain helper call.
     let start_ns = unsafe { bpf_ktime_get_ns() };
@@ -276,7 +292,7 @@ fn note_open<K: Kmem>(ctx: &BtfTracePointContext, new_state: u8) {
 }
 
 #[inline(always)]
-fn on_close<K: Kmem>(ctx: &BtfTracePointContext, mem: &K, old_state: u8) {
+fn on_close<K: Traced>(ctx: &BtfTracePointContext, mem: &K, old_state: u8) {
     let cookie = mem.load::<u64>(cfg!(skc_cookie)).unwrap_or(0);
     let key = K::close_key(ctx, cookie);
     // A child that lost the race to be hashed for its request (two segments of one

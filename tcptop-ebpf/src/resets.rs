@@ -13,7 +13,7 @@
 use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext, EbpfContext};
 use tcptop_common::{reset, ResetRecord};
 
-use crate::{mapped, output, overflow::fold_reset, read_addrs, Kmem, Probe};
+use crate::{mapped, output, overflow::fold_reset, read_addrs, Kmem, Probe, Traced};
 
 #[btf_tracepoint(function = "tcp_send_reset")]
 pub fn tcp_send_reset(ctx: BtfTracePointContext) -> u32 {

@@ -33,23 +33,23 @@ static ALLOC: counting::Counting = counting::Counting;
 /// Passes timed per measurement.
 const PASSES: u32 = 50;
 
-/// This thread's user plus system CPU time.
-fn thread_cpu() -> Duration {
+/// This thread's system CPU time (the walk, in the kernel) and user plus system.
+fn thread_cpu() -> (Duration, Duration) {
     // SAFETY: an all-zero rusage is valid; getrusage fills it.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer to a live rusage.
     unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
     let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
-    t(ru.ru_utime) + t(ru.ru_stime)
+    (t(ru.ru_stime), t(ru.ru_utime) + t(ru.ru_stime))
 }
 
-/// CPU time per pass of the sampler, tracker and open-socket set, and the sockets a
-/// pass saw.
+/// CPU time per pass of the sampler, tracker and open-socket set, the system time of
+/// it, and the sockets a pass saw.
 fn per_pass(
     c: &mut KernelCollector,
     tracker: &mut Tracker,
     open: &mut OpenSockets,
-) -> (Duration, usize) {
+) -> (Duration, Duration, usize) {
     let resolver = IpOnly::default();
     let start = thread_cpu();
     let mut seen = 0;
@@ -66,7 +66,12 @@ fn per_pass(
         tracker.end_pass();
         items.iter().for_each(|i| open.add(i));
     }
-    ((thread_cpu() - start) / PASSES, seen / PASSES as usize)
+    let end = thread_cpu();
+    (
+        (end.1 - start.1) / PASSES,
+        (end.0 - start.0) / PASSES,
+        seen / PASSES as usize,
+    )
 }
 
 fn main() {
@@ -86,11 +91,11 @@ fn main() {
     c.live_sampling().expect("this kernel samples open sockets");
     let pair = NetPair::new(42);
     let (mut tracker, mut open) = (Tracker::new(), OpenSockets::new(1_000_000));
-    let (idle, others) = per_pass(&mut c, &mut tracker, &mut open);
-    println!("| sockets open | CPU per pass | of it, per open socket (marginal) | userspace memory per open socket |");
-    println!("|---|---|---|---|");
+    let (idle, idle_sys, others) = per_pass(&mut c, &mut tracker, &mut open);
+    println!("| sockets open | CPU per pass | of it, per open socket (marginal) | of that, in the kernel | userspace memory per open socket |");
+    println!("|---|---|---|---|---|");
     println!(
-        "| {others} (the machine's own, no test sockets) | {:.0} us | | |",
+        "| {others} (the machine's own, no test sockets) | {:.0} us | | | |",
         idle.as_secs_f64() * 1e6
     );
     let mut conns: Vec<LongLived> = Vec::new();
@@ -104,24 +109,28 @@ fn main() {
         let (mut t2, mut o2) = (Tracker::new(), OpenSockets::new(1_000_000));
         per_pass(&mut c, &mut t2, &mut o2);
         let memory = (counting::bytes() - before) as f64 / sockets as f64;
-        let (cost, seen) = per_pass(&mut c, &mut tracker, &mut open);
-        let marginal = (cost.saturating_sub(idle)).as_secs_f64() * 1e9 / sockets as f64;
+        let (cost, sys, seen) = per_pass(&mut c, &mut tracker, &mut open);
+        let per = |d: Duration| d.as_secs_f64() * 1e9 / sockets as f64;
+        let (marginal, kernel) = (
+            per(cost.saturating_sub(idle)),
+            per(sys.saturating_sub(idle_sys)),
+        );
         println!(
-            "| {sockets} (+{} others) | {:.2} ms | {marginal:.0} ns | {memory:.0} B (tracker and open-socket set) |",
+            "| {sockets} (+{} others) | {:.2} ms | {marginal:.0} ns | {kernel:.0} ns | {memory:.0} B (tracker and open-socket set) |",
             seen.saturating_sub(sockets),
             cost.as_secs_f64() * 1e3
         );
         drop((t2, o2));
     }
-    let kernel = opened_map_bytes() as f64 / conns.len().max(1) as f64 / 2.0;
     println!(
-        "| in the kernel, per socket opened while tcptop runs | | | {kernel:.0} B (its OPENED entry, `bpftool map show`) |"
+        "| in the kernel, for any number of sockets | | | | {:.1} MiB, fixed (the `OPENS` table of open notes, `bpftool map show`) |",
+        opens_map_bytes() as f64 / (1 << 20) as f64
     );
     drop(conns);
 }
 
-/// The memory the kernel charges for the `OPENED` map now (`bytes_memlock`).
-fn opened_map_bytes() -> u64 {
+/// The memory the kernel charges for the `OPENS` map (`bytes_memlock`).
+fn opens_map_bytes() -> u64 {
     let out = std::process::Command::new("bpftool")
         .args(["-j", "map", "show"])
         .output()
@@ -130,7 +139,7 @@ fn opened_map_bytes() -> u64 {
     maps.as_array()
         .into_iter()
         .flatten()
-        .filter(|m| m["name"] == "OPENED")
+        .filter(|m| m["name"] == "OPENS")
         .filter_map(|m| m["bytes_memlock"].as_u64())
         .max()
         .unwrap_or(0)
