@@ -278,6 +278,7 @@ impl KernelCollector {
             folded: self.stat(stat::FOLDED),
             lost: self.stat(stat::LOST),
             missed: self.recursion_misses().unwrap_or(0),
+            unnoted: self.stat(stat::UNNOTED),
         }
     }
 

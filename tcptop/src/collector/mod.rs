@@ -138,12 +138,18 @@ pub struct DropCounters {
     /// CPU, interrupted by another close). Absent from older recordings.
     #[serde(default)]
     pub missed: u64,
+    /// Opens whose note found no free slot and displaced another open socket's: that
+    /// socket's close lost its lifetime and process, and the live sampler counted it
+    /// from its next pass. Absent from older recordings.
+    #[serde(default)]
+    pub unnoted: u64,
 }
 
 impl DropCounters {
-    /// Records whose detail was lost: folded (totals kept) and lost entirely.
+    /// Records whose detail was lost: folded (totals kept), lost entirely, and
+    /// displaced open notes.
     pub fn dropped(&self) -> u64 {
-        self.folded + self.lost + self.missed
+        self.folded + self.lost + self.missed + self.unnoted
     }
 
     /// Records lost entirely, totals included.
@@ -157,6 +163,7 @@ impl DropCounters {
             folded: self.folded.saturating_sub(before.folded),
             lost: self.lost.saturating_sub(before.lost),
             missed: self.missed.saturating_sub(before.missed),
+            unnoted: self.unnoted.saturating_sub(before.unnoted),
         }
     }
 }

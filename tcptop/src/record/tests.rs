@@ -65,6 +65,7 @@ fn items() -> Vec<Item> {
             folded: 4,
             lost: 0,
             missed: 0,
+            unnoted: 1,
         }),
     ]
 }

@@ -65,6 +65,7 @@ impl Health {
             ("events_folded", "Records the ring buffer had no room for, folded into per-pair totals in the kernel (totals exact).", Value::Counter(self.drops.folded)),
             ("events_lost", "Records lost entirely: the ring buffer and the overflow map were full.", Value::Counter(self.drops.lost)),
             ("events_missed", "Closes the kernel did not run the program for (recursion on one CPU).", Value::Counter(self.drops.missed)),
+            ("open_notes_lost", "Opens whose note displaced another open socket's: that socket's lifetime and process were lost.", Value::Counter(self.drops.unnoted)),
             ("bpf_stats_enabled", "1 when kernel.bpf_stats_enabled is on, so that BPF run time is counted.", Value::Gauge(u64::from(stats))),
             ("bpf_runs", "Runs of tcptop's BPF programs (with kernel.bpf_stats_enabled).", Value::Counter(bpf.run_count)),
             ("bpf_run_seconds", "Time tcptop's BPF programs ran (with kernel.bpf_stats_enabled).", Value::Seconds(bpf.run_time_ns as f64 / 1e9)),

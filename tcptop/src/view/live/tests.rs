@@ -73,6 +73,7 @@ fn intervals_roll_and_totals_accumulate() {
             folded: 2,
             lost: 1,
             missed: 0,
+            unnoted: 0,
         }),
         s(1),
     );
