@@ -1,6 +1,9 @@
 //! A minimal reader of the kernel's BTF: just enough to find structs, their members'
 //! offsets and sizes, and typedefs by name. One pass over the type section, no copies,
-//! so start-up stays fast (a general BTF library took ~0.5 s on vmlinux here).
+//! so start-up stays fast (a general BTF library took ~0.5 s on vmlinux here). `cut`
+//! makes the small copy of it that aya is given.
+mod cut;
+
 use thiserror::Error;
 
 /// The BTF data is not what the kernel writes, or is newer than this reader.

@@ -20,13 +20,14 @@ use tcptop_common::{stat, Config};
 use thiserror::Error;
 
 use super::{
+    btf,
     cgroups::Names,
     decode::Decoder,
     hz::{self, HzError},
     live::SockSample,
     memlock, misses,
     offsets::{self, Features, OffsetError, RESET_TRACEPOINTS, TRACEPOINT},
-    sampler::Sampler,
+    sampler::{self, Sampler},
     DropCounters, FoldedTotals, Record,
 };
 
@@ -103,31 +104,36 @@ impl KernelCollector {
     /// it needs; where the kernel refuses it, the program is loaded again without it,
     /// and [`KernelCollector::live_sampling`] says why.
     pub fn load(btf_path: &Path, opts: &LoadOptions) -> Result<Self, LoadError> {
-        // aya parses the kernel BTF once for the loader and once more for the program;
-        // run the second parse and the offset resolution beside the first.
-        // The file is read once for both parses (sysfs hands it out 4 KiB a call).
+        // aya's loader parses the kernel's BTF (15 ms here) for CO-RE relocations,
+        // which tcptop's object has none of, and cannot be told not to: it does so on a
+        // thread of its own, and drops what it parsed there, while the offsets are
+        // resolved here. It gets the cut the programs' attach points are looked up in
+        // instead, against which a relocation would fail loudly.
+        let loader = std::thread::spawn(|| {
+            let mut loader = EbpfLoader::new();
+            loader.btf(None);
+            loader
+        });
         let data = offsets::read(btf_path)?;
         memlock::raise();
-        let (resolved, btf) = std::thread::scope(|s| {
-            let btf = s.spawn(|| Btf::parse(&data, Endianness::default()));
-            let resolved = s.spawn(|| offsets::resolve_bytes(btf_path, &data));
-            (resolved.join(), btf.join())
-        });
-        let (mut config, features) =
-            resolved.map_err(|_| LoadError::Kernel("BTF offset resolution panicked".into()))??;
+        let own = offsets::parse(btf_path, &data)?;
+        let (mut config, features) = offsets::check_and_resolve(&own)?;
         let decoder = Decoder {
             jiffy_us: hz::jiffy_us(&crate::host::kernel_release())?,
         };
         config.wakeup_bytes = opts.ring_bytes / 4;
-        let btf = btf
-            .map_err(|_| LoadError::Kernel("BTF parsing panicked".into()))?
-            .map_err(|e| LoadError::Kernel(format!("cannot parse kernel BTF: {e}")))?;
+        let btf = attach_btf(&own)?;
+        let mut loader: EbpfLoader<'_> = loader
+            .join()
+            .map_err(|_| LoadError::Kernel("aya's loader panicked".into()))?;
+        loader.btf(Some(&btf));
+        let live_config = Config { live: 1, ..config };
         let why_not = if !opts.live {
             "live sampling is off (--no-live)".to_string()
         } else if !features.live {
             "this kernel's BTF lacks the socket iterators (they need Linux 5.11+)".to_string()
         } else {
-            match Self::attach(&btf, Config { live: 1, ..config }, features, decoder, opts) {
+            match Self::attach(&mut loader, &btf, &live_config, features, decoder, opts) {
                 Ok(c) => return Ok(c),
                 Err(LoadError::NotPermitted) => return Err(LoadError::NotPermitted),
                 Err(e) => format!(
@@ -136,22 +142,23 @@ impl KernelCollector {
                 ),
             }
         };
-        let mut c = Self::attach(&btf, config, features, decoder, opts)?;
+        let mut c = Self::attach(&mut loader, &btf, &config, features, decoder, opts)?;
         c.live_off = Some(why_not);
         Ok(c)
     }
 
     /// Loads the object with `config`, the live sampler when `config.live` is set, and
     /// attaches the tracepoint.
-    fn attach(
+    fn attach<'a>(
+        loader: &mut EbpfLoader<'a>,
         btf: &Btf,
-        config: Config,
+        config: &'a Config,
         features: Features,
         decoder: Decoder,
         opts: &LoadOptions,
     ) -> Result<Self, LoadError> {
-        let mut ebpf = EbpfLoader::new()
-            .override_global("CONFIG", &config, true)
+        let mut ebpf = loader
+            .override_global("CONFIG", config, true)
             .map_max_entries("EVENTS", opts.ring_bytes)
             .load(PROGRAM)
             .map_err(|e| classify(&e))?;
@@ -304,8 +311,19 @@ impl AsRawFd for KernelCollector {
     }
 }
 
-/// A kernel error in one line: a verifier log is cut to the line that says what it
-/// refused.
+/// The cut of the kernel's BTF (`own`) with the programs' attach points: the
+/// tracepoints' `btf_trace_*` typedefs and the live sampler's iterator function.
+fn attach_btf(own: &btf::Btf) -> Result<Btf, LoadError> {
+    let typedefs: Vec<String> = std::iter::once(TRACEPOINT)
+        .chain(RESET_TRACEPOINTS)
+        .map(|t| format!("btf_trace_{t}"))
+        .collect();
+    let typedefs: Vec<&str> = typedefs.iter().map(String::as_str).collect();
+    let iter = format!("bpf_iter_{}", sampler::TARGET);
+    Btf::parse(&own.cut(&typedefs, &[&iter]), Endianness::default())
+        .map_err(|e| LoadError::Kernel(format!("cannot parse kernel BTF: {e}")))
+}
+
 /// Loads the BTF tracepoint program `name` for `tracepoint` and attaches it.
 fn load_and_attach(
     ebpf: &mut Ebpf,
@@ -323,6 +341,8 @@ fn load_and_attach(
     Ok(())
 }
 
+/// A kernel error in one line: a verifier log is cut to the line that says what it
+/// refused.
 fn one_line(msg: &str) -> String {
     let Some((head, log)) = msg.split_once("Verifier output:") else {
         return msg.lines().next().unwrap_or(msg).to_string();

@@ -67,7 +67,7 @@ pub struct Features {
 
 /// Reads the BTF file at `path`, checks for the tracepoint and resolves every offset.
 pub fn resolve(path: &Path) -> Result<(Config, Features), OffsetError> {
-    resolve_bytes(path, &read(path)?)
+    check_and_resolve(&parse(path, &read(path)?)?)
 }
 
 /// Reads the BTF blob in the file at `path`: as many bytes as its header declares, and
@@ -132,17 +132,21 @@ fn declared_len(header: &[u8]) -> Option<u64> {
     Some(hdr.max(HEADER_BYTES as u64) + (toff + tlen).max(soff + slen))
 }
 
-/// Checks for the tracepoint and resolves every offset from a BTF blob read from `path`.
-pub fn resolve_bytes(path: &Path, data: &[u8]) -> Result<(Config, Features), OffsetError> {
-    let btf = Btf::parse(data).map_err(|e| OffsetError::Parse {
+/// Parses a BTF blob read from `path`.
+pub fn parse<'a>(path: &Path, data: &'a [u8]) -> Result<Btf<'a>, OffsetError> {
+    Btf::parse(data).map_err(|e| OffsetError::Parse {
         path: path.display().to_string(),
         message: e.to_string(),
-    })?;
-    require_tracepoint(&btf, TRACEPOINT)?;
+    })
+}
+
+/// Checks for the tracepoints and resolves every offset from parsed BTF.
+pub fn check_and_resolve(btf: &Btf) -> Result<(Config, Features), OffsetError> {
+    require_tracepoint(btf, TRACEPOINT)?;
     for t in RESET_TRACEPOINTS {
-        require_tracepoint(&btf, t)?;
+        require_tracepoint(btf, t)?;
     }
-    resolve_from(&btf)
+    resolve_from(btf)
 }
 
 /// Checks that the kernel has the BTF tracepoint `name` (its `btf_trace_<name>` type).

@@ -21,6 +21,9 @@ use super::{cgroups::Names, decode::Decoder, live::SockSample};
 /// The walk of open files: a `task_file` iterator.
 const WALK: &str = "walk_socks";
 
+/// The iterator target the walk attaches to (the kernel's `bpf_iter_task_file`).
+pub const TARGET: &str = "task_file";
+
 /// The linked walk.
 pub struct Sampler {
     walk: OwnedFd,
@@ -37,7 +40,7 @@ impl Sampler {
             .ok_or_else(|| format!("program {WALK} missing from the object"))?
             .try_into()
             .map_err(|e| format!("{WALK}: {e}"))?;
-        prog.load("task_file", btf)
+        prog.load(TARGET, btf)
             .map_err(|e| format!("{WALK}: {}", chain(&e)))?;
         let fd = prog.fd().map_err(|e| chain(&e))?;
         let walk = link_create(fd.as_fd().as_raw_fd())
