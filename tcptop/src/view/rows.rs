@@ -62,13 +62,27 @@ pub fn sorted<'a>(
     rows: impl Iterator<Item = (&'a GroupKey, &'a RowStats)>,
     spec: &TableSpec,
 ) -> Vec<(&'a GroupKey, &'a RowStats)> {
-    // Ranked in one sequential pass, then sorted on the rank.
-    let mut ranked: Vec<_> = rows.map(|(k, s)| (rank(spec, s), k, s)).collect();
-    ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    // Ranked in one sequential pass, then sorted on the rank; ties go by the key's
+    // leading bytes, and only where those tie too by the whole key.
+    let mut ranked: Vec<_> = rows
+        .map(|(k, s)| (rank(spec, s), prefix(k), k, s))
+        .collect();
+    ranked.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)));
     if let Some(n) = spec.top {
         ranked.truncate(n);
     }
-    ranked.into_iter().map(|(_, k, s)| (k, s)).collect()
+    ranked.into_iter().map(|(_, _, k, s)| (k, s)).collect()
+}
+
+/// The first 16 bytes of `key`'s first value, zero-padded, as a number: keys in this
+/// number's order are in [`GroupKey`]'s order, or tie on it.
+fn prefix(key: &GroupKey) -> u128 {
+    let mut b = [0u8; 16];
+    if let Some(v) = key.local.first() {
+        let n = v.len().min(16);
+        b[..n].copy_from_slice(&v.as_bytes()[..n]);
+    }
+    u128::from_be_bytes(b)
 }
 
 /// Builds the sorted rows of `agg`, of a source that knows `known`, with the open
