@@ -141,3 +141,42 @@ pub struct Snapshot {
     /// The rows.
     pub rows: Vec<Row>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(local: &str, peer: &str) -> GroupKey {
+        GroupKey {
+            local: vec![Arc::from(local)].into(),
+            peer: vec![Arc::from(peer)].into(),
+        }
+    }
+
+    #[test]
+    fn ties_sort_by_the_whole_key() {
+        // Equal ranks; prefixes of each other, alike past 16 bytes, and NUL bytes.
+        let names = [
+            "ab",
+            "ab\0",
+            "a",
+            "",
+            "team-00000000000-zz",
+            "team-00000000000-aa",
+            "team-00000000000",
+            "zeta",
+        ];
+        let keys: Vec<GroupKey> = names
+            .iter()
+            .flat_map(|n| [key(n, "p2"), key(n, "p1")])
+            .collect();
+        let stats = RowStats::new(&crate::aggregation::Metrics::default(), Known::default(), 0);
+        let got: Vec<&GroupKey> = sorted(keys.iter().map(|k| (k, &stats)), &TableSpec::default())
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let mut want: Vec<&GroupKey> = keys.iter().collect();
+        want.sort();
+        assert_eq!(got, want);
+    }
+}

@@ -57,6 +57,8 @@ pub struct Ledger {
     last: Option<LiveTable>,
     /// What a table not rolled up yet shows: nothing.
     empty: LiveTable,
+    /// The last interval's table does not list its quiet pairs yet: it will when shown.
+    quiet_pending: bool,
     recent: Recent,
     sum_total: Summary,
     sum_current: Summary,
@@ -88,6 +90,7 @@ impl Ledger {
             current: Some(LiveTable::new(dims, &filter, limit)),
             last: Some(LiveTable::new(dims, &filter, limit)),
             empty: LiveTable::new(dims, &filter, 1),
+            quiet_pending: false,
             filter,
             recent: Recent::new(recent),
             sum_total: Summary::default(),
@@ -171,7 +174,7 @@ impl Ledger {
         self.rolled_at = now;
         self.drops_last = self.drops.since(&self.drops_at_roll);
         self.drops_at_roll = self.drops;
-        self.keep_quiet();
+        self.quiet_pending = true;
         self.open_changed = true;
     }
 
@@ -222,7 +225,8 @@ impl Ledger {
         if period == Period::Last && self.current.is_none() {
             self.current = Some(table(&self.fine_current));
         }
-        if built && period == Period::Last {
+        if period == Period::Last && (built || self.quiet_pending) {
+            self.quiet_pending = false;
             self.keep_quiet();
         }
         self.open_changed |= built;
