@@ -10,42 +10,11 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{backend::TestBackend, layout::Rect, Terminal};
-use tcptop::{
-    aggregation::Dimension,
-    attribution::Item,
-    ui::{state::App, theme::Level, HeaderInfo, Kube, Session, Theme},
-    view::{live::Ledger, MetricId},
-};
+use tcptop::ui::Session;
 
 const ROWS: usize = 100_000;
 const TARGET_MS: f64 = 50.0;
 const AREA: Rect = Rect::new(0, 0, 160, 48);
-
-fn session() -> Session {
-    let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
-    let mut ledger = Ledger::new(
-        tcptop::collector::Known {
-            rto: true,
-            live: false,
-        },
-        app.group_by(),
-        10_000,
-        2 * ROWS,
-    );
-    for c in common::synthetic(ROWS, 1) {
-        ledger.add(Item::Close(c), Duration::ZERO);
-    }
-    ledger.roll(Duration::from_secs(1));
-    let info = HeaderInfo {
-        version: "0.1.0".into(),
-        node: "bench-node".into(),
-        kernel: "6.18.0".into(),
-        kube: Kube::disabled(),
-        notes: vec![("REPLAY bench".into(), Level::Off)],
-        cost: None,
-    };
-    Session::new(app, ledger, info, Theme::new(true))
-}
 
 fn key(c: KeyCode) -> KeyEvent {
     KeyEvent::new(c, KeyModifiers::NONE)
@@ -77,7 +46,7 @@ fn verdict(what: &str, mut samples: Vec<Duration>) -> bool {
 }
 
 fn main() {
-    let mut s = session();
+    let mut s = common::session(ROWS, 1, 2 * ROWS);
     let mut term = Terminal::new(TestBackend::new(AREA.width, AREA.height)).unwrap();
     s.draw(&mut term, Duration::from_secs(2)).unwrap();
     let mut ok = true;
