@@ -169,7 +169,7 @@ impl Ledger {
             .retain(|_, at| now.saturating_sub(*at) <= QUIET_KEPT);
         self.sum_last = std::mem::take(&mut self.sum_current);
         let fresh = LiveTable::new(&self.dims, &self.filter, self.limit);
-        self.last = std::mem::replace(&mut self.current, Some(fresh));
+        self.last = self.current.replace(fresh);
         self.last_len = now.saturating_sub(self.rolled_at);
         self.rolled_at = now;
         self.drops_last = self.drops.since(&self.drops_at_roll);
