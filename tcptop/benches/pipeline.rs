@@ -1,5 +1,8 @@
 //! Userspace cost per closed socket without the kernel: attribution and aggregation of
-//! synthetic close records (`cargo bench -p tcptop --bench pipeline`).
+//! synthetic close records, and the allocations each record makes once its row exists
+//! (target: 0) (`cargo bench -p tcptop --bench pipeline`).
+mod counting;
+
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     time::Instant,
@@ -10,6 +13,9 @@ use tcptop::{
     attribution::{AttributedClose, IpOnly},
     collector::{CloseEvent, Counters, Origin},
 };
+
+#[global_allocator]
+static ALLOC: counting::Counting = counting::Counting;
 
 fn event(i: u32) -> CloseEvent {
     let ip = |n: u32| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n));
@@ -47,9 +53,15 @@ fn main() {
             agg.add(&AttributedClose::new(e.clone(), &resolver));
         }
         let ns = start.elapsed().as_nanos() as f64 / events.len() as f64;
+        // Every row exists now: the same records again, counting allocations.
+        let made = counting::made();
+        for e in &events {
+            agg.add(&AttributedClose::new(e.clone(), &resolver));
+        }
+        let per = (counting::made() - made) as f64 / events.len() as f64;
         let names: Vec<_> = dims.iter().map(|d| d.name()).collect();
         println!(
-            "| attribute + aggregate, --group-by {} ({} rows) | {ns:.0} ns per close |",
+            "| attribute + aggregate, --group-by {} ({} rows) | {ns:.0} ns per close, {per:.2} allocations per record of an existing row (target 0) |",
             names.join(","),
             agg.len()
         );

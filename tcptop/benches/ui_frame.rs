@@ -9,41 +9,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{backend::TestBackend, layout::Rect, Terminal};
-use tcptop::{
-    aggregation::Dimension,
-    attribution::Item,
-    ui::{state::App, theme::Level, HeaderInfo, Kube, Session, Theme},
-    view::{live::Ledger, MetricId},
-};
+use tcptop::{aggregation::DEFAULT_MAX_ROWS, attribution::Item};
 
 const ROWS: usize = 10_000;
 const TARGET_MS: f64 = 2.0;
-
-fn session() -> Session {
-    let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
-    let mut ledger = Ledger::new(
-        tcptop::collector::Known {
-            rto: true,
-            live: false,
-        },
-        app.group_by(),
-        10_000,
-        tcptop::aggregation::DEFAULT_MAX_ROWS,
-    );
-    for c in common::synthetic(ROWS, 3) {
-        ledger.add(Item::Close(c), Duration::ZERO);
-    }
-    ledger.roll(Duration::from_secs(1));
-    let info = HeaderInfo {
-        version: "0.1.0".into(),
-        node: "bench-node".into(),
-        kernel: "6.18.0".into(),
-        kube: Kube::disabled(),
-        notes: vec![("REPLAY bench".into(), Level::Off)],
-        cost: None,
-    };
-    Session::new(app, ledger, info, Theme::new(true))
-}
 
 /// Median and 99th percentile of `samples`, in milliseconds.
 fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
@@ -74,7 +43,7 @@ fn main() {
     let mut ok = true;
     for (w, h) in [(160u16, 48u16), (80, 24)] {
         for totals in [false, true] {
-            let mut s = session();
+            let mut s = common::session(ROWS, 3, DEFAULT_MAX_ROWS);
             if totals {
                 s.key(
                     KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE),
@@ -94,7 +63,7 @@ fn main() {
         }
     }
     // Every row active in the interval: the roll-over recomputes all their summaries.
-    let mut s = session();
+    let mut s = common::session(ROWS, 3, DEFAULT_MAX_ROWS);
     let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
     let closes = common::synthetic(ROWS, 1);
     let mut rolls = Vec::new();
@@ -110,7 +79,7 @@ fn main() {
     let (median, p99) = stats(rolls);
     println!("interval roll-over + frame, {ROWS} rows all active: median {median:.3} ms, p99 {p99:.3} ms");
     // Regrouping: the key press rolls up every fine row into the new grouping.
-    let mut s = session();
+    let mut s = common::session(ROWS, 3, DEFAULT_MAX_ROWS);
     let area = Rect::new(0, 0, 160, 48);
     let (median, p99) = time(20, || {
         s.key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE), area);

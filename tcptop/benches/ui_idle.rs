@@ -1,17 +1,17 @@
-//! CPU of an idle UI showing 1,000 rows at a 1 s interval (target: 1% of a core or
-//! less), measured on the real binary in a pseudo-terminal over 20 s (set
-//! TCPTOP_BENCH_IDLE_SECS to change): from a replay of 1,000 pairs, and, as root, live
-//! from the kernel after 500 loopback connection pairs (1,000 IP-pair rows).
+//! CPU of an idle UI showing 1,000 and 100,000 rows at a 1 s interval (target: 1% of a
+//! core or less), measured on the real binary in a pseudo-terminal over 20 s (set
+//! TCPTOP_BENCH_IDLE_SECS to change): from replays of 1,000 and 100,000 pairs, and, as
+//! root, live from the kernel after 500 loopback connection pairs (1,000 IP-pair rows).
 //!
 //! `cargo bench -p tcptop --bench ui_idle`
 mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use std::{
-    net::{TcpListener, TcpStream},
-    time::Duration,
-};
+use std::{net::TcpListener, time::Duration};
 
 use common::pty::PtyRun;
+use support::traffic::connect_from;
 
 const TARGET_PCT: f64 = 1.0;
 
@@ -20,6 +20,26 @@ fn idle_secs() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20)
+}
+
+/// Replays `rows` pairs, all arriving at once, and measures the idle UI showing them.
+fn replay(dir: &std::path::Path, rows: usize) -> bool {
+    let rec = dir.join(format!("idle-{rows}.jsonl"));
+    common::write_recording(&rec, &common::synthetic(rows, 2));
+    let args = [
+        "--replay".as_ref(),
+        rec.as_os_str(),
+        "--interval".as_ref(),
+        "1s".as_ref(),
+        "--max-rows".as_ref(),
+        "200000".as_ref(),
+    ];
+    let run = PtyRun::start_sized(&args, 160, 48);
+    // The whole recording arrives at once; totals since start keep its rows shown.
+    run.wait_for("(ended)", Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("no (ended)"));
+    run.keys(b"t");
+    measure(&format!("replay, {rows} rows (totals), 1 s interval"), run)
 }
 
 /// Lets `run` settle, then measures its CPU over the idle window.
@@ -44,23 +64,10 @@ fn measure(what: &str, run: PtyRun) -> bool {
 fn main() {
     let dir = std::env::temp_dir().join(format!("tcptop-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let rec = dir.join("idle-1000.jsonl");
-    common::write_recording(&rec, &common::synthetic(1_000, 2));
-    let run = PtyRun::start_sized(
-        &[
-            "--replay".as_ref(),
-            rec.as_os_str(),
-            "--interval".as_ref(),
-            "1s".as_ref(),
-        ],
-        160,
-        48,
-    );
-    // The whole recording arrives at once; totals since start keep its rows shown.
-    run.wait_for("(ended)", Duration::from_secs(10))
-        .unwrap_or_else(|| panic!("no (ended)"));
-    run.keys(b"t");
-    let mut ok = measure("replay, 1000 rows (totals), 1 s interval", run);
+    let mut ok = true;
+    for rows in [1_000usize, 100_000] {
+        ok &= replay(&dir, rows);
+    }
     if common::root() {
         let run = PtyRun::start_sized(
             &["--no-kube", "--group-by", "ip", "--interval", "1s"],
@@ -89,48 +96,5 @@ fn main() {
     std::fs::remove_dir_all(dir).ok();
     if !ok {
         std::process::exit(1);
-    }
-}
-
-/// A connection from address `client` to `to`.
-fn connect_from(client: &str, to: std::net::SocketAddr) -> TcpStream {
-    let s = socket_bound(client);
-    let std::net::SocketAddr::V4(to) = to else {
-        unreachable!()
-    };
-    let sin = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: to.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(*to.ip()).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    use std::os::fd::AsRawFd;
-    // SAFETY: a valid sockaddr_in on a socket we own.
-    let rc = unsafe { libc::connect(s.as_raw_fd(), (&raw const sin).cast(), len) };
-    assert_eq!(rc, 0);
-    s
-}
-
-fn socket_bound(ip: &str) -> TcpStream {
-    use std::os::fd::FromRawFd;
-    let ip: std::net::Ipv4Addr = ip.parse().unwrap();
-    let sin = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: a fresh socket bound to a valid address; ownership goes to the stream.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0);
-        assert_eq!(libc::bind(fd, (&raw const sin).cast(), len), 0);
-        TcpStream::from_raw_fd(fd)
     }
 }

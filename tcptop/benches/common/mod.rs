@@ -8,9 +8,12 @@ pub mod pty;
 use std::{path::Path, time::Duration};
 
 use tcptop::{
+    aggregation::Dimension,
     attribution::{AttributedClose, Attribution, Item},
     collector::{CloseEvent, Counters, Origin},
     record::{Header, Recorder},
+    ui::{state::App, theme::Level, HeaderInfo, Kube, Session, Theme},
+    view::{live::Ledger, MetricId},
 };
 
 /// `per_pair` closes for each of `pairs` namespace pairs (one row each when grouped by
@@ -65,6 +68,30 @@ pub fn synthetic(pairs: usize, per_pair: usize) -> Vec<AttributedClose> {
         }
     }
     out
+}
+
+/// A UI session grouped by namespace,az over [`synthetic`]`(pairs, per_pair)`, keeping
+/// at most `limit` rows, one interval completed.
+pub fn session(pairs: usize, per_pair: usize, limit: usize) -> Session {
+    let app = App::new(&[Dimension::Namespace, Dimension::Az], MetricId::BYTES);
+    let known = tcptop::collector::Known {
+        rto: true,
+        live: false,
+    };
+    let mut ledger = Ledger::new(known, app.group_by(), 10_000, limit);
+    for c in synthetic(pairs, per_pair) {
+        ledger.add(Item::Close(c), Duration::ZERO);
+    }
+    ledger.roll(Duration::from_secs(1));
+    let info = HeaderInfo {
+        version: "0.1.0".into(),
+        node: "bench-node".into(),
+        kernel: "6.18.0".into(),
+        kube: Kube::disabled(),
+        notes: vec![("REPLAY bench".into(), Level::Off)],
+        cost: None,
+    };
+    Session::new(app, ledger, info, Theme::new(true))
 }
 
 /// Writes `closes` as a recording at `path`, all arriving at once.

@@ -11,8 +11,10 @@ pub struct Counting;
 
 static BYTES: AtomicUsize = AtomicUsize::new(0);
 static BLOCKS: AtomicUsize = AtomicUsize::new(0);
+static MADE: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes allocated now.
+#[allow(dead_code)]
 pub fn bytes() -> usize {
     BYTES.load(Relaxed)
 }
@@ -23,11 +25,18 @@ pub fn blocks() -> usize {
     BLOCKS.load(Relaxed)
 }
 
+/// Allocations made since start (reallocations included), freed or not.
+#[allow(dead_code)]
+pub fn made() -> usize {
+    MADE.load(Relaxed)
+}
+
 // SAFETY: forwards to the system allocator, only counting.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         BYTES.fetch_add(l.size(), Relaxed);
         BLOCKS.fetch_add(1, Relaxed);
+        MADE.fetch_add(1, Relaxed);
         // SAFETY: the caller's layout, passed on.
         unsafe { System.alloc(l) }
     }
@@ -40,6 +49,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         BYTES.fetch_add(new, Relaxed);
         BYTES.fetch_sub(l.size(), Relaxed);
+        MADE.fetch_add(1, Relaxed);
         // SAFETY: a block System allocated, with its layout.
         unsafe { System.realloc(p, l, new) }
     }

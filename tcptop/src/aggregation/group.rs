@@ -4,6 +4,10 @@ use std::{collections::HashMap, net::IpAddr, sync::Arc};
 use super::{dimension::Dimension, metrics::Metrics};
 use crate::attribution::{AttributedClose, AttributedFolded, AttributedLive, Attribution, Item};
 
+/// A `HashMap` keyed by [`GroupKey`]s, with foldhash: hashing the key's strings is
+/// most of a row lookup, and SipHash took several times longer.
+pub type KeyMap<V> = HashMap<GroupKey, V, foldhash::fast::RandomState>;
+
 /// The key of one row: the grouped dimensions' values for the local and the peer end.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupKey {
@@ -47,7 +51,7 @@ struct Slot {
 #[derive(Clone, Debug)]
 pub struct Aggregator {
     group_by: Vec<Dimension>,
-    groups: HashMap<GroupKey, Slot>,
+    groups: KeyMap<Slot>,
     limit: usize,
     clock: u64,
     folded: u64,
@@ -65,7 +69,7 @@ impl Aggregator {
     pub fn with_limit(group_by: Vec<Dimension>, limit: usize) -> Self {
         Self {
             group_by,
-            groups: HashMap::new(),
+            groups: KeyMap::default(),
             limit: limit.max(2),
             clock: 0,
             folded: 0,

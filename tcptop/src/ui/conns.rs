@@ -87,6 +87,20 @@ impl Source {
 /// Address columns are this wide at least (an IPv4 socket address fits).
 const ADDR_MIN: u16 = 21;
 
+/// How many characters `a` shows as, counted without building the text.
+fn shown_len(a: std::net::SocketAddr) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.chars().count();
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    let _ = std::fmt::Write::write_fmt(&mut n, format_args!("{a}"));
+    n.0
+}
+
 /// Draws the title bar and the connections table.
 pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     let Listing::Conns { rows, .. } = s.listing else {
@@ -96,7 +110,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &Screen) {
     frame.render_widget(title_bar(s, title.width), title);
     let longest = rows
         .iter()
-        .map(|c| c.local().to_string().len().max(c.peer().to_string().len()))
+        .map(|c| shown_len(c.local()).max(shown_len(c.peer())))
         .max()
         .unwrap_or(ADDR_MIN.into()) as u16;
     let addr = longest.max(ADDR_MIN);

@@ -84,6 +84,14 @@ impl<'a> Listing<'a> {
         }
     }
 
+    /// No rows: what an action that does not read the rows is applied with.
+    pub fn empty() -> Self {
+        Listing::Conns {
+            rows: Vec::new(),
+            unfiltered: 0,
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         match self {

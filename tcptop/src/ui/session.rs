@@ -130,16 +130,21 @@ impl Session {
     /// Applies `key`, pressed on a screen of `area`, to the state. Pausing freezes a
     /// copy of the numbers; resuming drops it.
     pub fn key(&mut self, key: KeyEvent, area: Rect) {
-        self.prepare();
-        let page = page(area, &self.app);
-        let ledger = self.frozen.as_ref().unwrap_or(&self.ledger);
-        let listing = self.app.listing(ledger);
-        self.app.sync(&listing, page);
         let Some(action) = keys::action(key, &self.app) else {
             return;
         };
+        let page = page(area, &self.app);
         let was_paused = self.app.paused;
-        self.app.apply(action, &listing, page);
+        if action.reads_rows() {
+            self.prepare();
+            let ledger = self.frozen.as_ref().unwrap_or(&self.ledger);
+            let listing = self.app.listing(ledger);
+            self.app.sync(&listing, page);
+            self.app.apply(action, &listing, page);
+        } else {
+            // The last frame synced the selection; the next one follows it by key.
+            self.app.apply(action, &Listing::empty(), page);
+        }
         if self.app.paused != was_paused && !self.app.paused {
             // Resuming leaves the history too.
             self.app.window = None;

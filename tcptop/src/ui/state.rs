@@ -82,6 +82,23 @@ pub enum Action {
     End,
 }
 
+impl Action {
+    /// True when applying it reads the rows shown (to select or drill into one); the
+    /// others change only the state, and the next frame builds the rows.
+    pub fn reads_rows(self) -> bool {
+        matches!(
+            self,
+            Action::DrillDown
+                | Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Home
+                | Action::End
+        )
+    }
+}
+
 /// The UI's state.
 #[derive(Clone, Debug)]
 pub struct App {

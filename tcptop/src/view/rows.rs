@@ -62,13 +62,27 @@ pub fn sorted<'a>(
     rows: impl Iterator<Item = (&'a GroupKey, &'a RowStats)>,
     spec: &TableSpec,
 ) -> Vec<(&'a GroupKey, &'a RowStats)> {
-    // Ranked in one sequential pass, then sorted on the rank.
-    let mut ranked: Vec<_> = rows.map(|(k, s)| (rank(spec, s), k, s)).collect();
-    ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    // Ranked in one sequential pass, then sorted on the rank; ties go by the key's
+    // leading bytes, and only where those tie too by the whole key.
+    let mut ranked: Vec<_> = rows
+        .map(|(k, s)| (rank(spec, s), prefix(k), k, s))
+        .collect();
+    ranked.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)));
     if let Some(n) = spec.top {
         ranked.truncate(n);
     }
-    ranked.into_iter().map(|(_, k, s)| (k, s)).collect()
+    ranked.into_iter().map(|(_, _, k, s)| (k, s)).collect()
+}
+
+/// The first 16 bytes of `key`'s first value, zero-padded, as a number: keys in this
+/// number's order are in [`GroupKey`]'s order, or tie on it.
+fn prefix(key: &GroupKey) -> u128 {
+    let mut b = [0u8; 16];
+    if let Some(v) = key.local.first() {
+        let n = v.len().min(16);
+        b[..n].copy_from_slice(&v.as_bytes()[..n]);
+    }
+    u128::from_be_bytes(b)
 }
 
 /// Builds the sorted rows of `agg`, of a source that knows `known`, with the open
@@ -126,4 +140,43 @@ pub struct Snapshot {
     pub sockets_dropped: Option<u64>,
     /// The rows.
     pub rows: Vec<Row>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(local: &str, peer: &str) -> GroupKey {
+        GroupKey {
+            local: vec![Arc::from(local)].into(),
+            peer: vec![Arc::from(peer)].into(),
+        }
+    }
+
+    #[test]
+    fn ties_sort_by_the_whole_key() {
+        // Equal ranks; prefixes of each other, alike past 16 bytes, and NUL bytes.
+        let names = [
+            "ab",
+            "ab\0",
+            "a",
+            "",
+            "team-00000000000-zz",
+            "team-00000000000-aa",
+            "team-00000000000",
+            "zeta",
+        ];
+        let keys: Vec<GroupKey> = names
+            .iter()
+            .flat_map(|n| [key(n, "p2"), key(n, "p1")])
+            .collect();
+        let stats = RowStats::new(&crate::aggregation::Metrics::default(), Known::default(), 0);
+        let got: Vec<&GroupKey> = sorted(keys.iter().map(|k| (k, &stats)), &TableSpec::default())
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let mut want: Vec<&GroupKey> = keys.iter().collect();
+        want.sort();
+        assert_eq!(got, want);
+    }
 }

@@ -4,7 +4,8 @@
 //! in progress, the last completed interval): any grouping or drill-down level rolls
 //! up from them exactly. Only the focused level (one grouping and filter) is also kept
 //! as [`LiveTable`]s fed on every record, so refreshing costs nothing for rows that did
-//! not change, and regrouping costs one roll-up. Pure logic: time is passed in.
+//! not change. Regrouping rolls up only the table shown; the others roll up when first
+//! shown. Pure logic: time is passed in.
 pub mod recent;
 pub mod summary;
 pub mod table;
@@ -49,9 +50,15 @@ pub struct Ledger {
     fine_last: FineAggregator,
     dims: Vec<Dimension>,
     filter: KeyFilter,
-    total: LiveTable,
-    current: LiveTable,
-    last: LiveTable,
+    /// The focused tables; `None` until shown after a change of focus, when they roll
+    /// up from their fine aggregator.
+    total: Option<LiveTable>,
+    current: Option<LiveTable>,
+    last: Option<LiveTable>,
+    /// What a table not rolled up yet shows: nothing.
+    empty: LiveTable,
+    /// The last interval's table does not list its quiet pairs yet: it will when shown.
+    quiet_pending: bool,
     recent: Recent,
     sum_total: Summary,
     sum_current: Summary,
@@ -79,9 +86,11 @@ impl Ledger {
             fine_current: FineAggregator::with_limit(limit),
             fine_last: FineAggregator::with_limit(limit),
             dims: dims.to_vec(),
-            total: LiveTable::new(dims, &filter, limit),
-            current: LiveTable::new(dims, &filter, limit),
-            last: LiveTable::new(dims, &filter, limit),
+            total: Some(LiveTable::new(dims, &filter, limit)),
+            current: Some(LiveTable::new(dims, &filter, limit)),
+            last: Some(LiveTable::new(dims, &filter, limit)),
+            empty: LiveTable::new(dims, &filter, 1),
+            quiet_pending: false,
             filter,
             recent: Recent::new(recent),
             sum_total: Summary::default(),
@@ -138,8 +147,9 @@ impl Ledger {
         self.sum_current.add(&item);
         self.fine_total.add_item(&item);
         self.fine_current.add_item(&item);
-        self.total.add(&item);
-        self.current.add(&item);
+        for t in [&mut self.total, &mut self.current].into_iter().flatten() {
+            t.add(&item);
+        }
         if let Item::Close(c) = item {
             self.recent.push(c, at);
         }
@@ -159,20 +169,23 @@ impl Ledger {
             .retain(|_, at| now.saturating_sub(*at) <= QUIET_KEPT);
         self.sum_last = std::mem::take(&mut self.sum_current);
         let fresh = LiveTable::new(&self.dims, &self.filter, self.limit);
-        self.last = std::mem::replace(&mut self.current, fresh);
+        self.last = self.current.replace(fresh);
         self.last_len = now.saturating_sub(self.rolled_at);
         self.rolled_at = now;
         self.drops_last = self.drops.since(&self.drops_at_roll);
         self.drops_at_roll = self.drops;
-        self.keep_quiet();
+        self.quiet_pending = true;
         self.open_changed = true;
     }
 
     /// Lists, in the last interval's table, the pairs seen recently but quiet in it.
     fn keep_quiet(&mut self) {
+        let Some(last) = &mut self.last else {
+            return;
+        };
         for k in self.seen.keys() {
             if let Some(key) = project(k, &self.dims, &self.filter) {
-                self.last.keep(key);
+                last.keep(key);
             }
         }
     }
@@ -185,35 +198,66 @@ impl Ledger {
         }
         self.dims = dims.to_vec();
         self.filter = filter.clone();
+        self.total = None;
+        self.current = None;
+        self.last = None;
+        self.empty = LiveTable::new(dims, filter, 1);
+    }
+
+    /// Rolls up the table of `period` and the one in progress, where they are not yet.
+    fn roll_up(&mut self, period: Period) {
+        let (dims, filter) = (&self.dims, &self.filter);
         let table =
             |fine: &FineAggregator| LiveTable::from_aggregator(fine.roll_up(dims, filter), filter);
-        self.total = table(&self.fine_total);
-        self.current = table(&self.fine_current);
-        self.last = table(&self.fine_last);
-        self.keep_quiet();
-        self.open_changed = true;
+        let built = match period {
+            Period::Total if self.total.is_none() => {
+                self.total = Some(table(&self.fine_total));
+                true
+            }
+            Period::Last if self.last.is_none() => {
+                self.last = Some(table(&self.fine_last));
+                true
+            }
+            _ => false,
+        };
+        // Rates show the interval in progress once it completes: it rolls up now, and
+        // then takes the records as they come.
+        if period == Period::Last && self.current.is_none() {
+            self.current = Some(table(&self.fine_current));
+        }
+        if period == Period::Last && (built || self.quiet_pending) {
+            self.quiet_pending = false;
+            self.keep_quiet();
+        }
+        self.open_changed |= built;
     }
 
     /// Brings the row summaries of `period`'s table up to date. The other table waits
     /// until it is shown: after a roll-over or a regrouping every row needs it.
     pub fn refresh(&mut self, period: Period) {
+        self.roll_up(period);
         if std::mem::take(&mut self.open_changed) && self.known.live {
             let open = self.open.count_by(&self.dims);
-            self.last.set_open(open.clone());
-            self.total.set_open(open);
+            for t in [&mut self.last, &mut self.total].into_iter().flatten() {
+                t.set_open(open.clone());
+            }
         }
-        match period {
-            Period::Last => self.last.refresh(self.known),
-            Period::Total => self.total.refresh(self.known),
+        let table = match period {
+            Period::Last => &mut self.last,
+            Period::Total => &mut self.total,
+        };
+        if let Some(t) = table {
+            t.refresh(self.known);
         }
     }
 
     /// The focused table of `period`, as of its last [`Ledger::refresh`].
     pub fn table(&self, period: Period) -> &LiveTable {
-        match period {
+        let table = match period {
             Period::Last => &self.last,
             Period::Total => &self.total,
-        }
+        };
+        table.as_ref().unwrap_or(&self.empty)
     }
 
     /// Header totals of `period`; `now` is the time on the source's clock.

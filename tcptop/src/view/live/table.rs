@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::{
-    aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, Metrics},
+    aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, KeyMap, Metrics},
     attribution::Item,
     view::stats::{Known, RowStats},
 };
@@ -13,7 +13,7 @@ use crate::{
 pub struct LiveTable {
     agg: Aggregator,
     filter: KeyFilter,
-    stats: HashMap<GroupKey, Cached>,
+    stats: KeyMap<Cached>,
     dirty: Vec<GroupKey>,
     all_dirty: bool,
     folded_seen: u64,
@@ -37,13 +37,13 @@ impl LiveTable {
 
     /// A table holding `agg`'s rows, which must already have passed `filter`.
     pub fn from_aggregator(agg: Aggregator, filter: &KeyFilter) -> Self {
-        let dirty = agg.groups().map(|(k, _)| k.clone()).collect();
+        // Every row is new: the next refresh computes them all.
         Self {
             agg,
             filter: filter.clone(),
-            stats: HashMap::new(),
-            dirty,
-            all_dirty: false,
+            stats: KeyMap::default(),
+            dirty: Vec::new(),
+            all_dirty: true,
             folded_seen: 0,
             open: HashMap::new(),
         }
