@@ -17,6 +17,7 @@ const DROPS: DropCounters = DropCounters {
     folded: 3,
     lost: 0,
     missed: 0,
+    unnoted: 0,
 };
 
 /// A pod (or the node, or an outside address): its owner and address.
