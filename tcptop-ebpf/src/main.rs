@@ -158,7 +158,8 @@ impl Traced for Direct {
         (!t.is_null()).then_some(Direct(t))
     }
 
-    /// The socket's cookie, made now if it has none (5.12+ in tracing programs): it
+    /// The socket's cookie, made now if it has none (5.12+ in tracing programs; older
+    /// kernels refuse this program and get the compatibility one): it
     /// counts up, never repeats, and the live sampler's passes read the same.
     #[inline(always)]
     fn open_key(ctx: &BtfTracePointContext) -> u64 {
