@@ -1,20 +1,94 @@
 //! Rows keyed by the values of the grouped dimensions: [`GroupKey`] and [`Aggregator`].
-use std::{collections::HashMap, net::IpAddr, sync::Arc};
+use std::{
+    hash::{Hash, Hasher},
+    net::IpAddr,
+    sync::Arc,
+};
 
-use super::{dimension::Dimension, metrics::Metrics};
+use hashbrown::{Equivalent, HashMap};
+
+use super::{
+    dimension::{Dimension, ValueRef},
+    metrics::Metrics,
+};
 use crate::attribution::{AttributedClose, AttributedFolded, AttributedLive, Attribution, Item};
 
 /// A `HashMap` keyed by [`GroupKey`]s, with foldhash: hashing the key's strings is
-/// most of a row lookup, and SipHash took several times longer.
+/// most of a row lookup, and SipHash took several times longer. hashbrown's, so that a
+/// record finds its row by a borrowed [`KeyRef`], without building a key.
 pub type KeyMap<V> = HashMap<GroupKey, V, foldhash::fast::RandomState>;
 
 /// The key of one row: the grouped dimensions' values for the local and the peer end.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GroupKey {
     /// Local values, one per grouped dimension.
     pub local: Box<[Arc<str>]>,
     /// Peer values, one per grouped dimension.
     pub peer: Box<[Arc<str>]>,
+}
+
+/// Hashes one value's text as [`GroupKey`] and [`KeyRef`] both do.
+fn hash_text<H: Hasher>(s: &str, h: &mut H) {
+    h.write(s.as_bytes());
+    h.write_u8(0xff);
+}
+
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.local
+            .iter()
+            .chain(self.peer.iter())
+            .for_each(|v| hash_text(v, h));
+    }
+}
+
+/// The key of a connection between two ends under a grouping, borrowed from the
+/// record: equal to, and hashed as, the [`GroupKey`] [`KeyRef::to_key`] builds.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyRef<'a> {
+    dims: &'a [Dimension],
+    local: (IpAddr, &'a Attribution),
+    peer: (IpAddr, &'a Attribution),
+}
+
+impl<'a> KeyRef<'a> {
+    /// The key of a connection between `local` and `peer` under the grouping `dims`.
+    pub fn new(
+        dims: &'a [Dimension],
+        local: (IpAddr, &'a Attribution),
+        peer: (IpAddr, &'a Attribution),
+    ) -> Self {
+        Self { dims, local, peer }
+    }
+
+    /// The owned key.
+    pub fn to_key(&self) -> GroupKey {
+        GroupKey::new(self.dims, self.local, self.peer)
+    }
+
+    /// The values of both ends, local first.
+    fn values(&self) -> impl Iterator<Item = ValueRef<'_>> + '_ {
+        let (l, p) = (self.local, self.peer);
+        let local = self.dims.iter().map(move |d| d.value_ref(l.0, l.1));
+        local.chain(self.dims.iter().map(move |d| d.value_ref(p.0, p.1)))
+    }
+}
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.values().for_each(|v| v.with_str(|s| hash_text(s, h)));
+    }
+}
+
+impl Equivalent<GroupKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &GroupKey) -> bool {
+        key.local.len() == self.dims.len()
+            && key.peer.len() == self.dims.len()
+            && self
+                .values()
+                .zip(key.local.iter().chain(key.peer.iter()))
+                .all(|(v, k)| v.with_str(|s| s == &**k))
+    }
 }
 
 impl GroupKey {
@@ -128,16 +202,36 @@ impl Aggregator {
         }
     }
 
+    /// `f` of the row of a connection between `local` and `peer`: found without
+    /// allocating where it exists, made (see [`Aggregator::entry`]) where not.
+    fn with_row(
+        &mut self,
+        local: (IpAddr, &Attribution),
+        peer: (IpAddr, &Attribution),
+        f: impl FnOnce(&mut Metrics),
+    ) {
+        let r = KeyRef::new(&self.group_by, local, peer);
+        if let Some(slot) = self.groups.get_mut(&r) {
+            self.clock += 1;
+            slot.touched = self.clock;
+            return f(&mut slot.metrics);
+        }
+        let key = r.to_key();
+        f(self.entry(key));
+    }
+
     /// Adds one closed socket.
     pub fn add(&mut self, rec: &AttributedClose) {
-        let key = self.key_of(rec);
-        self.entry(key).add_event(&rec.event);
+        let (local, peer) = (rec.event.local.ip(), rec.event.peer.ip());
+        self.with_row((local, &rec.local), (peer, &rec.peer), |m| {
+            m.add_event(&rec.event)
+        });
     }
 
     /// Adds the totals of records that overflowed the ring buffer.
     pub fn add_folded(&mut self, f: &AttributedFolded) {
-        let key = self.key_of_folded(f);
-        self.entry(key).add_folded(f);
+        let (local, peer) = ((f.totals.local, &f.local), (f.totals.peer, &f.peer));
+        self.with_row(local, peer, |m| m.add_folded(f));
     }
 
     /// The key a live socket's activity falls under.
@@ -152,9 +246,11 @@ impl Aggregator {
     /// Adds a live socket's activity: its counters, and its srtt when it moved data
     /// and this aggregator records srtt at every pass ([`Aggregator::with_pass_srtt`]).
     pub fn add_live(&mut self, l: &AttributedLive) {
-        let key = self.key_of_live(l);
         let srtt = self.pass_srtt;
-        self.entry(key).add_live(&l.delta, srtt);
+        let (local, peer) = (l.delta.local.ip(), l.delta.peer.ip());
+        self.with_row((local, &l.local), (peer, &l.peer), |m| {
+            m.add_live(&l.delta, srtt)
+        });
     }
 
     /// Adds a close, folded totals or live activity; the rest are not rows.

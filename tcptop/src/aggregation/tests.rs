@@ -179,3 +179,69 @@ fn without_a_limit_nothing_folds() {
     }
     assert_eq!((agg.len(), agg.folded()), (1_000, 0));
 }
+
+#[test]
+fn a_borrowed_key_finds_the_row_its_owned_key_made() {
+    use std::hash::BuildHasher;
+
+    use hashbrown::Equivalent;
+
+    let all = [
+        Dimension::Ip,
+        Dimension::Pod,
+        Dimension::Namespace,
+        Dimension::Node,
+        Dimension::Az,
+        Dimension::Service,
+        Dimension::Workload,
+        Dimension::Port,
+        Dimension::Process,
+    ];
+    let mut server = owner("db", "az-b");
+    server.port = Some(5432);
+    server.process = Some("postgres".into());
+    let client = owner("api", "az-a");
+    let ends = [
+        ("10.0.0.1".parse().unwrap(), &client),
+        ("::ffff:10.0.0.2".parse().unwrap(), &server),
+        ("fd00:213:7::1234:5678:9abc".parse().unwrap(), &server),
+    ];
+    let hasher = foldhash::fast::RandomState::default();
+    for dims in [&all[..], &all[..1], &all[7..]] {
+        for (i, &a) in ends.iter().enumerate() {
+            for (j, &b) in ends.iter().enumerate() {
+                let borrowed = KeyRef::new(dims, a, b);
+                let owned = borrowed.to_key();
+                assert!(borrowed.equivalent(&owned), "{owned:?}");
+                assert_eq!(hasher.hash_one(borrowed), hasher.hash_one(&owned));
+                let other = KeyRef::new(dims, b, a).to_key();
+                assert_eq!(borrowed.equivalent(&other), i == j || other == owned);
+            }
+        }
+    }
+    // The aggregator adds to the same row either way.
+    let dims = vec![Dimension::Ip, Dimension::Port];
+    let mut agg = Aggregator::new(dims.clone());
+    let rec = AttributedClose {
+        event: close("10.0.0.1:40000", "10.0.0.2:5432", 10, 100, false),
+        local: client.clone(),
+        peer: server.clone(),
+    };
+    agg.add(&rec);
+    agg.add(&rec);
+    assert_eq!(agg.len(), 1);
+    let key = agg.key_of(&rec);
+    assert_eq!(agg.get(&key).unwrap().counters.bytes_sent, 20);
+}
+
+#[test]
+fn addresses_read_as_display_writes_them() {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::dimension::ValueRef;
+
+    for ip in [0, 1, 9, 10, 99, 100, 199, 255].map(|o| Ipv4Addr::new(o, 255 - o, o / 2, 7)) {
+        let text = ValueRef::Ip(IpAddr::V4(ip)).with_str(str::to_string);
+        assert_eq!(text, ip.to_string());
+    }
+}
