@@ -14,7 +14,7 @@ use super::state::WINDOW;
 use super::{
     frame::{draw, page},
     keys,
-    listing::Listing,
+    listing::{Listing, Order},
     model::HeaderInfo,
     screen::Screen,
     state::App,
@@ -35,6 +35,8 @@ pub struct Session {
     frozen: Option<Ledger>,
     /// The window of history the frozen copy holds, if it is one.
     shown_window: Option<u32>,
+    /// The pairs' sorted order, kept between frames.
+    order: Order,
     /// The header's facts.
     pub info: HeaderInfo,
     /// Styles.
@@ -49,6 +51,7 @@ impl Session {
             ledger,
             frozen: None,
             shown_window: None,
+            order: Order::default(),
             info,
             theme,
         }
@@ -124,7 +127,8 @@ impl Session {
     /// The rows of the level shown, up to date.
     pub fn listing(&mut self) -> Listing<'_> {
         self.prepare();
-        self.app.listing(self.shown())
+        let ledger = self.frozen.as_ref().unwrap_or(&self.ledger);
+        self.app.listing(ledger, &mut self.order)
     }
 
     /// Applies `key`, pressed on a screen of `area`, to the state. Pausing freezes a
@@ -138,7 +142,7 @@ impl Session {
         if action.reads_rows() {
             self.prepare();
             let ledger = self.frozen.as_ref().unwrap_or(&self.ledger);
-            let listing = self.app.listing(ledger);
+            let listing = self.app.listing(ledger, &mut self.order);
             self.app.sync(&listing, page);
             self.app.apply(action, &listing, page);
         } else {
@@ -173,7 +177,7 @@ impl Session {
         let area = Rect::new(0, 0, size.width, size.height);
         self.prepare();
         let ledger = self.frozen.as_ref().unwrap_or(&self.ledger);
-        let listing = self.app.listing(ledger);
+        let listing = self.app.listing(ledger, &mut self.order);
         self.app.sync(&listing, page(area, &self.app));
         let screen = Screen {
             app: &self.app,

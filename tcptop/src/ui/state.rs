@@ -8,7 +8,7 @@ use crate::{
 
 use super::{
     columns::Column,
-    listing::Listing,
+    listing::{Listing, Order},
     model::{pair_label, Depth, Mode, Selected, View},
 };
 
@@ -203,9 +203,10 @@ impl App {
     }
 
     /// The rows of the level shown, from `ledger`, which must be focused on
-    /// [`App::focus`] and refreshed.
-    pub fn listing<'a>(&self, ledger: &'a Ledger) -> Listing<'a> {
-        Listing::build(self.level(), self.mode, &self.spec(), &self.filter, ledger)
+    /// [`App::focus`] and refreshed; sorted in `order` when it still applies.
+    pub fn listing<'a>(&self, ledger: &'a Ledger, order: &mut Order) -> Listing<'a> {
+        let (level, spec) = (self.level(), self.spec());
+        Listing::build(level, self.mode, &spec, &self.filter, ledger, order)
     }
 
     /// The grouping and filter the ledger must focus on; `None` for connections.

@@ -12,5 +12,5 @@ pub mod sockets;
 pub mod stats;
 
 pub use metric::MetricId;
-pub use rows::{rank, rows, sorted, Row, Snapshot, TableSpec};
+pub use rows::{order, rank, rows, sorted, Row, Snapshot, TableSpec};
 pub use stats::{Known, RowStats};

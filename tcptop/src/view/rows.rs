@@ -62,16 +62,24 @@ pub fn sorted<'a>(
     rows: impl Iterator<Item = (&'a GroupKey, &'a RowStats)>,
     spec: &TableSpec,
 ) -> Vec<(&'a GroupKey, &'a RowStats)> {
+    order(rows.map(|(k, s)| (k, s, (k, s))), spec)
+}
+
+/// The tags of `rows` (key, numbers, tag) in [`sorted`]'s order, cut to `spec.top`.
+pub fn order<'a, T>(
+    rows: impl Iterator<Item = (&'a GroupKey, &'a RowStats, T)>,
+    spec: &TableSpec,
+) -> Vec<T> {
     // Ranked in one sequential pass, then sorted on the rank; ties go by the key's
     // leading bytes, and only where those tie too by the whole key.
     let mut ranked: Vec<_> = rows
-        .map(|(k, s)| (rank(spec, s), prefix(k), k, s))
+        .map(|(k, s, t)| (rank(spec, s), prefix(k), k, t))
         .collect();
     ranked.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)));
     if let Some(n) = spec.top {
         ranked.truncate(n);
     }
-    ranked.into_iter().map(|(_, _, k, s)| (k, s)).collect()
+    ranked.into_iter().map(|(_, _, _, t)| t).collect()
 }
 
 /// The first 16 bytes of `key`'s first value, zero-padded, as a number: keys in this

@@ -1,6 +1,9 @@
 //! One table of the focused grouping, fed record by record, whose row summaries are
 //! recomputed only for rows that changed.
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use crate::{
     aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, KeyMap, Metrics},
@@ -18,6 +21,28 @@ pub struct LiveTable {
     all_dirty: bool,
     folded_seen: u64,
     open: HashMap<GroupKey, u64>,
+    generation: Generation,
+}
+
+/// A number no other table's contents have had: taken anew whenever a table's listed
+/// rows change, and by every copy, so that an order cached for one never applies to
+/// another.
+#[derive(Debug)]
+struct Generation(u64);
+
+/// The next [`Generation`]'s number.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+impl Generation {
+    fn next() -> Self {
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl Clone for Generation {
+    fn clone(&self) -> Self {
+        Self::next()
+    }
 }
 
 /// A row's summary and whether it still matches the row's metrics.
@@ -46,6 +71,7 @@ impl LiveTable {
             all_dirty: true,
             folded_seen: 0,
             open: HashMap::new(),
+            generation: Generation::next(),
         }
     }
 
@@ -122,6 +148,9 @@ impl LiveTable {
     /// Recomputes the summaries of rows that changed since the last call, for a source
     /// that knows `known`.
     pub fn refresh(&mut self, known: Known) {
+        if self.all_dirty || !self.dirty.is_empty() || self.agg.folded() != self.folded_seen {
+            self.generation = Generation::next();
+        }
         let open = &self.open;
         let stats =
             |k: &GroupKey, m: &Metrics| RowStats::new(m, known, open.get(k).copied().unwrap_or(0));
@@ -153,9 +182,16 @@ impl LiveTable {
     }
 
     /// Every row with its summary as of the last [`LiveTable::refresh`]; rows new
-    /// since then are not listed yet.
+    /// since then are not listed yet. They come in the same order while the
+    /// [`LiveTable::generation`] stays the same.
     pub fn rows(&self) -> impl Iterator<Item = (&GroupKey, &RowStats)> {
         self.stats.iter().map(|(k, c)| (k, &c.stats))
+    }
+
+    /// Which contents [`LiveTable::rows`] lists: the same number means the same rows,
+    /// summaries and order, in this table and in no other.
+    pub fn generation(&self) -> u64 {
+        self.generation.0
     }
 
     /// The summary of row `key`, as of the last refresh.
