@@ -186,17 +186,9 @@ fn a_borrowed_key_finds_the_row_its_owned_key_made() {
 
     use hashbrown::Equivalent;
 
-    let all = [
-        Dimension::Ip,
-        Dimension::Pod,
-        Dimension::Namespace,
-        Dimension::Node,
-        Dimension::Az,
-        Dimension::Service,
-        Dimension::Workload,
-        Dimension::Port,
-        Dimension::Process,
-    ];
+    let all = Dimension::ALL;
+    assert_eq!(all[0], Dimension::Ip);
+    assert_eq!(&all[7..], [Dimension::Port, Dimension::Process]);
     let mut server = owner("db", "az-b");
     server.port = Some(5432);
     server.process = Some("postgres".into());

@@ -10,10 +10,12 @@ use std::{
 
 use serde_json::Value;
 
-/// The original exporter's per-close work, written for bpftrace, exactly as it had it:
-/// four counters summed per IPv4 pair and the srtt, in ms, into an exp2 histogram
-/// keyed by the same pair.
-pub const BASELINE: &str = r#"
+/// A bpftrace script of the original exporter's per-close work: four counters summed
+/// per IPv4 pair, and the srtt line given.
+macro_rules! exporter_script {
+    ($srtt:literal) => {
+        concat!(
+            r#"
 tracepoint:sock:inet_sock_set_state
 /args->protocol == 6 && args->newstate == 7 && args->family == 2/
 {
@@ -25,27 +27,20 @@ tracepoint:sock:inet_sock_set_state
   @recv[$s, $d] = sum($tp->bytes_received);
   @retrans[$s, $d] = sum($tp->total_retrans);
   @lost[$s, $d] = sum($tp->lost);
-  @srtt[$s, $d] = hist(($tp->srtt_us >> 3) / 1000);
+"#,
+            $srtt,
+            "\n}\n"
+        )
+    };
 }
-"#;
+
+/// The original exporter's per-close work exactly as it had it: the srtt, in ms, into
+/// an exp2 histogram keyed by the same pair.
+pub const BASELINE: &str = exporter_script!("  @srtt[$s, $d] = hist(($tp->srtt_us >> 3) / 1000);");
 
 /// The baseline this benchmark used before: the same, but one srtt histogram for all
 /// pairs, in us. Kept so that older figures compare.
-pub const BASELINE_UNKEYED: &str = r#"
-tracepoint:sock:inet_sock_set_state
-/args->protocol == 6 && args->newstate == 7 && args->family == 2/
-{
-  $sk = (struct sock *)args->skaddr;
-  $tp = (struct tcp_sock *)args->skaddr;
-  $s = $sk->__sk_common.skc_rcv_saddr;
-  $d = $sk->__sk_common.skc_daddr;
-  @sent[$s, $d] = sum($tp->bytes_sent);
-  @recv[$s, $d] = sum($tp->bytes_received);
-  @retrans[$s, $d] = sum($tp->total_retrans);
-  @lost[$s, $d] = sum($tp->lost);
-  @srtt = hist($tp->srtt_us >> 3);
-}
-"#;
+pub const BASELINE_UNKEYED: &str = exporter_script!("  @srtt = hist($tp->srtt_us >> 3);");
 
 /// The loaded programs on inet_sock_set_state: `(id, type, run_time_ns, run_cnt)`.
 pub fn programs() -> Vec<(u64, String, u64, u64)> {
