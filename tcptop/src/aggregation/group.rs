@@ -91,6 +91,24 @@ impl Equivalent<GroupKey> for KeyRef<'_> {
     }
 }
 
+/// A row's key, owned or borrowed: what a row map is looked up by.
+pub trait RowKey: Hash + Equivalent<GroupKey> {
+    /// The owned key, for a row map to keep.
+    fn owned(&self) -> GroupKey;
+}
+
+impl RowKey for GroupKey {
+    fn owned(&self) -> GroupKey {
+        self.clone()
+    }
+}
+
+impl RowKey for KeyRef<'_> {
+    fn owned(&self) -> GroupKey {
+        self.to_key()
+    }
+}
+
 impl GroupKey {
     /// The key of a connection between `local` and `peer` under the grouping `dims`.
     pub fn new(
@@ -317,6 +335,33 @@ impl Aggregator {
     /// The metrics of row `key`, if it exists.
     pub fn get(&self, key: &GroupKey) -> Option<&Metrics> {
         self.groups.get(key).map(|s| &s.metrics)
+    }
+
+    /// Whether row `key` exists.
+    pub fn contains(&self, key: &impl RowKey) -> bool {
+        self.groups.contains_key(key)
+    }
+
+    /// The borrowed key of the row `item` falls under; `None` for items that are not
+    /// rows.
+    pub fn key_ref<'a>(&'a self, item: &'a Item) -> Option<KeyRef<'a>> {
+        let dims = &self.group_by;
+        Some(match item {
+            Item::Close(c) => KeyRef::new(
+                dims,
+                (c.event.local.ip(), &c.local),
+                (c.event.peer.ip(), &c.peer),
+            ),
+            Item::Folded(f) => {
+                KeyRef::new(dims, (f.totals.local, &f.local), (f.totals.peer, &f.peer))
+            }
+            Item::Live(l) => KeyRef::new(
+                dims,
+                (l.delta.local.ip(), &l.local),
+                (l.delta.peer.ip(), &l.peer),
+            ),
+            Item::Gone(_) | Item::Pass(_) | Item::Drops(_) => return None,
+        })
     }
 
     /// The rows, in no particular order.

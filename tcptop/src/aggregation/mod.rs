@@ -16,7 +16,7 @@ pub mod series;
 
 pub use closed::ClosedSockets;
 pub use dimension::{parse_dimensions, Dimension};
-pub use group::{Aggregator, GroupKey, KeyMap, KeyRef, DEFAULT_MAX_ROWS, OTHER};
+pub use group::{Aggregator, GroupKey, KeyMap, KeyRef, RowKey, DEFAULT_MAX_ROWS, OTHER};
 pub use metrics::Metrics;
 pub use open::{OpenSocket, OpenSockets};
 pub use pending::Unlabelled;

@@ -6,7 +6,7 @@ use std::{
 };
 
 use crate::{
-    aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, KeyMap, Metrics},
+    aggregation::{Aggregator, Dimension, GroupKey, KeyFilter, KeyMap, Metrics, RowKey},
     attribution::Item,
     view::stats::{Known, RowStats},
 };
@@ -77,24 +77,25 @@ impl LiveTable {
 
     /// Adds a close or folded totals, if they pass the filter.
     pub fn add(&mut self, item: &Item) {
-        match item {
-            Item::Close(c) if self.filter.matches(c) => {
-                let key = self.agg.key_of(c);
-                self.touch(&key);
-                self.agg.entry(key).add_event(&c.event);
-            }
-            Item::Folded(f) if self.filter.matches_folded(f) => {
-                let key = self.agg.key_of_folded(f);
-                self.touch(&key);
-                self.agg.entry(key).add_folded(f);
-            }
-            Item::Live(l) if self.filter.matches_live(l) => {
-                let key = self.agg.key_of_live(l);
-                self.touch(&key);
-                self.agg.add_live(l);
-            }
-            _ => {}
+        let passes = match item {
+            Item::Close(c) => self.filter.matches(c),
+            Item::Folded(f) => self.filter.matches_folded(f),
+            Item::Live(l) => self.filter.matches_live(l),
+            Item::Gone(_) | Item::Pass(_) | Item::Drops(_) => false,
+        };
+        if !passes {
+            return;
         }
+        // Borrowed, so that a record of an existing row allocates nothing.
+        if let Some(key) = self.agg.key_ref(item) {
+            let marks = Marks {
+                stats: &mut self.stats,
+                dirty: &mut self.dirty,
+                all_dirty: &mut self.all_dirty,
+            };
+            marks.touch(&self.agg, &key);
+        }
+        self.agg.add_item(item);
     }
 
     /// Lists `key` with nothing in it if it is not a row: a quiet pair that stays on
@@ -128,21 +129,12 @@ impl LiveTable {
     /// Marks `key` for recomputation, once. Its old summary stays until then, so a
     /// row never drops out of [`LiveTable::rows`] between refreshes.
     fn touch(&mut self, key: &GroupKey) {
-        match self.stats.get_mut(key) {
-            Some(c) if c.fresh => {
-                c.fresh = false;
-                self.dirty.push(key.clone());
-            }
-            Some(_) => {}
-            None if self.agg.get(key).is_none() => self.dirty.push(key.clone()),
-            None => {}
-        }
-        // A table nobody refreshes (the one not shown) must not queue keys without
-        // bound: past one per row, every row is recomputed at the next refresh.
-        if self.dirty.len() > self.agg.len().max(64) {
-            self.dirty.clear();
-            self.all_dirty = true;
-        }
+        let marks = Marks {
+            stats: &mut self.stats,
+            dirty: &mut self.dirty,
+            all_dirty: &mut self.all_dirty,
+        };
+        marks.touch(&self.agg, key);
     }
 
     /// Recomputes the summaries of rows that changed since the last call, for a source
@@ -217,5 +209,34 @@ impl LiveTable {
     /// True without rows.
     pub fn is_empty(&self) -> bool {
         self.agg.is_empty()
+    }
+}
+
+/// The fields of a [`LiveTable`] that mark rows for recomputation, apart from its
+/// aggregator, which a borrowed key borrows meanwhile.
+struct Marks<'a> {
+    stats: &'a mut KeyMap<Cached>,
+    dirty: &'a mut Vec<GroupKey>,
+    all_dirty: &'a mut bool,
+}
+
+impl Marks<'_> {
+    /// Marks `key` of `agg` for recomputation, once.
+    fn touch(self, agg: &Aggregator, key: &impl RowKey) {
+        match self.stats.get_mut(key) {
+            Some(c) if c.fresh => {
+                c.fresh = false;
+                self.dirty.push(key.owned());
+            }
+            Some(_) => {}
+            None if !agg.contains(key) => self.dirty.push(key.owned()),
+            None => {}
+        }
+        // A table nobody refreshes (the one not shown) must not queue keys without
+        // bound: past one per row, every row is recomputed at the next refresh.
+        if self.dirty.len() > agg.len().max(64) {
+            self.dirty.clear();
+            *self.all_dirty = true;
+        }
     }
 }
