@@ -25,6 +25,7 @@ use serde_json::Value;
 use support::{
     bpf::{self, BpfStats, Bpftrace},
     churn::{self, Until},
+    median,
     netns::NetPair,
     peers::{self, Peers},
 };
@@ -188,10 +189,6 @@ fn user_cost(pair: &NetPair) {
         busy.push(cpu);
         per_close.push((cpu, closes(&doc)));
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let idle = median(idle);
     let marginal = median(
         per_close
@@ -257,12 +254,6 @@ fn overflow_memlock(ids: &[u64]) -> u64 {
         .filter(|m| ids.contains(&m.0))
         .map(|m| m.2)
         .sum()
-}
-
-/// Median of `v`.
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn overflow_drain() {

@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support::{bpf::Bpftrace, churn, netns::NetPair, once};
+use support::{bpf::Bpftrace, churn, median, netns::NetPair, once};
 
 /// Connections per run.
 const CONNECTIONS: u32 = 20_000;
@@ -174,10 +174,4 @@ fn churn(listener: &TcpListener, to: SocketAddr, n: u32) -> (Duration, Duration)
         up[0] = up[0].wrapping_add(1);
     }
     (t.elapsed(), thread_cpu() - cpu)
-}
-
-/// The median of `v`.
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }

@@ -12,6 +12,12 @@ pub mod shaped;
 pub mod tcpinfo;
 pub mod traffic;
 
+/// The median of `v` (the upper one of an even count); `v` must not be empty.
+pub fn median<T: PartialOrd>(mut v: Vec<T>) -> T {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v.swap_remove(v.len() / 2)
+}
+
 /// True when the test may use the kernel. Without root the test is skipped with a
 /// message, unless `TCPTOP_REQUIRE_ROOT_TESTS=1` (as in CI), where it fails.
 pub fn require_root() -> bool {
